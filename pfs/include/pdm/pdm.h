@@ -1,0 +1,59 @@
+/* pdm.h: the C API of the pdm parallel file system.
+ *
+ * pdm_start() mounts a file system on every rank of a communicator (it is
+ * collective); afterwards each rank calls the POSIX-like functions below on
+ * paths absolute within the file system ("/dir/file"). They return -1 (or
+ * NULL) and set errno on error, like their POSIX namesakes. pdm_stop() is
+ * collective too and unmounts.
+ *
+ * MPI must be initialised with MPI_THREAD_MULTIPLE before pdm_start: each
+ * rank runs a progress thread that serves its peers. */
+#ifndef PDM_PDM_H
+#define PDM_PDM_H
+
+#include <dirent.h>
+#include <mpi.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Mounts the file system described by fs_config (the file 'pdm mkfs'
+ * wrote) on every rank of comm. Returns 0, or -1 with errno on every rank
+ * (e.g. EBUSY: another job holds the mount lease; ENOTSUP: MPI lacks
+ * MPI_THREAD_MULTIPLE). pdm_last_error() gives the reason in words. */
+int pdm_start(MPI_Comm comm, const char *fs_config);
+/* Unmounts; collective over the communicator given to pdm_start. */
+int pdm_stop(void);
+
+/* The message of the last failed pdm call on this thread ("" if none). */
+const char *pdm_last_error(void);
+
+int pdm_open(const char *path, int flags, mode_t mode);
+int pdm_close(int fd);
+ssize_t pdm_pread(int fd, void *buf, size_t count, off_t offset);
+ssize_t pdm_pwrite(int fd, const void *buf, size_t count, off_t offset);
+int pdm_ftruncate(int fd, off_t length);
+int pdm_fsync(int fd);
+int pdm_stat(const char *path, struct stat *st);
+int pdm_fstat(int fd, struct stat *st);
+int pdm_unlink(const char *path);
+int pdm_rename(const char *oldpath, const char *newpath);
+int pdm_mkdir(const char *path, mode_t mode);
+int pdm_rmdir(const char *path);
+
+typedef struct pdm_dir PDM_DIR;
+PDM_DIR *pdm_opendir(const char *path);
+/* The next entry ("." and ".." are not listed), or NULL at the end (errno
+ * unchanged) or on error (errno set). The entry is valid until the next
+ * call on the same stream. */
+struct dirent *pdm_readdir(PDM_DIR *dir);
+int pdm_closedir(PDM_DIR *dir);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PDM_PDM_H */

@@ -1,0 +1,129 @@
+// MetaStore: the file system's metadata in LMDB (one environment directory on
+// the metadata volume). Every mutation is one LMDB write transaction, so a
+// SIGKILL at any moment leaves either the old or the new state, never half.
+//
+// Only the rank that owns the metadata volume opens the store, so it is
+// opened with MDB_NOLOCK: there is no LMDB lock state that a dead process
+// could leave behind to block a successor (failure handling, issue #4). The
+// class serialises its own callers with a mutex (the progress thread and
+// local calls share it). Writes are not fsynced per transaction (MDB_NOSYNC):
+// a killed process loses nothing that LMDB committed (the page cache has it);
+// sync() makes everything durable against a machine crash (pdm_fsync, unmount).
+//
+// Databases: "inodes" (ino -> Inode), "dentries" (parent ino + name -> child),
+// "orphans" (unlinked inodes whose objects are not yet destroyed), "meta"
+// (counters, format), and, for the DM layer (issue #3), "dmattrs", "regions"
+// and "eventlists", created empty here.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pfs/meta/inode.h"
+#include "runtime/base/result.h"
+
+namespace pdm::pfs {
+
+struct MetaStoreOptions {
+  std::string dir;                         // LMDB environment directory (created if missing)
+  std::size_t map_size = std::size_t{1} << 30;
+  std::uint32_t default_stripe_size = 1u << 20;
+  std::uint32_t volume_count = 1;          // new files start on ino % volume_count
+};
+
+struct Created {
+  Inode inode;
+  bool created = false;  // false: the name existed and the call was not exclusive
+};
+
+// The attributes set_attr may change; unset fields stay as they are.
+struct AttrChange {
+  std::optional<std::uint64_t> size;
+  std::optional<std::uint32_t> mode;  // permission bits only; the type never changes
+  std::optional<std::uint32_t> uid;
+  std::optional<std::uint32_t> gid;
+  std::optional<TimeNs> atime;
+  std::optional<TimeNs> mtime;
+};
+
+struct RenameOutcome {
+  Inode moved;                   // the renamed inode (ctime updated)
+  std::optional<Inode> replaced; // a file the rename replaced (now nlink 0, an orphan)
+};
+
+struct StoreStats {
+  std::uint64_t inodes = 0;  // inode records, orphans included
+  std::uint64_t orphans = 0;
+  std::uint64_t next_ino = 0;
+};
+
+class MetaStore {
+ public:
+  // Opens (creating if new) the store; a new store gets the root directory
+  // (ino 1, mode S_IFDIR|0755, uid/gid of the caller).
+  static Result<std::unique_ptr<MetaStore>> open(const MetaStoreOptions &options);
+  ~MetaStore();
+  MetaStore(const MetaStore &) = delete;
+  MetaStore &operator=(const MetaStore &) = delete;
+
+  Result<Inode> get(InodeNumber ino);
+  // ENOENT if absent, ENOTDIR if parent is not a directory.
+  Result<Inode> lookup(InodeNumber parent, std::string_view name);
+  // Walks components from the root: ENOENT, ENOTDIR (a file in the middle).
+  Result<Inode> resolve(std::span<const std::string> components);
+
+  // A regular file. Exclusive: EEXIST if the name exists. Not exclusive: an
+  // existing regular file is returned with created=false; a directory is EISDIR.
+  Result<Created> create(InodeNumber parent, std::string_view name, std::uint32_t mode,
+                         std::uint32_t uid, std::uint32_t gid, bool exclusive);
+  // EEXIST if the name exists.
+  Result<Inode> mkdir(InodeNumber parent, std::string_view name, std::uint32_t mode,
+                      std::uint32_t uid, std::uint32_t gid);
+  // Removes a non-directory entry (EISDIR for a directory); the inode's nlink
+  // drops and at 0 it becomes an orphan. Returns the inode after the change.
+  Result<Inode> unlink(InodeNumber parent, std::string_view name);
+  // ENOTDIR, ENOTEMPTY; the directory's record is deleted at once.
+  Status rmdir(InodeNumber parent, std::string_view name);
+  // POSIX rename(2): replaces an existing target file (which becomes an
+  // orphan) or empty directory; EINVAL for a directory moved into its own
+  // subtree; EISDIR / ENOTDIR / ENOTEMPTY as rename(2) says. Renaming onto
+  // itself is a no-op.
+  Result<RenameOutcome> rename(InodeNumber src_parent, std::string_view src_name,
+                               InodeNumber dst_parent, std::string_view dst_name);
+  // Sets attributes, updates ctime; a size change updates mtime too.
+  Result<Inode> set_attr(InodeNumber ino, const AttrChange &change);
+  // After a write ending at `end`: size = max(size, end), mtime = ctime = when.
+  Result<Inode> extend(InodeNumber ino, std::uint64_t end, TimeNs when);
+  // Entries of a directory in name order, strictly after `after` ("" = from
+  // the start), at most max_entries.
+  Result<std::vector<DirEntry>> readdir(InodeNumber dir, std::string_view after,
+                                        std::size_t max_entries);
+
+  // Orphans are inodes with nlink 0 whose data objects still exist.
+  Result<std::vector<InodeNumber>> orphans();
+  // Deletes an orphan's record once its objects are destroyed (EBUSY if nlink > 0).
+  Status forget(InodeNumber ino);
+
+  Result<StoreStats> stats();
+  // Makes every committed transaction durable (mdb_env_sync with force).
+  Status sync();
+
+  // Full scans, for fsck.
+  Status for_each_inode(const std::function<void(const Inode &)> &visit);
+  Status for_each_dentry(
+      const std::function<void(InodeNumber parent, std::string_view name, InodeNumber child)>
+          &visit);
+
+ private:
+  struct Impl;
+  explicit MetaStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pdm::pfs

@@ -1,0 +1,293 @@
+#include "runtime/mpi/rpc.h"
+
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+#include "runtime/mpi/backoff.h"
+
+namespace pdm::mpi {
+namespace {
+
+// A response message becomes a Response, or the Error its status carries.
+Result<Response> to_result(Bytes message) {
+  PDM_ASSIGN_OR_RETURN(auto header, Header::decode(message));
+  if (header.status != 0) {
+    auto text = payload_of(message);
+    return Error{header.status,
+                 std::string(reinterpret_cast<const char *>(text.data()), text.size())};
+  }
+  return Response(std::move(message));
+}
+
+// Receives a probed message into a buffer of its exact size.
+Result<Bytes> receive(MPI_Message &message, MPI_Status &status) {
+  int count = 0;
+  PDM_TRY(check(MPI_Get_count(&status, MPI_BYTE, &count), "MPI_Get_count"));
+  Bytes bytes(static_cast<std::size_t>(count));
+  PDM_TRY(check(MPI_Mrecv(bytes.data(), count, MPI_BYTE, &message, MPI_STATUS_IGNORE),
+                "MPI_Mrecv"));
+  return bytes;
+}
+
+}  // namespace
+
+PendingCall::~PendingCall() {
+  // A call abandoned mid-flight (its caller returned early) must not leave a
+  // send reading a freed buffer: complete it first.
+  if (send != MPI_REQUEST_NULL) MPI_Wait(&send, MPI_STATUS_IGNORE);
+}
+
+PendingCall &PendingCall::operator=(PendingCall &&other) noexcept {
+  if (this != &other) {
+    if (send != MPI_REQUEST_NULL) MPI_Wait(&send, MPI_STATUS_IGNORE);
+    dest = other.dest;
+    tag = other.tag;
+    view = std::move(other.view);
+    request = std::move(other.request);
+    send = std::exchange(other.send, MPI_REQUEST_NULL);
+    done = std::move(other.done);
+  }
+  return *this;
+}
+
+RpcEngine::RpcEngine(cluster::Membership &membership) : membership_(membership) {
+  int *tag_ub = nullptr;
+  int flag = 0;
+  MPI_Comm_get_attr(MPI_COMM_WORLD, MPI_TAG_UB, &tag_ub, &flag);
+  if (flag && tag_ub != nullptr) tag_ub_ = *tag_ub;
+}
+
+RpcEngine::~RpcEngine() { stop(); }
+
+void RpcEngine::register_handler(MsgType type, Handler handler) {
+  handlers_[type] = std::move(handler);
+}
+
+void RpcEngine::add_poller(Poller poller) { pollers_.push_back(std::move(poller)); }
+
+Status RpcEngine::start() {
+  stopping_ = false;
+  progress_ = std::thread([this] { progress_loop(); });
+  return {};
+}
+
+void RpcEngine::stop() {
+  if (!progress_.joinable()) return;
+  stopping_ = true;
+  progress_.join();
+  for (auto &out : sending_) MPI_Wait(&out.request, MPI_STATUS_IGNORE);
+  sending_.clear();
+}
+
+int RpcEngine::tag_for(std::uint64_t call_id) const {
+  // Tags 0 and kRequestTag are reserved; responses use the rest of the range.
+  const auto span = static_cast<std::uint64_t>(tag_ub_ - kRequestTag);
+  return static_cast<int>(kRequestTag + 1 + call_id % span);
+}
+
+void RpcEngine::progress_loop() {
+  Backoff backoff;
+  while (!stopping_.load(std::memory_order_relaxed)) {
+    auto view = membership_.current();
+    bool worked = serve_one_request(*view);
+    worked |= reap_sends();
+    for (auto &poller : pollers_) worked |= poller();
+    if (worked) {
+      backoff.reset();
+    } else {
+      backoff.pause();
+    }
+  }
+}
+
+bool RpcEngine::serve_one_request(const cluster::View &view) {
+  int flag = 0;
+  MPI_Message message = MPI_MESSAGE_NULL;
+  MPI_Status status;
+  if (MPI_Improbe(MPI_ANY_SOURCE, kRequestTag, view.rpc_comm().get(), &flag, &message, &status) !=
+          MPI_SUCCESS ||
+      !flag) {
+    return false;
+  }
+  auto bytes = receive(message, status);
+  if (!bytes.ok()) {
+    spdlog::error("rpc: dropping a request: {}", bytes.error().message);
+    return true;
+  }
+  auto header = Header::decode(*bytes);
+  if (!header.ok()) {
+    // Without a valid header there is no call id to answer: the caller's
+    // wait ends through its own view/timeout checks.
+    spdlog::error("rpc: dropping a malformed request from rank {}: {}", status.MPI_SOURCE,
+                  header.error().message);
+    return true;
+  }
+  Request request{view.member_at(status.MPI_SOURCE), *header, payload_of(*bytes)};
+  OutgoingResponse out{MPI_REQUEST_NULL, respond(request)};
+  const int rc = MPI_Isend(out.bytes.data(), static_cast<int>(out.bytes.size()), MPI_BYTE,
+                           status.MPI_SOURCE, tag_for(header->call_id), view.rpc_comm().get(),
+                           &out.request);
+  if (rc != MPI_SUCCESS) {
+    spdlog::error("rpc: cannot answer rank {}: {}", status.MPI_SOURCE,
+                  check(rc, "MPI_Isend").error().message);
+    return true;
+  }
+  sending_.push_back(std::move(out));
+  return true;
+}
+
+Bytes RpcEngine::respond(const Request &request) {
+  Header head;
+  head.type = request.header.type;
+  head.call_id = request.header.call_id;
+  head.epoch = membership_.current()->epoch();
+  Encoder body = begin_message();
+  Status outcome;
+  if (request.header.epoch != head.epoch) {
+    outcome = make_error(ESTALE, "request of epoch {} refused in epoch {}", request.header.epoch,
+                         head.epoch);
+  } else if (auto it = handlers_.find(request.header.type); it == handlers_.end()) {
+    outcome = make_error(ENOSYS, "no handler for message type {:#06x}", request.header.type);
+  } else {
+    outcome = it->second(request, body);
+  }
+  if (!outcome.ok()) {
+    head.status = outcome.error().code == 0 ? EIO : outcome.error().code;
+    body = begin_message();
+    body.put_raw(as_bytes(outcome.error().message));
+  }
+  return finish_message(std::move(body), head);
+}
+
+bool RpcEngine::reap_sends() {
+  bool worked = false;
+  for (std::size_t i = 0; i < sending_.size();) {
+    int done = 0;
+    MPI_Test(&sending_[i].request, &done, MPI_STATUS_IGNORE);
+    if (done) {
+      sending_[i] = std::move(sending_.back());
+      sending_.pop_back();
+      worked = true;
+    } else {
+      ++i;
+    }
+  }
+  return worked;
+}
+
+Result<Response> RpcEngine::run_local(MsgType type, std::uint64_t epoch,
+                                      std::span<const std::byte> message) {
+  Header head;
+  head.type = type;
+  head.epoch = epoch;
+  head.payload_len = static_cast<std::uint32_t>(message.size() - Header::kSize);
+  return to_result(respond(Request{membership_.current()->self(), head, payload_of(message)}));
+}
+
+PendingCall RpcEngine::start(int member, MsgType type, Encoder &&request) {
+  PendingCall call;
+  call.view = membership_.current();
+  const std::uint64_t call_id = next_call_.fetch_add(1, std::memory_order_relaxed);
+  Header head;
+  head.type = type;
+  head.epoch = call.view->epoch();
+  head.call_id = call_id;
+  call.request = finish_message(std::move(request), head);
+  if (call.request.size() > Header::kMaxMessage) {
+    call.done = make_error(EMSGSIZE, "request of {} bytes exceeds the message limit of {}",
+                           call.request.size(), Header::kMaxMessage);
+    return call;
+  }
+  if (member == call.view->self()) {
+    call.done = run_local(type, head.epoch, call.request);
+    return call;
+  }
+  call.dest = call.view->comm_rank_of(member);
+  if (call.dest < 0) {
+    call.done = make_error(EHOSTDOWN, "rank {} is not in view {}", member, call.view->epoch());
+    return call;
+  }
+  call.tag = tag_for(call_id);
+  auto sent = check(MPI_Isend(call.request.data(), static_cast<int>(call.request.size()), MPI_BYTE,
+                              call.dest, kRequestTag, call.view->rpc_comm().get(), &call.send),
+                    "MPI_Isend");
+  if (!sent.ok()) call.done = std::move(sent).error();
+  return call;
+}
+
+bool RpcEngine::poll(PendingCall &call) {
+  if (call.done) return true;
+  if (call.send != MPI_REQUEST_NULL) {
+    int sent = 0;
+    MPI_Test(&call.send, &sent, MPI_STATUS_IGNORE);
+  }
+  int flag = 0;
+  MPI_Message message = MPI_MESSAGE_NULL;
+  MPI_Status status;
+  auto probed = check(MPI_Improbe(call.dest, call.tag, call.view->rpc_comm().get(), &flag,
+                                  &message, &status),
+                      "MPI_Improbe");
+  if (!probed.ok()) {
+    call.done = std::move(probed).error();
+    return true;
+  }
+  if (flag) {
+    auto bytes = receive(message, status);
+    if (bytes.ok()) {
+      call.done = to_result(std::move(bytes).value());
+    } else {
+      call.done = std::move(bytes).error();
+    }
+    return true;
+  }
+  if (membership_.current()->epoch() != call.view->epoch()) {
+    call.done = make_error(ESTALE, "view changed while waiting for rank {}",
+                           call.view->member_at(call.dest));
+    return true;
+  }
+  return false;
+}
+
+Result<Response> RpcEngine::wait(PendingCall &call) {
+  Backoff backoff;
+  while (!poll(call)) backoff.pause();
+  if (call.send != MPI_REQUEST_NULL) MPI_Wait(&call.send, MPI_STATUS_IGNORE);
+  return std::move(*call.done);
+}
+
+std::vector<Result<Response>> RpcEngine::wait_all(std::span<PendingCall> calls) {
+  Backoff backoff;
+  for (;;) {
+    bool all = true;
+    bool progressed = false;
+    for (auto &call : calls) {
+      if (call.done) continue;
+      if (poll(call)) {
+        progressed = true;
+      } else {
+        all = false;
+      }
+    }
+    if (all) break;
+    if (progressed) {
+      backoff.reset();
+    } else {
+      backoff.pause();
+    }
+  }
+  std::vector<Result<Response>> out;
+  out.reserve(calls.size());
+  for (auto &call : calls) {
+    if (call.send != MPI_REQUEST_NULL) MPI_Wait(&call.send, MPI_STATUS_IGNORE);
+    out.push_back(std::move(*call.done));
+  }
+  return out;
+}
+
+Result<Response> RpcEngine::call(int member, MsgType type, Encoder &&request) {
+  auto pending = start(member, type, std::move(request));
+  return wait(pending);
+}
+
+}  // namespace pdm::mpi
