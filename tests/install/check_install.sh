@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Installs a pdm build into a scratch prefix P and checks it as an outside user
+# would: the layout of P, pdm.pc, the CMake package, and two consumer programs
+# (mpicc + pkg-config, and find_package(pdm)) run under mpiexec.
+#
+#   check_install.sh <source dir> <build dir>
+#
+# Run by ctest as install_consumer. PDM_KEEP_INSTALL=1 keeps the scratch dir.
+# To add a check: write a check_* function and call it at the bottom.
+set -euo pipefail
+
+if (($# != 2)); then
+  echo "usage: $0 <source dir> <build dir>" >&2
+  exit 2
+fi
+src=$(cd "$1" && pwd)
+build=$(cd "$2" && pwd)
+here="$src/tests/install"
+cmake_cmd=${PDM_CMAKE:-cmake}
+mpicc=${PDM_MPICC:-mpicc}
+mpiexec=${PDM_MPIEXEC:-mpiexec}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/pdm-install-XXXXXX")
+prefix="$tmp/prefix"
+cleanup() {
+  if [[ "${PDM_KEEP_INSTALL:-0}" == 1 ]]; then
+    echo "install: kept $tmp"
+  else
+    rm -rf "$tmp"
+  fi
+}
+trap cleanup EXIT
+
+fail() { echo "install: FAIL: $*" >&2; exit 1; }
+step() { echo "install: $*"; }
+
+mpiexec_flags=(--oversubscribe --mca btl_tcp_if_include lo --mca oob_tcp_if_include lo)
+[[ "$(id -u)" == 0 ]] && mpiexec_flags+=(--allow-run-as-root)
+
+# Every shared library a binary needs resolves (the installed ones via RPATH).
+require_linked() {
+  local bin=$1 missing
+  missing=$(ldd "$bin" | grep 'not found' || true)
+  [[ -z "$missing" ]] || fail "$bin: unresolved libraries: $missing"
+}
+
+# A binary loads libpdm from the install prefix, not from the build tree.
+require_installed_libpdm() {
+  local bin=$1 where
+  where=$(ldd "$bin" | awk '$1 ~ /^libpdm\.so/ {print $3}')
+  [[ -n "$where" ]] || fail "$bin does not link libpdm"
+  [[ "$(readlink -f "$where")" == "$(readlink -f "$prefix/lib")"/* ]] ||
+    fail "$bin loads libpdm from $where, not from $prefix/lib"
+}
+
+run_mpi() {
+  step "mpiexec -n 2 $*"
+  "$mpiexec" "${mpiexec_flags[@]}" -n 2 "$@" || fail "$* exited with $?"
+}
+
+check_install_tree() {
+  step "cmake --install $build --prefix $prefix"
+  "$cmake_cmd" --install "$build" --prefix "$prefix" >"$tmp/install.log" ||
+    { cat "$tmp/install.log" >&2; fail "cmake --install"; }
+  local files=(include/pdm/pdm.h lib/libpdm.so lib/pkgconfig/pdm.pc
+               lib/cmake/pdm/pdmConfig.cmake lib/cmake/pdm/pdmConfigVersion.cmake
+               lib/cmake/pdm/pdmTargets.cmake)
+  # The CLI is checked only once this build has it.
+  if [[ -e "$build/apps/pdm/pdm" ]]; then
+    files+=(bin/pdm)
+  else
+    step "no $build/apps/pdm/pdm in this build: not checking bin/pdm"
+  fi
+  local f
+  for f in "${files[@]}"; do
+    [[ -e "$prefix/$f" ]] || fail "missing $prefix/$f (installed: $(cd "$prefix" && find . -type f | sort | tr '\n' ' '))"
+  done
+  require_linked "$prefix/lib/libpdm.so"
+  if [[ -e "$prefix/bin/pdm" ]]; then
+    require_linked "$prefix/bin/pdm"
+    require_installed_libpdm "$prefix/bin/pdm"
+  fi
+  step "layout ok: ${files[*]}"
+}
+
+check_pkg_config() {
+  export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+  local version pc_prefix flags
+  pkg-config --exists --print-errors pdm || fail "pkg-config cannot use pdm.pc"
+  pc_prefix=$(pkg-config --variable=prefix pdm)
+  [[ "$pc_prefix" == "$prefix" ]] || fail "pdm.pc: prefix=$pc_prefix, expected $prefix"
+  version=$(pkg-config --modversion pdm)
+  grep -q "PACKAGE_VERSION \"$version\"" "$prefix/lib/cmake/pdm/pdmConfigVersion.cmake" ||
+    fail "pdm.pc version $version differs from the CMake package's"
+  flags=$(pkg-config --cflags --libs pdm)
+  [[ " $flags " == *" -I$prefix/include "* ]] || fail "pkg-config --cflags: no -I$prefix/include in: $flags"
+  [[ " $flags " == *" -L$prefix/lib "* && " $flags " == *" -lpdm "* ]] ||
+    fail "pkg-config --libs: no -L$prefix/lib -lpdm in: $flags"
+  step "pdm.pc ok: version $version, $flags"
+
+  step "$mpicc consumer.c \$(pkg-config --cflags --libs pdm)"
+  # shellcheck disable=SC2086 # word splitting of the flags is intended
+  "$mpicc" -Wall -Wextra -Werror -o "$tmp/c_consumer" "$here/consumer.c" $flags ||
+    fail "building consumer.c with pkg-config flags"
+  require_installed_libpdm "$tmp/c_consumer"
+  run_mpi "$tmp/c_consumer"
+}
+
+check_cmake_package() {
+  step "cmake consumer: find_package(pdm) with CMAKE_PREFIX_PATH=$prefix"
+  "$cmake_cmd" -S "$here/cmake_consumer" -B "$tmp/cmake_consumer" \
+    -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$tmp/cmake_consumer.log" 2>&1 ||
+    { cat "$tmp/cmake_consumer.log" >&2; fail "configuring cmake_consumer"; }
+  "$cmake_cmd" --build "$tmp/cmake_consumer" >>"$tmp/cmake_consumer.log" 2>&1 ||
+    { cat "$tmp/cmake_consumer.log" >&2; fail "building cmake_consumer"; }
+  require_installed_libpdm "$tmp/cmake_consumer/cmake_consumer"
+  run_mpi "$tmp/cmake_consumer/cmake_consumer"
+}
+
+check_install_tree
+check_pkg_config
+check_cmake_package
+step "all checks passed"
