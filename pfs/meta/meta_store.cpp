@@ -1,0 +1,772 @@
+#include "pfs/meta/meta_store.h"
+
+#include <lmdb.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <mutex>
+#include <system_error>
+
+#include "pfs/meta/lmdb_txn.h"
+
+namespace pdm::pfs {
+namespace {
+
+// The on-disk format of the store, kept in the "format" record of "meta".
+constexpr std::uint32_t kStoreFormat = 1;
+constexpr unsigned kMaxDbs = 16;
+constexpr std::size_t kInoKeySize = 8;
+constexpr const char *kFormatKey = "format";
+constexpr const char *kNextInoKey = "next_ino";
+constexpr const char *kNextGenerationKey = "next_generation";
+// The (empty) value of an orphans record; LMDB is not handed a null pointer.
+constexpr std::byte kNoValueByte[1] = {};
+constexpr std::span<const std::byte> kNoValue(kNoValueByte, 0);
+
+// Inode numbers in keys are big-endian, so a cursor walks inodes in numeric
+// order and a directory's entries (parent ino + name) are contiguous and in
+// name order. Values go through mpi::Encoder like everything else pdm stores.
+std::string ino_key(InodeNumber ino) {
+  std::string key(kInoKeySize, '\0');
+  for (std::size_t i = 0; i < kInoKeySize; ++i) {
+    key[i] = static_cast<char>((ino >> (8 * (kInoKeySize - 1 - i))) & 0xffu);
+  }
+  return key;
+}
+
+std::string dentry_key(InodeNumber parent, std::string_view name) {
+  std::string key = ino_key(parent);
+  key.append(name);
+  return key;
+}
+
+InodeNumber ino_of_key(std::string_view key) {
+  InodeNumber ino = 0;
+  for (std::size_t i = 0; i < kInoKeySize; ++i) {
+    ino = (ino << 8) | static_cast<unsigned char>(key[i]);
+  }
+  return ino;
+}
+
+mpi::Bytes encode_u64(std::uint64_t value) {
+  mpi::Encoder out;
+  out.put(value);
+  return std::move(out).take();
+}
+
+// A name that may appear in a directory: POSIX forbids '/' and NUL, and "."
+// and ".." are never stored (readdir does not list them).
+Status validate_name(std::string_view name) {
+  if (name.empty()) return make_error(EINVAL, "empty file name");
+  if (name.size() > kMaxNameLength) {
+    return make_error(ENAMETOOLONG, "file name of {} bytes exceeds the limit of {}", name.size(),
+                      kMaxNameLength);
+  }
+  if (name == "." || name == "..") {
+    return make_error(EINVAL, "{:?}: not a name a directory entry can have", name);
+  }
+  if (name.find_first_of(std::string_view("/\0", 2)) != std::string_view::npos) {
+    return make_error(EINVAL, "{:?}: a file name may not contain '/' or NUL", name);
+  }
+  return {};
+}
+
+}  // namespace
+
+struct MetaStore::Impl {
+  MetaStoreOptions options;
+  MDB_env *env = nullptr;
+  MDB_dbi inodes = 0;
+  MDB_dbi dentries = 0;
+  MDB_dbi orphans = 0;
+  MDB_dbi meta = 0;
+  MDB_dbi parents = 0;  // directory ino -> parent ino (the root is its own parent)
+  std::mutex mutex;
+
+  Impl() = default;
+  Impl(const Impl &) = delete;
+  Impl &operator=(const Impl &) = delete;
+  // mdb_env_close also releases every database handle.
+  ~Impl() {
+    if (env != nullptr) mdb_env_close(env);
+  }
+
+  // The one place LMDB codes become errnos.
+  Error lmdb_error(int rc, std::string_view doing) const {
+    if (rc == MDB_MAP_FULL) {
+      return make_error(ENOSPC,
+                        "metadata store {}: full while {} (map size {} bytes); reopen it with a "
+                        "larger map size",
+                        options.dir, doing, options.map_size);
+    }
+    return make_error(EIO, "metadata store {}: {}: {}", options.dir, doing, mdb_strerror(rc));
+  }
+  Error corrupt(std::string_view what, std::string_view why) const {
+    return make_error(EIO, "metadata store {}: {} is corrupt: {}", options.dir, what, why);
+  }
+
+  Result<lmdb::Txn> begin(bool write) {
+    lmdb::Txn txn;
+    if (int rc = txn.begin(env, write ? 0u : MDB_RDONLY); rc != 0) {
+      return lmdb_error(rc, "beginning a transaction");
+    }
+    return txn;
+  }
+  Status commit(lmdb::Txn &txn) {
+    if (int rc = txn.commit(); rc != 0) return lmdb_error(rc, "committing a transaction");
+    return {};
+  }
+
+  Status open_databases(MDB_txn *txn);
+  Status check_or_create_format(MDB_txn *txn);
+
+  // Raw records. fetch's value lives until the transaction's next write.
+  Result<std::optional<MDB_val>> fetch(MDB_txn *txn, MDB_dbi dbi, std::string_view key,
+                                       std::string_view what);
+  Status store(MDB_txn *txn, MDB_dbi dbi, std::string_view key, std::span<const std::byte> value,
+               std::string_view what);
+  // Deleting an absent record is not an error.
+  Status erase(MDB_txn *txn, MDB_dbi dbi, std::string_view key, std::string_view what);
+  Result<std::uint64_t> decode_u64(const MDB_val &value, std::string_view what) const;
+
+  Result<Inode> load_inode(MDB_txn *txn, InodeNumber ino);
+  Result<Inode> decode_inode(InodeNumber ino, const MDB_val &value) const;
+  Result<Inode> load_dir(MDB_txn *txn, InodeNumber ino);
+  Status put_inode(MDB_txn *txn, const Inode &inode);
+  Result<std::optional<InodeNumber>> find_entry(MDB_txn *txn, InodeNumber parent,
+                                                std::string_view name);
+  Status put_entry(MDB_txn *txn, InodeNumber parent, std::string_view name, InodeNumber child);
+  Result<bool> has_entries(MDB_txn *txn, InodeNumber dir);
+  Result<std::uint64_t> counter(MDB_txn *txn, const char *name);
+  // A fresh inode with the next ino and generation (both never reused).
+  Result<Inode> allocate(MDB_txn *txn, std::uint32_t mode, std::uint32_t uid, std::uint32_t gid,
+                         TimeNs now);
+  Status drop_link(MDB_txn *txn, Inode &inode, TimeNs now);
+  Status check_not_into_own_subtree(MDB_txn *txn, InodeNumber dir, InodeNumber destination);
+};
+
+Status MetaStore::Impl::open_databases(MDB_txn *txn) {
+  // "dmattrs", "regions" and "eventlists" belong to the DM layer (issue #3);
+  // they are created here so that every store has the same set of databases.
+  MDB_dbi unused = 0;
+  const std::pair<const char *, MDB_dbi *> databases[] = {
+      {"inodes", &inodes},  {"dentries", &dentries}, {"orphans", &orphans},
+      {"meta", &meta},      {"parents", &parents},   {"dmattrs", &unused},
+      {"regions", &unused}, {"eventlists", &unused}};
+  for (const auto &[name, dbi] : databases) {
+    if (int rc = mdb_dbi_open(txn, name, MDB_CREATE, dbi); rc != 0) {
+      return lmdb_error(rc, fmt::format("opening database '{}'", name));
+    }
+  }
+  return {};
+}
+
+Status MetaStore::Impl::check_or_create_format(MDB_txn *txn) {
+  PDM_ASSIGN_OR_RETURN(auto format, fetch(txn, meta, kFormatKey, "the format record"));
+  if (format) {
+    mpi::Decoder in(lmdb::bytes_of(*format));
+    auto version = in.get<std::uint32_t>();
+    if (!version.ok() || !in.expect_end().ok()) {
+      return make_error(EPROTO, "metadata store {}: unreadable format record ({} bytes)",
+                        options.dir, format->mv_size);
+    }
+    if (*version != kStoreFormat) {
+      return make_error(EPROTO,
+                        "metadata store {}: format {} is not supported (this build reads format "
+                        "{}); open it with the pdm version that wrote it",
+                        options.dir, *version, kStoreFormat);
+    }
+    return {};
+  }
+  MDB_stat stat{};
+  if (int rc = mdb_stat(txn, inodes, &stat); rc != 0) return lmdb_error(rc, "counting inodes");
+  if (stat.ms_entries != 0) {
+    return make_error(EPROTO,
+                      "metadata store {}: holds {} inodes but no format record; not a pdm "
+                      "metadata store",
+                      options.dir, stat.ms_entries);
+  }
+  mpi::Encoder version;
+  version.put(kStoreFormat);
+  PDM_TRY(store(txn, meta, kFormatKey, version.bytes(), "the format record"));
+  PDM_TRY(store(txn, meta, kNextInoKey, encode_u64(kRootInode + 1), "the inode counter"));
+  PDM_TRY(store(txn, meta, kNextGenerationKey, encode_u64(2), "the generation counter"));
+  const TimeNs now = now_ns();
+  Inode root;
+  root.ino = kRootInode;
+  root.generation = 1;
+  root.mode = S_IFDIR | 0755;
+  root.uid = static_cast<std::uint32_t>(getuid());
+  root.gid = static_cast<std::uint32_t>(getgid());
+  root.nlink = 2;
+  root.atime = root.mtime = root.ctime = now;
+  PDM_TRY(put_inode(txn, root));
+  return store(txn, parents, ino_key(kRootInode), encode_u64(kRootInode), "the root's parent");
+}
+
+Result<std::optional<MDB_val>> MetaStore::Impl::fetch(MDB_txn *txn, MDB_dbi dbi,
+                                                      std::string_view key, std::string_view what) {
+  MDB_val k = lmdb::to_val(key);
+  MDB_val v{};
+  const int rc = mdb_get(txn, dbi, &k, &v);
+  if (rc == MDB_NOTFOUND) return std::optional<MDB_val>();
+  if (rc != 0) return lmdb_error(rc, fmt::format("reading {}", what));
+  return std::optional<MDB_val>(v);
+}
+
+Status MetaStore::Impl::store(MDB_txn *txn, MDB_dbi dbi, std::string_view key,
+                              std::span<const std::byte> value, std::string_view what) {
+  MDB_val k = lmdb::to_val(key);
+  MDB_val v = lmdb::to_val(value);
+  if (int rc = mdb_put(txn, dbi, &k, &v, 0); rc != 0) {
+    return lmdb_error(rc, fmt::format("writing {}", what));
+  }
+  return {};
+}
+
+Status MetaStore::Impl::erase(MDB_txn *txn, MDB_dbi dbi, std::string_view key,
+                              std::string_view what) {
+  MDB_val k = lmdb::to_val(key);
+  const int rc = mdb_del(txn, dbi, &k, nullptr);
+  if (rc != 0 && rc != MDB_NOTFOUND) return lmdb_error(rc, fmt::format("deleting {}", what));
+  return {};
+}
+
+Result<std::uint64_t> MetaStore::Impl::decode_u64(const MDB_val &value,
+                                                  std::string_view what) const {
+  mpi::Decoder in(lmdb::bytes_of(value));
+  auto v = in.get<std::uint64_t>();
+  if (!v.ok()) return corrupt(what, v.error().message);
+  if (auto end = in.expect_end(); !end.ok()) return corrupt(what, end.error().message);
+  return *v;
+}
+
+Result<Inode> MetaStore::Impl::load_inode(MDB_txn *txn, InodeNumber ino) {
+  PDM_ASSIGN_OR_RETURN(auto value, fetch(txn, inodes, ino_key(ino), "an inode"));
+  if (!value) return make_error(ENOENT, "inode {}: no such file or directory", ino);
+  return decode_inode(ino, *value);
+}
+
+Result<Inode> MetaStore::Impl::decode_inode(InodeNumber ino, const MDB_val &value) const {
+  const std::string what = fmt::format("inode {}", ino);
+  mpi::Decoder in(lmdb::bytes_of(value));
+  auto inode = Inode::decode(in);
+  if (!inode.ok()) return corrupt(what, inode.error().message);
+  if (auto end = in.expect_end(); !end.ok()) return corrupt(what, end.error().message);
+  if (inode->ino != ino) return corrupt(what, fmt::format("the record says inode {}", inode->ino));
+  return inode;
+}
+
+Result<Inode> MetaStore::Impl::load_dir(MDB_txn *txn, InodeNumber ino) {
+  PDM_ASSIGN_OR_RETURN(Inode inode, load_inode(txn, ino));
+  if (!inode.is_dir()) return make_error(ENOTDIR, "inode {}: not a directory", ino);
+  return inode;
+}
+
+Status MetaStore::Impl::put_inode(MDB_txn *txn, const Inode &inode) {
+  mpi::Encoder out;
+  inode.encode(out);
+  return store(txn, inodes, ino_key(inode.ino), out.bytes(), fmt::format("inode {}", inode.ino));
+}
+
+Result<std::optional<InodeNumber>> MetaStore::Impl::find_entry(MDB_txn *txn, InodeNumber parent,
+                                                               std::string_view name) {
+  const std::string what = fmt::format("entry {:?} of directory {}", name, parent);
+  PDM_ASSIGN_OR_RETURN(auto value, fetch(txn, dentries, dentry_key(parent, name), what));
+  if (!value) return std::optional<InodeNumber>();
+  PDM_ASSIGN_OR_RETURN(auto child, decode_u64(*value, what));
+  return std::optional<InodeNumber>(child);
+}
+
+Status MetaStore::Impl::put_entry(MDB_txn *txn, InodeNumber parent, std::string_view name,
+                                  InodeNumber child) {
+  return store(txn, dentries, dentry_key(parent, name), encode_u64(child),
+               fmt::format("entry {:?} of directory {}", name, parent));
+}
+
+Result<bool> MetaStore::Impl::has_entries(MDB_txn *txn, InodeNumber dir) {
+  const std::string prefix = ino_key(dir);
+  lmdb::Cursor cursor;
+  if (int rc = cursor.open(txn, dentries); rc != 0) return lmdb_error(rc, "opening a cursor");
+  MDB_val key = lmdb::to_val(prefix);
+  MDB_val value{};
+  const int rc = cursor.get(&key, &value, MDB_SET_RANGE);
+  if (rc == MDB_NOTFOUND) return false;
+  if (rc != 0) return lmdb_error(rc, fmt::format("listing directory {}", dir));
+  return lmdb::view_of(key).starts_with(prefix);
+}
+
+Result<std::uint64_t> MetaStore::Impl::counter(MDB_txn *txn, const char *name) {
+  PDM_ASSIGN_OR_RETURN(auto value, fetch(txn, meta, name, name));
+  if (!value) return corrupt(name, "the record is missing");
+  return decode_u64(*value, name);
+}
+
+Result<Inode> MetaStore::Impl::allocate(MDB_txn *txn, std::uint32_t mode, std::uint32_t uid,
+                                        std::uint32_t gid, TimeNs now) {
+  Inode inode;
+  PDM_ASSIGN_OR_RETURN(inode.ino, counter(txn, kNextInoKey));
+  PDM_ASSIGN_OR_RETURN(inode.generation, counter(txn, kNextGenerationKey));
+  PDM_TRY(store(txn, meta, kNextInoKey, encode_u64(inode.ino + 1), kNextInoKey));
+  PDM_TRY(
+      store(txn, meta, kNextGenerationKey, encode_u64(inode.generation + 1), kNextGenerationKey));
+  inode.mode = mode;
+  inode.uid = uid;
+  inode.gid = gid;
+  inode.atime = inode.mtime = inode.ctime = now;
+  return inode;
+}
+
+// One directory entry of a non-directory is gone: at nlink 0 the inode
+// becomes an orphan, kept until forget() once its data objects are destroyed.
+Status MetaStore::Impl::drop_link(MDB_txn *txn, Inode &inode, TimeNs now) {
+  if (inode.nlink == 0) {
+    return corrupt(fmt::format("inode {}", inode.ino), "linked from a directory but nlink is 0");
+  }
+  --inode.nlink;
+  inode.ctime = now;
+  if (inode.nlink == 0) {
+    PDM_TRY(store(txn, orphans, ino_key(inode.ino), kNoValue, fmt::format("orphan {}", inode.ino)));
+  }
+  return put_inode(txn, inode);
+}
+
+// rename(2): EINVAL when a directory would become its own descendant. Walks
+// up from the destination through the parent pointers to the root.
+Status MetaStore::Impl::check_not_into_own_subtree(MDB_txn *txn, InodeNumber dir,
+                                                   InodeNumber destination) {
+  MDB_stat stat{};
+  if (int rc = mdb_stat(txn, parents, &stat); rc != 0) return lmdb_error(rc, "counting parents");
+  InodeNumber at = destination;
+  for (std::size_t steps = 0; steps <= stat.ms_entries; ++steps) {
+    if (at == dir) {
+      return make_error(EINVAL, "directory {} cannot be moved into its own subtree (directory {})",
+                        dir, destination);
+    }
+    if (at == kRootInode) return {};
+    const std::string what = fmt::format("parent of directory {}", at);
+    PDM_ASSIGN_OR_RETURN(auto parent, fetch(txn, parents, ino_key(at), what));
+    if (!parent) return corrupt(what, "the record is missing");
+    PDM_ASSIGN_OR_RETURN(at, decode_u64(*parent, what));
+  }
+  return corrupt("the parents database", fmt::format("a cycle above directory {}", destination));
+}
+
+MetaStore::MetaStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+MetaStore::~MetaStore() = default;
+
+Result<std::unique_ptr<MetaStore>> MetaStore::open(const MetaStoreOptions &options) {
+  if (options.dir.empty()) return make_error(EINVAL, "metadata store: no directory given");
+  if (options.volume_count == 0) {
+    return make_error(EINVAL, "metadata store {}: volume count must be at least 1", options.dir);
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(options.dir, ec);
+  if (ec) {
+    return make_error(ec.value(), "metadata store {}: cannot create the directory: {}", options.dir,
+                      ec.message());
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  if (int rc = mdb_env_create(&impl->env); rc != 0) {
+    return impl->lmdb_error(rc, "creating the environment");
+  }
+  if (int rc = mdb_env_set_maxdbs(impl->env, kMaxDbs); rc != 0) {
+    return impl->lmdb_error(rc, "setting the number of databases");
+  }
+  if (int rc = mdb_env_set_mapsize(impl->env, options.map_size); rc != 0) {
+    return impl->lmdb_error(rc, "setting the map size");
+  }
+  // MDB_NOLOCK and MDB_NOSYNC: see meta_store.h.
+  if (int rc = mdb_env_open(impl->env, options.dir.c_str(), MDB_NOLOCK | MDB_NOSYNC, 0644);
+      rc != 0) {
+    return impl->lmdb_error(rc, "opening the environment");
+  }
+  PDM_ASSIGN_OR_RETURN(auto txn, impl->begin(true));
+  PDM_TRY(impl->open_databases(txn.get()));
+  PDM_TRY(impl->check_or_create_format(txn.get()));
+  PDM_TRY(impl->commit(txn));
+  return std::unique_ptr<MetaStore>(new MetaStore(std::move(impl)));
+}
+
+Result<Inode> MetaStore::get(InodeNumber ino) {
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(false));
+  return impl_->load_inode(txn.get(), ino);
+}
+
+Result<Inode> MetaStore::lookup(InodeNumber parent, std::string_view name) {
+  PDM_TRY(validate_name(name));
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(false));
+  PDM_TRY(impl_->load_dir(txn.get(), parent));
+  PDM_ASSIGN_OR_RETURN(auto child, impl_->find_entry(txn.get(), parent, name));
+  if (!child) {
+    return make_error(ENOENT, "{:?} in directory {}: no such file or directory", name, parent);
+  }
+  return impl_->load_inode(txn.get(), *child);
+}
+
+Result<Inode> MetaStore::resolve(std::span<const std::string> components) {
+  for (const auto &name : components) PDM_TRY(validate_name(name));
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(false));
+  PDM_ASSIGN_OR_RETURN(Inode current, impl_->load_inode(txn.get(), kRootInode));
+  std::string path;
+  for (const auto &name : components) {
+    if (!current.is_dir()) return make_error(ENOTDIR, "{}: not a directory", path);
+    path += '/';
+    path += name;
+    PDM_ASSIGN_OR_RETURN(auto child, impl_->find_entry(txn.get(), current.ino, name));
+    if (!child) return make_error(ENOENT, "{}: no such file or directory", path);
+    PDM_ASSIGN_OR_RETURN(current, impl_->load_inode(txn.get(), *child));
+  }
+  return current;
+}
+
+Result<Created> MetaStore::create(InodeNumber parent, std::string_view name, std::uint32_t mode,
+                                  std::uint32_t uid, std::uint32_t gid, bool exclusive) {
+  PDM_TRY(validate_name(name));
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(true));
+  PDM_ASSIGN_OR_RETURN(Inode dir, impl_->load_dir(txn.get(), parent));
+  PDM_ASSIGN_OR_RETURN(auto existing, impl_->find_entry(txn.get(), parent, name));
+  if (existing) {
+    if (exclusive) return make_error(EEXIST, "{:?} in directory {}: file exists", name, parent);
+    PDM_ASSIGN_OR_RETURN(Inode inode, impl_->load_inode(txn.get(), *existing));
+    if (inode.is_dir()) {
+      return make_error(EISDIR, "{:?} in directory {}: is a directory", name, parent);
+    }
+    return Created{std::move(inode), false};
+  }
+  const TimeNs now = now_ns();
+  PDM_ASSIGN_OR_RETURN(Inode inode,
+                       impl_->allocate(txn.get(), S_IFREG | (mode & 07777), uid, gid, now));
+  inode.nlink = 1;
+  inode.stripe_size = impl_->options.default_stripe_size;
+  inode.first_volume = static_cast<std::uint32_t>(inode.ino % impl_->options.volume_count);
+  PDM_TRY(impl_->put_inode(txn.get(), inode));
+  PDM_TRY(impl_->put_entry(txn.get(), parent, name, inode.ino));
+  dir.mtime = dir.ctime = now;
+  PDM_TRY(impl_->put_inode(txn.get(), dir));
+  PDM_TRY(impl_->commit(txn));
+  return Created{std::move(inode), true};
+}
+
+Result<Inode> MetaStore::mkdir(InodeNumber parent, std::string_view name, std::uint32_t mode,
+                               std::uint32_t uid, std::uint32_t gid) {
+  PDM_TRY(validate_name(name));
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(true));
+  PDM_ASSIGN_OR_RETURN(Inode dir, impl_->load_dir(txn.get(), parent));
+  PDM_ASSIGN_OR_RETURN(auto existing, impl_->find_entry(txn.get(), parent, name));
+  if (existing) return make_error(EEXIST, "{:?} in directory {}: file exists", name, parent);
+  const TimeNs now = now_ns();
+  PDM_ASSIGN_OR_RETURN(Inode inode,
+                       impl_->allocate(txn.get(), S_IFDIR | (mode & 07777), uid, gid, now));
+  inode.nlink = 2;  // its entry in the parent and its own "."
+  PDM_TRY(impl_->put_inode(txn.get(), inode));
+  PDM_TRY(impl_->put_entry(txn.get(), parent, name, inode.ino));
+  PDM_TRY(impl_->store(txn.get(), impl_->parents, ino_key(inode.ino), encode_u64(parent),
+                       fmt::format("parent of directory {}", inode.ino)));
+  ++dir.nlink;  // the new directory's ".."
+  dir.mtime = dir.ctime = now;
+  PDM_TRY(impl_->put_inode(txn.get(), dir));
+  PDM_TRY(impl_->commit(txn));
+  return inode;
+}
+
+Result<Inode> MetaStore::unlink(InodeNumber parent, std::string_view name) {
+  PDM_TRY(validate_name(name));
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(true));
+  PDM_ASSIGN_OR_RETURN(Inode dir, impl_->load_dir(txn.get(), parent));
+  PDM_ASSIGN_OR_RETURN(auto child, impl_->find_entry(txn.get(), parent, name));
+  if (!child) {
+    return make_error(ENOENT, "{:?} in directory {}: no such file or directory", name, parent);
+  }
+  PDM_ASSIGN_OR_RETURN(Inode inode, impl_->load_inode(txn.get(), *child));
+  if (inode.is_dir()) {
+    return make_error(EISDIR, "{:?} in directory {}: is a directory; use rmdir", name, parent);
+  }
+  const TimeNs now = now_ns();
+  PDM_TRY(impl_->erase(txn.get(), impl_->dentries, dentry_key(parent, name), "a directory entry"));
+  PDM_TRY(impl_->drop_link(txn.get(), inode, now));
+  dir.mtime = dir.ctime = now;
+  PDM_TRY(impl_->put_inode(txn.get(), dir));
+  PDM_TRY(impl_->commit(txn));
+  return inode;
+}
+
+Status MetaStore::rmdir(InodeNumber parent, std::string_view name) {
+  // The root has no entry and "." / ".." are not names, so the root can never be removed.
+  PDM_TRY(validate_name(name));
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(true));
+  PDM_ASSIGN_OR_RETURN(Inode dir, impl_->load_dir(txn.get(), parent));
+  PDM_ASSIGN_OR_RETURN(auto child, impl_->find_entry(txn.get(), parent, name));
+  if (!child) {
+    return make_error(ENOENT, "{:?} in directory {}: no such file or directory", name, parent);
+  }
+  PDM_ASSIGN_OR_RETURN(Inode inode, impl_->load_inode(txn.get(), *child));
+  if (!inode.is_dir()) {
+    return make_error(ENOTDIR, "{:?} in directory {}: not a directory", name, parent);
+  }
+  PDM_ASSIGN_OR_RETURN(bool busy, impl_->has_entries(txn.get(), inode.ino));
+  if (busy) {
+    return make_error(ENOTEMPTY, "{:?} in directory {}: directory not empty", name, parent);
+  }
+  PDM_TRY(impl_->erase(txn.get(), impl_->dentries, dentry_key(parent, name), "a directory entry"));
+  PDM_TRY(impl_->erase(txn.get(), impl_->inodes, ino_key(inode.ino), "an inode"));
+  PDM_TRY(impl_->erase(txn.get(), impl_->parents, ino_key(inode.ino), "a parent record"));
+  --dir.nlink;
+  dir.mtime = dir.ctime = now_ns();
+  PDM_TRY(impl_->put_inode(txn.get(), dir));
+  return impl_->commit(txn);
+}
+
+Result<RenameOutcome> MetaStore::rename(InodeNumber src_parent, std::string_view src_name,
+                                        InodeNumber dst_parent, std::string_view dst_name) {
+  PDM_TRY(validate_name(src_name));
+  PDM_TRY(validate_name(dst_name));
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(true));
+  MDB_txn *t = txn.get();
+  PDM_ASSIGN_OR_RETURN(Inode src_dir, impl_->load_dir(t, src_parent));
+  PDM_ASSIGN_OR_RETURN(Inode other_dir, impl_->load_dir(t, dst_parent));
+  const bool same_dir = src_parent == dst_parent;
+  Inode &dst_dir = same_dir ? src_dir : other_dir;
+
+  PDM_ASSIGN_OR_RETURN(auto src_ino, impl_->find_entry(t, src_parent, src_name));
+  if (!src_ino) {
+    return make_error(ENOENT, "{:?} in directory {}: no such file or directory", src_name,
+                      src_parent);
+  }
+  PDM_ASSIGN_OR_RETURN(Inode moved, impl_->load_inode(t, *src_ino));
+  PDM_ASSIGN_OR_RETURN(auto dst_ino, impl_->find_entry(t, dst_parent, dst_name));
+  RenameOutcome out;
+  // rename(2): if both names link the same file, nothing happens.
+  if (dst_ino && *dst_ino == moved.ino) {
+    out.moved = std::move(moved);
+    return out;
+  }
+  if (moved.is_dir()) PDM_TRY(impl_->check_not_into_own_subtree(t, moved.ino, dst_parent));
+
+  const TimeNs now = now_ns();
+  if (dst_ino) {
+    PDM_ASSIGN_OR_RETURN(Inode target, impl_->load_inode(t, *dst_ino));
+    if (moved.is_dir() && !target.is_dir()) {
+      return make_error(ENOTDIR, "{:?} in directory {}: not a directory", dst_name, dst_parent);
+    }
+    if (!moved.is_dir() && target.is_dir()) {
+      return make_error(EISDIR, "{:?} in directory {}: is a directory", dst_name, dst_parent);
+    }
+    if (target.is_dir()) {
+      PDM_ASSIGN_OR_RETURN(bool busy, impl_->has_entries(t, target.ino));
+      if (busy) {
+        return make_error(ENOTEMPTY, "{:?} in directory {}: directory not empty", dst_name,
+                          dst_parent);
+      }
+      PDM_TRY(impl_->erase(t, impl_->inodes, ino_key(target.ino), "an inode"));
+      PDM_TRY(impl_->erase(t, impl_->parents, ino_key(target.ino), "a parent record"));
+      --dst_dir.nlink;
+    } else {
+      PDM_TRY(impl_->drop_link(t, target, now));
+      out.replaced = std::move(target);
+    }
+  }
+  PDM_TRY(impl_->erase(t, impl_->dentries, dentry_key(src_parent, src_name), "a directory entry"));
+  PDM_TRY(impl_->put_entry(t, dst_parent, dst_name, moved.ino));
+  if (moved.is_dir() && !same_dir) {
+    --src_dir.nlink;  // the moved directory's ".." now links the destination
+    ++dst_dir.nlink;
+    PDM_TRY(impl_->store(t, impl_->parents, ino_key(moved.ino), encode_u64(dst_parent),
+                         fmt::format("parent of directory {}", moved.ino)));
+  }
+  moved.ctime = now;
+  PDM_TRY(impl_->put_inode(t, moved));
+  src_dir.mtime = src_dir.ctime = now;
+  dst_dir.mtime = dst_dir.ctime = now;
+  PDM_TRY(impl_->put_inode(t, src_dir));
+  if (!same_dir) PDM_TRY(impl_->put_inode(t, dst_dir));
+  PDM_TRY(impl_->commit(txn));
+  out.moved = std::move(moved);
+  return out;
+}
+
+Result<Inode> MetaStore::set_attr(InodeNumber ino, const AttrChange &change) {
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(true));
+  PDM_ASSIGN_OR_RETURN(Inode inode, impl_->load_inode(txn.get(), ino));
+  const TimeNs now = now_ns();
+  if (change.size) {
+    if (inode.is_dir()) {
+      return make_error(EISDIR, "inode {}: is a directory; its size cannot be set", ino);
+    }
+    if (*change.size != inode.size) {
+      inode.size = *change.size;
+      inode.mtime = now;
+    }
+  }
+  if (change.mode) inode.mode = (inode.mode & S_IFMT) | (*change.mode & 07777);
+  if (change.uid) inode.uid = *change.uid;
+  if (change.gid) inode.gid = *change.gid;
+  if (change.atime) inode.atime = *change.atime;
+  if (change.mtime) inode.mtime = *change.mtime;
+  inode.ctime = now;
+  PDM_TRY(impl_->put_inode(txn.get(), inode));
+  PDM_TRY(impl_->commit(txn));
+  return inode;
+}
+
+Result<Inode> MetaStore::extend(InodeNumber ino, std::uint64_t end, TimeNs when) {
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(true));
+  PDM_ASSIGN_OR_RETURN(Inode inode, impl_->load_inode(txn.get(), ino));
+  if (inode.is_dir()) return make_error(EISDIR, "inode {}: is a directory", ino);
+  inode.size = std::max(inode.size, end);
+  inode.mtime = inode.ctime = when;
+  PDM_TRY(impl_->put_inode(txn.get(), inode));
+  PDM_TRY(impl_->commit(txn));
+  return inode;
+}
+
+Result<std::vector<DirEntry>> MetaStore::readdir(InodeNumber dir, std::string_view after,
+                                                 std::size_t max_entries) {
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(false));
+  PDM_TRY(impl_->load_dir(txn.get(), dir));
+  std::vector<DirEntry> out;
+  const std::string prefix = ino_key(dir);
+  const std::string start = dentry_key(dir, after);
+  lmdb::Cursor cursor;
+  if (int rc = cursor.open(txn.get(), impl_->dentries); rc != 0) {
+    return impl_->lmdb_error(rc, "opening a cursor");
+  }
+  MDB_val key = lmdb::to_val(start);
+  MDB_val value{};
+  int rc = cursor.get(&key, &value, MDB_SET_RANGE);
+  for (; rc == 0 && out.size() < max_entries; rc = cursor.get(&key, &value, MDB_NEXT)) {
+    const std::string_view k = lmdb::view_of(key);
+    if (!k.starts_with(prefix)) break;
+    const std::string_view name = k.substr(prefix.size());
+    if (name == after) continue;  // strictly after
+    const std::string what = fmt::format("entry {:?} of directory {}", name, dir);
+    PDM_ASSIGN_OR_RETURN(auto child, impl_->decode_u64(value, what));
+    PDM_ASSIGN_OR_RETURN(Inode inode, impl_->load_inode(txn.get(), child));
+    out.push_back(DirEntry{std::string(name), child, inode.mode});
+  }
+  if (rc != 0 && rc != MDB_NOTFOUND) {
+    return impl_->lmdb_error(rc, fmt::format("listing directory {}", dir));
+  }
+  return out;
+}
+
+Result<std::vector<InodeNumber>> MetaStore::orphans() {
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(false));
+  lmdb::Cursor cursor;
+  if (int rc = cursor.open(txn.get(), impl_->orphans); rc != 0) {
+    return impl_->lmdb_error(rc, "opening a cursor");
+  }
+  std::vector<InodeNumber> out;
+  MDB_val key{};
+  MDB_val value{};
+  int rc = cursor.get(&key, &value, MDB_FIRST);
+  for (; rc == 0; rc = cursor.get(&key, &value, MDB_NEXT)) {
+    if (key.mv_size != kInoKeySize) {
+      return impl_->corrupt("the orphans database", fmt::format("a {}-byte key", key.mv_size));
+    }
+    out.push_back(ino_of_key(lmdb::view_of(key)));
+  }
+  if (rc != MDB_NOTFOUND) return impl_->lmdb_error(rc, "listing orphans");
+  return out;
+}
+
+Status MetaStore::forget(InodeNumber ino) {
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(true));
+  PDM_ASSIGN_OR_RETURN(Inode inode, impl_->load_inode(txn.get(), ino));
+  if (inode.nlink > 0) {
+    return make_error(EBUSY, "inode {}: still has {} links; only an orphan can be forgotten", ino,
+                      inode.nlink);
+  }
+  PDM_TRY(impl_->erase(txn.get(), impl_->inodes, ino_key(ino), "an inode"));
+  PDM_TRY(impl_->erase(txn.get(), impl_->orphans, ino_key(ino), "an orphan"));
+  return impl_->commit(txn);
+}
+
+Result<StoreStats> MetaStore::stats() {
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(false));
+  StoreStats out;
+  MDB_stat stat{};
+  if (int rc = mdb_stat(txn.get(), impl_->inodes, &stat); rc != 0) {
+    return impl_->lmdb_error(rc, "counting inodes");
+  }
+  out.inodes = stat.ms_entries;
+  if (int rc = mdb_stat(txn.get(), impl_->orphans, &stat); rc != 0) {
+    return impl_->lmdb_error(rc, "counting orphans");
+  }
+  out.orphans = stat.ms_entries;
+  PDM_ASSIGN_OR_RETURN(out.next_ino, impl_->counter(txn.get(), kNextInoKey));
+  return out;
+}
+
+Status MetaStore::sync() {
+  std::lock_guard lock(impl_->mutex);
+  if (int rc = mdb_env_sync(impl_->env, 1); rc != 0) return impl_->lmdb_error(rc, "syncing");
+  return {};
+}
+
+Status MetaStore::for_each_inode(const std::function<void(const Inode &)> &visit) {
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(false));
+  lmdb::Cursor cursor;
+  if (int rc = cursor.open(txn.get(), impl_->inodes); rc != 0) {
+    return impl_->lmdb_error(rc, "opening a cursor");
+  }
+  MDB_val key{};
+  MDB_val value{};
+  int rc = cursor.get(&key, &value, MDB_FIRST);
+  for (; rc == 0; rc = cursor.get(&key, &value, MDB_NEXT)) {
+    if (key.mv_size != kInoKeySize) {
+      return impl_->corrupt("the inodes database", fmt::format("a {}-byte key", key.mv_size));
+    }
+    PDM_ASSIGN_OR_RETURN(Inode inode, impl_->decode_inode(ino_of_key(lmdb::view_of(key)), value));
+    visit(inode);
+  }
+  if (rc != MDB_NOTFOUND) return impl_->lmdb_error(rc, "listing inodes");
+  return {};
+}
+
+Status MetaStore::for_each_dentry(
+    const std::function<void(InodeNumber parent, std::string_view name, InodeNumber child)>
+        &visit) {
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(false));
+  lmdb::Cursor cursor;
+  if (int rc = cursor.open(txn.get(), impl_->dentries); rc != 0) {
+    return impl_->lmdb_error(rc, "opening a cursor");
+  }
+  MDB_val key{};
+  MDB_val value{};
+  int rc = cursor.get(&key, &value, MDB_FIRST);
+  for (; rc == 0; rc = cursor.get(&key, &value, MDB_NEXT)) {
+    const std::string_view k = lmdb::view_of(key);
+    if (k.size() <= kInoKeySize) {
+      return impl_->corrupt("the dentries database", fmt::format("a {}-byte key", k.size()));
+    }
+    const InodeNumber parent = ino_of_key(k);
+    const std::string_view name = k.substr(kInoKeySize);
+    PDM_ASSIGN_OR_RETURN(
+        auto child,
+        impl_->decode_u64(value, fmt::format("entry {:?} of directory {}", name, parent)));
+    visit(parent, name, child);
+  }
+  if (rc != MDB_NOTFOUND) return impl_->lmdb_error(rc, "listing directory entries");
+  return {};
+}
+
+}  // namespace pdm::pfs
