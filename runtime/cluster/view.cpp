@@ -8,6 +8,7 @@ Result<ViewPtr> View::initial(MPI_Comm app_comm) {
   auto view = std::make_shared<View>();
   PDM_ASSIGN_OR_RETURN(view->rpc_, mpi::Comm::dup(app_comm));
   PDM_ASSIGN_OR_RETURN(view->control_, mpi::Comm::dup(app_comm));
+  PDM_ASSIGN_OR_RETURN(view->sync_, mpi::Comm::dup(app_comm));
   view->epoch_ = 1;
   view->self_ = view->rpc_.rank();
   view->members_.resize(static_cast<std::size_t>(view->rpc_.size()));

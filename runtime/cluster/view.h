@@ -39,8 +39,13 @@ class View {
 
   // Peer requests and their responses (rpc engine).
   const mpi::Comm &rpc_comm() const { return rpc_; }
-  // Collective control traffic: broadcasts from the manager, barriers.
+  // Collective control traffic driven by the progress thread (broadcasts
+  // from the session manager).
   const mpi::Comm &control_comm() const { return control_; }
+  // Collectives made by application threads inside collective API calls
+  // (pdm_start, pdm_stop): kept apart from control_comm because MPI forbids
+  // two threads from interleaving collectives on one communicator.
+  const mpi::Comm &sync_comm() const { return sync_; }
 
  private:
   std::uint64_t epoch_ = 0;
@@ -48,6 +53,7 @@ class View {
   int self_ = -1;
   mpi::Comm rpc_;
   mpi::Comm control_;
+  mpi::Comm sync_;
 };
 
 using ViewPtr = std::shared_ptr<const View>;

@@ -1,0 +1,114 @@
+// FileSystem: this rank's part of a mounted pdm file system and the C++ API
+// the C functions of <pdm/pdm.h> call. It owns
+//   - the object store of the volumes and the data handlers (every rank),
+//   - the metadata service, on the rank that owns the metadata volume,
+//   - the client side: the descriptor table, metadata calls to the metadata
+//     owner, striped data calls through DataClient.
+//
+// Consistency: a write goes to the volume owners and the metadata owner
+// before pwrite returns, and nothing is cached on the client, so every rank
+// sees it as soon as pwrite returns. A write first extends the file size,
+// then writes the data: a crash in between leaves zeros (holes), never stale
+// bytes, in the extended range.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "pfs/config/fs_config.h"
+#include "pfs/data/data_client.h"
+#include "pfs/data/object_store.h"
+#include "pfs/layout.h"
+#include "pfs/meta/meta_service.h"
+#include "runtime/mpi/rpc.h"
+
+namespace pdm::pfs {
+
+struct FileSystemOptions {
+  std::uint64_t max_request = 8u << 20;        // io.max_request
+  std::size_t meta_map_size = std::size_t{1} << 30;  // meta.map_size
+};
+
+class FileSystem {
+ public:
+  // Builds this rank's part and registers its handlers on `engine`, which
+  // must not have started yet. Opens the metadata store if this rank owns
+  // the metadata volume in the engine's current view.
+  static Result<std::unique_ptr<FileSystem>> create(const FsConfig &config,
+                                                    mpi::RpcEngine &engine,
+                                                    const FileSystemOptions &options);
+  ~FileSystem();
+
+  // Destroys the objects of unlinked files that an earlier job left open
+  // (run once per mount, on one rank, after every rank serves requests).
+  Status recover_orphans();
+  // Makes the metadata durable; called when unmounting.
+  Status flush();
+
+  Result<int> open(std::string_view path, int flags, mode_t mode);
+  Status close(int fd);
+  Result<std::size_t> pread(int fd, std::span<std::byte> buffer, std::int64_t offset);
+  Result<std::size_t> pwrite(int fd, std::span<const std::byte> data, std::int64_t offset);
+  Status ftruncate(int fd, std::int64_t length);
+  Status fsync(int fd);
+  Result<Inode> fstat(int fd);
+  Result<Inode> stat(std::string_view path);
+  Status truncate(std::string_view path, std::int64_t length);
+  Status unlink(std::string_view path);
+  Status rename(std::string_view from, std::string_view to);
+  Status mkdir(std::string_view path, mode_t mode);
+  Status rmdir(std::string_view path);
+  // The entries of a directory in name order, at most max_entries after `after`.
+  Result<std::vector<DirEntry>> readdir(std::string_view path, std::string_view after,
+                                        std::size_t max_entries);
+  Result<std::vector<VolumeUsage>> volume_usage();
+  Result<StoreStats> metadata_stats();
+
+  // POSIX view of an inode.
+  struct stat to_stat(const Inode &inode) const;
+  Layout layout_of(const Inode &inode) const;
+  const FsConfig &config() const { return config_; }
+  // The rank serving a volume, and the metadata, in the current view.
+  int owner_of_volume(std::uint32_t volume) const;
+  int metadata_rank() const;
+  // Non-null on the rank that serves the metadata.
+  MetaService *metadata_service() { return meta_.get(); }
+
+ private:
+  struct OpenFile {
+    Inode inode;  // as of open; size and times are always fetched fresh
+    int flags = 0;
+    std::atomic<bool> was_read{false};
+  };
+
+  FileSystem(const FsConfig &config, mpi::RpcEngine &engine, const FileSystemOptions &options);
+  Result<std::shared_ptr<OpenFile>> file(int fd);
+  // Destroys an inode that lost its last name and opener: objects, then record.
+  Status destroy(const Unlinked &gone);
+  Status truncate_inode(const Inode &inode, std::uint64_t length);
+  template <typename Resp, typename Req>
+  Result<Resp> meta_call(std::uint16_t type, const Req &request);
+  template <typename Req>
+  Status meta_status(std::uint16_t type, const Req &request);
+
+  FsConfig config_;
+  mpi::RpcEngine &engine_;
+  FileSystemOptions options_;
+  ObjectStore objects_;
+  DataClient data_;
+  std::unique_ptr<MetaService> meta_;
+
+  std::mutex files_mutex_;
+  std::unordered_map<int, std::shared_ptr<OpenFile>> files_;
+  int next_fd_ = 3;  // like POSIX, skip the numbers of stdin/stdout/stderr
+};
+
+}  // namespace pdm::pfs

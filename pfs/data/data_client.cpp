@@ -1,0 +1,182 @@
+#include "pfs/data/data_client.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "pfs/data/data_protocol.h"
+#include "pfs/volume_map.h"
+
+namespace pdm::pfs {
+
+DataClient::DataClient(mpi::RpcEngine &engine, ObjectStore &objects, std::uint64_t max_request)
+    : engine_(engine), objects_(objects), max_request_(std::max<std::uint64_t>(max_request, 4096)) {}
+
+std::vector<DataClient::Chunk> DataClient::plan(const Layout &layout, std::uint64_t offset,
+                                                std::uint64_t length) const {
+  std::vector<Chunk> chunks;
+  for (const auto &range : layout.by_volume(offset, length)) {
+    Chunk current{range.volume, range.object_offset, 0, {}};
+    for (const auto &piece : range.pieces) {
+      std::uint64_t done = 0;
+      while (done < piece.length) {
+        if (current.length == max_request_) {
+          const std::uint64_t next = current.object_offset + current.length;
+          chunks.push_back(std::move(current));
+          current = Chunk{range.volume, next, 0, {}};
+        }
+        const std::uint64_t take = std::min(piece.length - done, max_request_ - current.length);
+        current.segments.push_back({piece.file_offset - offset + done, take});
+        current.length += take;
+        done += take;
+      }
+    }
+    if (current.length > 0) chunks.push_back(std::move(current));
+  }
+  return chunks;
+}
+
+template <typename Local, typename Build, typename Done>
+Status DataClient::run(const std::vector<Chunk> &chunks, mpi::MsgType type, Local local,
+                       Build request, Done done) {
+  auto view = engine_.membership().current();
+  std::vector<mpi::PendingCall> calls;
+  std::vector<const Chunk *> remote;
+  for (const auto &chunk : chunks) {
+    const int owner = owner_of(chunk.volume, *view);
+    if (owner == view->self()) continue;
+    calls.push_back(engine_.start(owner, type, request(chunk)));
+    remote.push_back(&chunk);
+  }
+  Status status;
+  for (const auto &chunk : chunks) {
+    if (owner_of(chunk.volume, *view) != view->self()) continue;
+    if (auto s = local(chunk); !s.ok() && status.ok()) status = std::move(s);
+  }
+  auto responses = engine_.wait_all(calls);
+  for (std::size_t i = 0; i < responses.size(); ++i) {
+    if (!responses[i].ok()) {
+      if (status.ok()) status = std::move(responses[i]).error();
+      continue;
+    }
+    if (auto s = done(*remote[i], *responses[i]); !s.ok() && status.ok()) status = std::move(s);
+  }
+  return status;
+}
+
+Status DataClient::write(const Layout &layout, InodeNumber ino, std::uint64_t offset,
+                         std::span<const std::byte> data) {
+  const auto chunks = plan(layout, offset, data.size());
+  auto local = [&](const Chunk &chunk) -> Status {
+    std::uint64_t object_offset = chunk.object_offset;
+    for (const auto &seg : chunk.segments) {
+      PDM_TRY(objects_.write(chunk.volume, ino, object_offset,
+                             data.subspan(seg.buffer_offset, seg.length)));
+      object_offset += seg.length;
+    }
+    return {};
+  };
+  auto request = [&](const Chunk &chunk) {
+    mpi::Encoder out = mpi::begin_message();
+    mpi::encode_field(out, ObjectRange{chunk.volume, ino, chunk.object_offset, chunk.length});
+    for (const auto &seg : chunk.segments) out.put_raw(data.subspan(seg.buffer_offset, seg.length));
+    return out;
+  };
+  auto done = [](const Chunk &, const mpi::Response &) { return Status{}; };
+  return run(chunks, data_msg::kWrite, local, request, done);
+}
+
+Status DataClient::read(const Layout &layout, InodeNumber ino, std::uint64_t offset,
+                        std::span<std::byte> data) {
+  const auto chunks = plan(layout, offset, data.size());
+  // Scatters `got` bytes of object data over the chunk's segments, zeros after.
+  auto scatter = [&](const Chunk &chunk, std::span<const std::byte> got) {
+    std::uint64_t pos = 0;
+    for (const auto &seg : chunk.segments) {
+      auto dst = data.subspan(seg.buffer_offset, seg.length);
+      const std::uint64_t have = pos < got.size() ? std::min(seg.length, got.size() - pos) : 0;
+      if (have > 0) std::memcpy(dst.data(), got.data() + pos, have);
+      std::memset(dst.data() + have, 0, seg.length - have);
+      pos += seg.length;
+    }
+  };
+  auto local = [&](const Chunk &chunk) -> Status {
+    if (chunk.segments.size() == 1) {
+      auto dst = data.subspan(chunk.segments[0].buffer_offset, chunk.length);
+      PDM_ASSIGN_OR_RETURN(auto n, objects_.read(chunk.volume, ino, chunk.object_offset, dst));
+      std::memset(dst.data() + n, 0, chunk.length - n);
+      return {};
+    }
+    mpi::Bytes buffer(chunk.length);
+    PDM_ASSIGN_OR_RETURN(auto n, objects_.read(chunk.volume, ino, chunk.object_offset, buffer));
+    scatter(chunk, std::span<const std::byte>(buffer).first(n));
+    return {};
+  };
+  auto request = [&](const Chunk &chunk) {
+    return mpi::encode_message(ObjectRange{chunk.volume, ino, chunk.object_offset, chunk.length});
+  };
+  auto done = [&](const Chunk &chunk, const mpi::Response &response) -> Status {
+    if (response.payload().size() > chunk.length) {
+      return make_error(EPROTO, "read of {} bytes answered with {}", chunk.length,
+                        response.payload().size());
+    }
+    scatter(chunk, response.payload());
+    return {};
+  };
+  return run(chunks, data_msg::kRead, local, request, done);
+}
+
+Status DataClient::on_every_volume(mpi::MsgType type, InodeNumber ino,
+                                   const std::function<std::uint64_t(std::uint32_t)> &length_of) {
+  std::vector<Chunk> chunks;
+  for (std::uint32_t v = 0; v < objects_.volume_count(); ++v) chunks.push_back({v, 0, 0, {}});
+  auto local = [&](const Chunk &chunk) -> Status {
+    switch (type) {
+      case data_msg::kTruncate:
+        return objects_.truncate(chunk.volume, ino, length_of(chunk.volume));
+      case data_msg::kRemove:
+        return objects_.remove(chunk.volume, ino);
+      default:
+        return objects_.sync(chunk.volume, ino);
+    }
+  };
+  auto request = [&](const Chunk &chunk) {
+    return mpi::encode_message(ObjectRange{chunk.volume, ino, 0, length_of(chunk.volume)});
+  };
+  auto done = [](const Chunk &, const mpi::Response &) { return Status{}; };
+  return run(chunks, type, local, request, done);
+}
+
+Status DataClient::truncate(const Layout &layout, InodeNumber ino, std::uint64_t file_size) {
+  return on_every_volume(data_msg::kTruncate, ino, [&](std::uint32_t volume) {
+    return layout.object_length_for(file_size, volume);
+  });
+}
+
+Status DataClient::remove(InodeNumber ino) {
+  return on_every_volume(data_msg::kRemove, ino, [](std::uint32_t) { return 0; });
+}
+
+Status DataClient::sync(InodeNumber ino) {
+  return on_every_volume(data_msg::kSync, ino, [](std::uint32_t) { return 0; });
+}
+
+Result<std::vector<VolumeUsage>> DataClient::usage() {
+  std::vector<Chunk> chunks;
+  for (std::uint32_t v = 0; v < objects_.volume_count(); ++v) chunks.push_back({v, 0, 0, {}});
+  std::vector<VolumeUsage> out(objects_.volume_count());
+  auto local = [&](const Chunk &chunk) -> Status {
+    PDM_ASSIGN_OR_RETURN(out[chunk.volume], objects_.usage(chunk.volume));
+    return {};
+  };
+  auto request = [](const Chunk &chunk) {
+    return mpi::encode_message(VolumeRequest{chunk.volume});
+  };
+  auto done = [&](const Chunk &chunk, const mpi::Response &response) -> Status {
+    PDM_ASSIGN_OR_RETURN(out[chunk.volume], mpi::decode_payload<VolumeUsage>(response.payload()));
+    return {};
+  };
+  PDM_TRY(run(chunks, data_msg::kUsage, local, request, done));
+  return out;
+}
+
+}  // namespace pdm::pfs

@@ -1,0 +1,62 @@
+// DataClient: file-level data operations over the striped layout. A range is
+// split into one request per volume (at most max_request bytes each); the
+// requests to remote owners are all in flight at once while this rank does
+// the part on its own volumes directly, then it waits for the rest.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <vector>
+
+#include "pfs/data/object_store.h"
+#include "pfs/layout.h"
+#include "runtime/mpi/rpc.h"
+
+namespace pdm::pfs {
+
+class DataClient {
+ public:
+  DataClient(mpi::RpcEngine &engine, ObjectStore &objects, std::uint64_t max_request);
+
+  Status write(const Layout &layout, InodeNumber ino, std::uint64_t offset,
+               std::span<const std::byte> data);
+  // Fills `data` completely: bytes never written (holes) read as zeros. The
+  // caller clips the range to the file size first.
+  Status read(const Layout &layout, InodeNumber ino, std::uint64_t offset,
+              std::span<std::byte> data);
+  // Trims every volume's object to hold exactly the first file_size bytes.
+  Status truncate(const Layout &layout, InodeNumber ino, std::uint64_t file_size);
+  // Removes the file's object on every volume.
+  Status remove(InodeNumber ino);
+  // Flushes the file's object on every volume to stable storage.
+  Status sync(InodeNumber ino);
+  Result<std::vector<VolumeUsage>> usage();
+
+ private:
+  struct Segment {
+    std::uint64_t buffer_offset;
+    std::uint64_t length;
+  };
+  struct Chunk {
+    std::uint32_t volume;
+    std::uint64_t object_offset;
+    std::uint64_t length;
+    std::vector<Segment> segments;
+  };
+  std::vector<Chunk> plan(const Layout &layout, std::uint64_t offset, std::uint64_t length) const;
+  // Runs `local` for chunks of volumes this rank owns and sends a request
+  // built by `request` for the others; `done` receives each remote response.
+  template <typename Local, typename Build, typename Done>
+  Status run(const std::vector<Chunk> &chunks, mpi::MsgType type, Local local, Build request,
+             Done done);
+  // The same object operation on every volume.
+  Status on_every_volume(mpi::MsgType type, InodeNumber ino,
+                         const std::function<std::uint64_t(std::uint32_t)> &length_of);
+
+  mpi::RpcEngine &engine_;
+  ObjectStore &objects_;
+  std::uint64_t max_request_;
+};
+
+}  // namespace pdm::pfs

@@ -1,0 +1,184 @@
+#include "pfs/data/object_store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include "pfs/config/volume.h"
+
+namespace pdm::pfs {
+
+struct ObjectStore::Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+namespace {
+
+Error sys_error(int code, std::string_view what, const std::string &path) {
+  return make_error(code, "{} {}: {}", what, path, std::strerror(code));
+}
+
+}  // namespace
+
+ObjectStore::ObjectStore(std::vector<std::string> volume_dirs, std::size_t max_open)
+    : dirs_(std::move(volume_dirs)), max_open_(std::max<std::size_t>(max_open, 1)) {}
+
+ObjectStore::~ObjectStore() = default;
+
+Status ObjectStore::check_volume(std::uint32_t volume) const {
+  if (volume >= dirs_.size()) {
+    return make_error(EINVAL, "volume {} does not exist (the file system has {})", volume,
+                      dirs_.size());
+  }
+  return {};
+}
+
+Result<std::shared_ptr<ObjectStore::Fd>> ObjectStore::open(std::uint32_t volume, InodeNumber ino,
+                                                           bool create) {
+  PDM_TRY(check_volume(volume));
+  const Key key{volume, ino};
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = open_.find(key); it != open_.end()) {
+      lru_.splice(lru_.begin(), lru_, it->second.lru);
+      return it->second.fd;
+    }
+  }
+  const std::string path = object_path(dirs_[volume], ino);
+  auto fd = std::make_shared<Fd>();
+  fd->fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd->fd < 0 && errno == ENOENT && create) {
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+    if (ec) return make_error(ec.value(), "cannot create {}: {}", path, ec.message());
+    fd->fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  }
+  if (fd->fd < 0) return sys_error(errno, "cannot open object", path);
+
+  std::lock_guard lock(mutex_);
+  if (auto it = open_.find(key); it != open_.end()) return it->second.fd;  // lost a race
+  lru_.push_front(key);
+  open_.emplace(key, Entry{fd, lru_.begin()});
+  while (open_.size() > max_open_) {
+    // Evicting drops the cache's reference; a thread still using the
+    // descriptor keeps it open through its own shared_ptr.
+    open_.erase(lru_.back());
+    lru_.pop_back();
+  }
+  return fd;
+}
+
+void ObjectStore::forget(const Key &key) {
+  std::lock_guard lock(mutex_);
+  if (auto it = open_.find(key); it != open_.end()) {
+    lru_.erase(it->second.lru);
+    open_.erase(it);
+  }
+}
+
+Status ObjectStore::write(std::uint32_t volume, InodeNumber ino, std::uint64_t offset,
+                          std::span<const std::byte> data) {
+  PDM_ASSIGN_OR_RETURN(auto fd, open(volume, ino, true));
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::pwrite(fd->fd, data.data() + done, data.size() - done,
+                               static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return sys_error(errno, "write to object", object_path(dirs_[volume], ino));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return {};
+}
+
+Result<std::size_t> ObjectStore::read(std::uint32_t volume, InodeNumber ino, std::uint64_t offset,
+                                      std::span<std::byte> data) {
+  auto fd = open(volume, ino, false);
+  if (!fd.ok()) {
+    if (fd.error().code == ENOENT) return std::size_t{0};  // never written: a hole
+    return std::move(fd).error();
+  }
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::pread((*fd)->fd, data.data() + done, data.size() - done,
+                              static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return sys_error(errno, "read from object", object_path(dirs_[volume], ino));
+    }
+    if (n == 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  return done;
+}
+
+Status ObjectStore::truncate(std::uint32_t volume, InodeNumber ino, std::uint64_t length) {
+  auto fd = open(volume, ino, false);
+  if (!fd.ok()) return fd.error().code == ENOENT ? Status{} : Status(std::move(fd).error());
+  struct stat st {};
+  if (::fstat((*fd)->fd, &st) != 0) {
+    return sys_error(errno, "stat of object", object_path(dirs_[volume], ino));
+  }
+  if (static_cast<std::uint64_t>(st.st_size) <= length) return {};
+  if (::ftruncate((*fd)->fd, static_cast<off_t>(length)) != 0) {
+    return sys_error(errno, "truncate of object", object_path(dirs_[volume], ino));
+  }
+  return {};
+}
+
+Status ObjectStore::remove(std::uint32_t volume, InodeNumber ino) {
+  PDM_TRY(check_volume(volume));
+  forget({volume, ino});
+  const std::string path = object_path(dirs_[volume], ino);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return sys_error(errno, "cannot remove object", path);
+  }
+  return {};
+}
+
+Status ObjectStore::sync(std::uint32_t volume, InodeNumber ino) {
+  auto fd = open(volume, ino, false);
+  if (!fd.ok()) return fd.error().code == ENOENT ? Status{} : Status(std::move(fd).error());
+  if (::fsync((*fd)->fd) != 0) {
+    return sys_error(errno, "fsync of object", object_path(dirs_[volume], ino));
+  }
+  return {};
+}
+
+Result<VolumeUsage> ObjectStore::usage(std::uint32_t volume) {
+  PDM_TRY(check_volume(volume));
+  VolumeUsage usage;
+  usage.volume = volume;
+  struct statvfs vfs {};
+  if (::statvfs(dirs_[volume].c_str(), &vfs) != 0) {
+    return sys_error(errno, "statvfs of volume", dirs_[volume]);
+  }
+  usage.device_total = static_cast<std::uint64_t>(vfs.f_blocks) * vfs.f_frsize;
+  usage.device_free = static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+  std::error_code ec;
+  const auto root = object_root(dirs_[volume]);
+  for (auto it = std::filesystem::recursive_directory_iterator(root, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    struct stat st {};
+    if (it->is_regular_file(ec) && ::stat(it->path().c_str(), &st) == 0) {
+      usage.object_bytes += static_cast<std::uint64_t>(st.st_blocks) * 512;
+      ++usage.objects;
+    }
+  }
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    return make_error(ec.value(), "cannot scan objects of volume {}: {}", dirs_[volume],
+                      ec.message());
+  }
+  return usage;
+}
+
+}  // namespace pdm::pfs

@@ -1,0 +1,118 @@
+#include "runtime/node/node.h"
+
+#include <spdlog/spdlog.h>
+
+#include "pfs/config/volume.h"
+#include "runtime/base/log.h"
+#include "runtime/base/settings.h"
+#include "runtime/mpi/collective.h"
+
+namespace pdm::node {
+namespace {
+
+Status check_thread_level() {
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized) return make_error(EINVAL, "pdm_start: MPI is not initialised");
+  int provided = 0;
+  MPI_Query_thread(&provided);
+  if (provided < MPI_THREAD_MULTIPLE) {
+    return make_error(ENOTSUP,
+                      "pdm_start: MPI provides thread level {}, pdm needs MPI_THREAD_MULTIPLE "
+                      "(initialise MPI with MPI_Init_thread)",
+                      provided);
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Node>> Node::start(MPI_Comm comm, const std::string &fs_config,
+                                          const boost::program_options::variables_map *command_line) {
+  PDM_TRY(check_thread_level());
+  std::unique_ptr<Node> node(new Node());
+  PDM_ASSIGN_OR_RETURN(auto view, cluster::View::initial(comm));
+  node->rank_ = view->self();
+  node->size_ = static_cast<int>(view->size());
+  const mpi::Comm &sync = view->sync_comm();
+  node->membership_ = std::make_unique<cluster::Membership>(view);
+
+  auto config = pfs::FsConfig::load(fs_config);
+  Settings settings;
+  Status loaded = config.ok() ? Status{} : Status(config.error());
+  if (loaded.ok()) {
+    SettingSources sources;
+    sources.command_line = command_line;
+    sources.config_file = &config->settings;
+    sources.config_file_name = fs_config;
+    auto resolved = resolve(sources);
+    if (resolved.ok()) {
+      settings = std::move(resolved).value();
+    } else {
+      loaded = std::move(resolved).error();
+    }
+  }
+  PDM_TRY(mpi::agree(sync, std::move(loaded)));
+  configure_logging(settings.log_level, node->rank_);
+
+  Status mounted;
+  if (node->rank_ == 0) {
+    mounted = pfs::check_volumes(*config);
+    if (mounted.ok()) {
+      auto lease = pfs::MountLease::acquire(config->volumes.front(), config->fs_id);
+      if (lease.ok()) {
+        if (auto stale = lease->recovered()) {
+          spdlog::warn("recovered the stale mount lease of pid {} on host {}", stale->pid,
+                       stale->host);
+        }
+        node->lease_.emplace(std::move(lease).value());
+      } else {
+        mounted = std::move(lease).error();
+      }
+    }
+  }
+  PDM_TRY(mpi::agree(sync, std::move(mounted)));
+
+  node->engine_ = std::make_unique<mpi::RpcEngine>(*node->membership_);
+  pfs::FileSystemOptions fs_options;
+  fs_options.max_request = settings.io_max_request;
+  fs_options.meta_map_size = settings.meta_map_size;
+  auto fs = pfs::FileSystem::create(*config, *node->engine_, fs_options);
+  Status built = fs.ok() ? Status{} : Status(fs.error());
+  PDM_TRY(mpi::agree(sync, std::move(built)));
+  node->fs_ = std::move(fs).value();
+
+  PDM_TRY(node->engine_->start());
+  PDM_TRY(mpi::barrier(sync));
+  if (node->rank_ == 0) {
+    if (auto recovered = node->fs_->recover_orphans(); !recovered.ok()) {
+      spdlog::warn("mount: could not destroy the files an earlier job left unlinked: {}",
+                   recovered.error().message);
+    }
+  }
+  PDM_TRY(mpi::barrier(sync));
+  spdlog::debug("mounted {} on {} ranks", fs_config, node->size_);
+  return node;
+}
+
+Status Node::stop() {
+  if (stopped_) return {};
+  stopped_ = true;
+  auto view = membership_->current();
+  // Everyone keeps serving until all ranks are done with the file system.
+  Status status = mpi::barrier(view->sync_comm());
+  engine_->stop();
+  if (auto flushed = fs_->flush(); !flushed.ok() && status.ok()) status = std::move(flushed);
+  fs_.reset();
+  lease_.reset();
+  engine_.reset();
+  return status;
+}
+
+Node::~Node() {
+  // A node destroyed without stop() (an error path) still must not leave
+  // the progress thread running.
+  if (engine_) engine_->stop();
+}
+
+}  // namespace pdm::node

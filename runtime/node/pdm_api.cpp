@@ -1,0 +1,263 @@
+// The C API of <pdm/pdm.h>: the one place where Errors become -1/errno.
+// No exception crosses extern "C": every entry point catches everything.
+#include <pdm/pdm.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "runtime/node/node.h"
+
+using pdm::Error;
+
+namespace {
+
+std::mutex g_node_mutex;  // guards start/stop against each other
+std::unique_ptr<pdm::node::Node> g_node;
+thread_local std::string t_last_error;
+
+int fail(const Error &error) {
+  t_last_error = error.message;
+  errno = error.code;
+  return -1;
+}
+
+// Runs an API body; converts Errors and any escaping exception to errno.
+template <typename Body>
+auto guarded(Body body, decltype(body()) on_error) noexcept -> decltype(body()) {
+  try {
+    return body();
+  } catch (const std::bad_alloc &) {
+    fail(Error{ENOMEM, "out of memory"});
+  } catch (const std::exception &e) {
+    fail(Error{EIO, e.what()});
+  } catch (...) {
+    fail(Error{EIO, "unexpected failure"});
+  }
+  return on_error;
+}
+
+pdm::Result<pdm::pfs::FileSystem *> mounted() {
+  if (!g_node) return Error{ENXIO, "pdm is not started: call pdm_start first"};
+  return &g_node->fs();
+}
+
+// Body helpers: a Status or Result<T> becomes 0/value or -1 with errno.
+int to_int(const pdm::Status &status) { return status.ok() ? 0 : fail(status.error()); }
+
+}  // namespace
+
+struct pdm_dir {
+  std::string path;
+  std::vector<pdm::pfs::DirEntry> batch;
+  std::size_t next = 0;
+  bool exhausted = false;
+  struct dirent entry {};
+};
+
+extern "C" {
+
+int pdm_start(MPI_Comm comm, const char *fs_config) {
+  return guarded(
+      [&] {
+        std::lock_guard lock(g_node_mutex);
+        if (g_node) return fail(Error{EBUSY, "pdm is already started in this process"});
+        if (fs_config == nullptr) return fail(Error{EINVAL, "pdm_start: no file system config"});
+        auto node = pdm::node::Node::start(comm, fs_config);
+        if (!node.ok()) return fail(node.error());
+        g_node = std::move(node).value();
+        return 0;
+      },
+      -1);
+}
+
+int pdm_stop(void) {
+  return guarded(
+      [&] {
+        std::lock_guard lock(g_node_mutex);
+        if (!g_node) return fail(Error{ENXIO, "pdm is not started"});
+        auto stopped = g_node->stop();
+        g_node.reset();
+        return to_int(stopped);
+      },
+      -1);
+}
+
+const char *pdm_last_error(void) { return t_last_error.c_str(); }
+
+int pdm_open(const char *path, int flags, mode_t mode) {
+  return guarded(
+      [&] {
+        auto fs = mounted();
+        if (!fs.ok()) return fail(fs.error());
+        if (path == nullptr) return fail(Error{EFAULT, "pdm_open: null path"});
+        auto fd = (*fs)->open(path, flags, mode);
+        return fd.ok() ? *fd : fail(fd.error());
+      },
+      -1);
+}
+
+int pdm_close(int fd) {
+  return guarded(
+      [&] {
+        auto fs = mounted();
+        return fs.ok() ? to_int((*fs)->close(fd)) : fail(fs.error());
+      },
+      -1);
+}
+
+ssize_t pdm_pread(int fd, void *buf, size_t count, off_t offset) {
+  return guarded(
+      [&]() -> ssize_t {
+        auto fs = mounted();
+        if (!fs.ok()) return fail(fs.error());
+        if (buf == nullptr && count > 0) return fail(Error{EFAULT, "pdm_pread: null buffer"});
+        auto n = (*fs)->pread(fd, {static_cast<std::byte *>(buf), count}, offset);
+        return n.ok() ? static_cast<ssize_t>(*n) : fail(n.error());
+      },
+      -1);
+}
+
+ssize_t pdm_pwrite(int fd, const void *buf, size_t count, off_t offset) {
+  return guarded(
+      [&]() -> ssize_t {
+        auto fs = mounted();
+        if (!fs.ok()) return fail(fs.error());
+        if (buf == nullptr && count > 0) return fail(Error{EFAULT, "pdm_pwrite: null buffer"});
+        auto n = (*fs)->pwrite(fd, {static_cast<const std::byte *>(buf), count}, offset);
+        return n.ok() ? static_cast<ssize_t>(*n) : fail(n.error());
+      },
+      -1);
+}
+
+int pdm_ftruncate(int fd, off_t length) {
+  return guarded(
+      [&] {
+        auto fs = mounted();
+        return fs.ok() ? to_int((*fs)->ftruncate(fd, length)) : fail(fs.error());
+      },
+      -1);
+}
+
+int pdm_fsync(int fd) {
+  return guarded(
+      [&] {
+        auto fs = mounted();
+        return fs.ok() ? to_int((*fs)->fsync(fd)) : fail(fs.error());
+      },
+      -1);
+}
+
+int pdm_stat(const char *path, struct stat *st) {
+  return guarded(
+      [&] {
+        auto fs = mounted();
+        if (!fs.ok()) return fail(fs.error());
+        if (path == nullptr || st == nullptr) return fail(Error{EFAULT, "pdm_stat: null argument"});
+        auto inode = (*fs)->stat(path);
+        if (!inode.ok()) return fail(inode.error());
+        *st = (*fs)->to_stat(*inode);
+        return 0;
+      },
+      -1);
+}
+
+int pdm_fstat(int fd, struct stat *st) {
+  return guarded(
+      [&] {
+        auto fs = mounted();
+        if (!fs.ok()) return fail(fs.error());
+        if (st == nullptr) return fail(Error{EFAULT, "pdm_fstat: null argument"});
+        auto inode = (*fs)->fstat(fd);
+        if (!inode.ok()) return fail(inode.error());
+        *st = (*fs)->to_stat(*inode);
+        return 0;
+      },
+      -1);
+}
+
+#define PDM_PATH_CALL_(call)                                          \
+  guarded(                                                            \
+      [&] {                                                           \
+        auto fs = mounted();                                          \
+        if (!fs.ok()) return fail(fs.error());                        \
+        return to_int(call);                                          \
+      },                                                              \
+      -1)
+
+int pdm_unlink(const char *path) {
+  if (path == nullptr) return fail(Error{EFAULT, "pdm_unlink: null path"});
+  return PDM_PATH_CALL_((*fs)->unlink(path));
+}
+
+int pdm_rename(const char *oldpath, const char *newpath) {
+  if (oldpath == nullptr || newpath == nullptr) return fail(Error{EFAULT, "pdm_rename: null path"});
+  return PDM_PATH_CALL_((*fs)->rename(oldpath, newpath));
+}
+
+int pdm_mkdir(const char *path, mode_t mode) {
+  if (path == nullptr) return fail(Error{EFAULT, "pdm_mkdir: null path"});
+  return PDM_PATH_CALL_((*fs)->mkdir(path, mode));
+}
+
+int pdm_rmdir(const char *path) {
+  if (path == nullptr) return fail(Error{EFAULT, "pdm_rmdir: null path"});
+  return PDM_PATH_CALL_((*fs)->rmdir(path));
+}
+
+PDM_DIR *pdm_opendir(const char *path) {
+  return guarded(
+      [&]() -> PDM_DIR * {
+        auto fs = mounted();
+        if (!fs.ok()) return fail(fs.error()), nullptr;
+        if (path == nullptr) return fail(Error{EFAULT, "pdm_opendir: null path"}), nullptr;
+        auto inode = (*fs)->stat(path);
+        if (!inode.ok()) return fail(inode.error()), nullptr;
+        if (!inode->is_dir()) return fail(Error{ENOTDIR, std::string(path) + ": not a directory"}), nullptr;
+        auto dir = std::make_unique<pdm_dir>();
+        dir->path = path;
+        return dir.release();
+      },
+      nullptr);
+}
+
+struct dirent *pdm_readdir(PDM_DIR *dir) {
+  return guarded(
+      [&]() -> struct dirent * {
+        if (dir == nullptr) return fail(Error{EBADF, "pdm_readdir: null stream"}), nullptr;
+        if (dir->next == dir->batch.size()) {
+          if (dir->exhausted) return nullptr;
+          auto fs = mounted();
+          if (!fs.ok()) return fail(fs.error()), nullptr;
+          const std::string after = dir->batch.empty() ? std::string() : dir->batch.back().name;
+          constexpr std::size_t kBatch = 1024;
+          auto batch = (*fs)->readdir(dir->path, after, kBatch);
+          if (!batch.ok()) return fail(batch.error()), nullptr;
+          dir->batch = std::move(batch).value();
+          dir->next = 0;
+          dir->exhausted = dir->batch.size() < kBatch;
+          if (dir->batch.empty()) return nullptr;
+        }
+        const auto &e = dir->batch[dir->next++];
+        dir->entry = {};
+        dir->entry.d_ino = static_cast<ino_t>(e.ino);
+        dir->entry.d_off = static_cast<off_t>(dir->next);
+        dir->entry.d_reclen = sizeof(struct dirent);
+        dir->entry.d_type = S_ISDIR(e.mode) ? DT_DIR : DT_REG;
+        std::strncpy(dir->entry.d_name, e.name.c_str(), sizeof(dir->entry.d_name) - 1);
+        return &dir->entry;
+      },
+      nullptr);
+}
+
+int pdm_closedir(PDM_DIR *dir) {
+  if (dir == nullptr) return fail(Error{EBADF, "pdm_closedir: null stream"});
+  delete dir;
+  return 0;
+}
+
+}  // extern "C"

@@ -1,0 +1,243 @@
+// The parallel file system under 4 ranks: striped parallel I/O on one shared
+// file and on many files, visibility, namespace operations while others
+// read, and the POSIX errno of bad input. Every rank runs every test.
+#include <dirent.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <pdm/pdm.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "pfs/config/volume.h"
+#include "tests/mpi/fs_fixture.h"
+
+namespace pdm::test {
+namespace {
+
+const auto *const kEnv = ::testing::AddGlobalTestEnvironment(new FileSystemEnvironment(64 * 1024));
+
+std::string test_path(const std::string &leaf) {
+  const auto *info = ::testing::UnitTest::GetInstance()->current_test_info();
+  return "/" + std::string(info->name()) + "-" + leaf;
+}
+
+void write_all(int fd, const std::vector<std::byte> &data, off_t offset) {
+  ASSERT_EQ(pdm_pwrite(fd, data.data(), data.size(), offset), static_cast<ssize_t>(data.size()))
+      << pdm_last_error();
+}
+
+std::vector<std::byte> read_all(int fd, std::size_t length, off_t offset) {
+  std::vector<std::byte> out(length);
+  const ssize_t n = pdm_pread(fd, out.data(), length, offset);
+  EXPECT_EQ(n, static_cast<ssize_t>(length)) << pdm_last_error();
+  out.resize(n < 0 ? 0 : static_cast<std::size_t>(n));
+  return out;
+}
+
+// Concurrent writes of disjoint, unaligned ranges of one file from every rank
+// are all kept, and every rank reads the whole file back.
+TEST(ParallelIo, DisjointWritesToOneSharedFileAreAllKept) {
+  const std::string path = test_path("shared");
+  if (rank() == 0) {
+    int fd = pdm_open(path.c_str(), O_CREAT | O_EXCL | O_RDWR, 0644);
+    ASSERT_TRUE(all(fd >= 0)) << pdm_last_error();
+    EXPECT_EQ(pdm_close(fd), 0);
+  } else {
+    ASSERT_TRUE(all(true));
+  }
+  // Each rank owns blocks r, r+size, ... of 100,003 bytes (crossing stripes).
+  constexpr std::size_t kBlock = 100'003;
+  constexpr int kBlocksPerRank = 6;
+  int fd = pdm_open(path.c_str(), O_RDWR, 0);
+  ASSERT_GE(fd, 0) << pdm_last_error();
+  for (int b = 0; b < kBlocksPerRank; ++b) {
+    const std::uint64_t block = static_cast<std::uint64_t>(b * size() + rank());
+    write_all(fd, pattern(7, block * kBlock, kBlock), static_cast<off_t>(block * kBlock));
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  const std::size_t total = kBlock * kBlocksPerRank * static_cast<std::size_t>(size());
+  struct stat st {};
+  ASSERT_EQ(pdm_fstat(fd, &st), 0);
+  EXPECT_EQ(static_cast<std::size_t>(st.st_size), total);
+  EXPECT_TRUE(read_all(fd, total, 0) == pattern(7, 0, total));
+  EXPECT_EQ(pdm_close(fd), 0);
+  MPI_Barrier(MPI_COMM_WORLD);
+}
+
+// The stripes of a file land on every volume, each volume's share in one
+// object file of the expected length.
+TEST(ParallelIo, FileIsStripedRoundRobinOverEveryVolume) {
+  const std::string path = test_path("striped");
+  constexpr std::size_t kStripe = 64 * 1024;
+  const std::size_t length = kStripe * kVolumes * 3 + 123;
+  if (rank() == 0) {
+    int fd = pdm_open(path.c_str(), O_CREAT | O_WRONLY, 0644);
+    ASSERT_GE(fd, 0) << pdm_last_error();
+    write_all(fd, pattern(8, 0, length), 0);
+    struct stat st {};
+    ASSERT_EQ(pdm_fstat(fd, &st), 0);
+    EXPECT_EQ(pdm_close(fd), 0);
+    std::uint64_t on_disk = 0;
+    int volumes_used = 0;
+    for (const auto &dir : FileSystemEnvironment::volume_dirs()) {
+      const std::string object = pfs::object_path(dir, st.st_ino);
+      if (!std::filesystem::exists(object)) continue;
+      on_disk += std::filesystem::file_size(object);
+      ++volumes_used;
+    }
+    EXPECT_EQ(volumes_used, kVolumes);
+    EXPECT_EQ(on_disk, length);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+}
+
+// Many files written by every rank are visible to every rank as soon as the
+// writes returned (a barrier is the only synchronisation).
+TEST(ParallelIo, ManyFilesFromEveryRankAreVisibleEverywhere) {
+  const std::string dir = test_path("dir");
+  if (rank() == 0) EXPECT_EQ(pdm_mkdir(dir.c_str(), 0755), 0) << pdm_last_error();
+  MPI_Barrier(MPI_COMM_WORLD);
+  constexpr int kFiles = 40;
+  for (int i = 0; i < kFiles; ++i) {
+    const int id = rank() * kFiles + i;
+    const std::string file = dir + "/f" + std::to_string(id);
+    int fd = pdm_open(file.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644);
+    ASSERT_GE(fd, 0) << file << ": " << pdm_last_error();
+    write_all(fd, pattern(static_cast<std::uint64_t>(id), 0, 1000 + static_cast<std::size_t>(id)), 0);
+    EXPECT_EQ(pdm_close(fd), 0);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  for (int id = 0; id < kFiles * size(); ++id) {
+    const std::string file = dir + "/f" + std::to_string(id);
+    int fd = pdm_open(file.c_str(), O_RDONLY, 0);
+    ASSERT_GE(fd, 0) << file << ": " << pdm_last_error();
+    const std::size_t length = 1000 + static_cast<std::size_t>(id);
+    EXPECT_TRUE(read_all(fd, length, 0) == pattern(static_cast<std::uint64_t>(id), 0, length))
+        << file;
+    EXPECT_EQ(pdm_close(fd), 0);
+  }
+  PDM_DIR *d = pdm_opendir(dir.c_str());
+  ASSERT_NE(d, nullptr) << pdm_last_error();
+  std::set<std::string> names;
+  while (struct dirent *e = pdm_readdir(d)) names.insert(e->d_name);
+  EXPECT_EQ(pdm_closedir(d), 0);
+  EXPECT_EQ(names.size(), static_cast<std::size_t>(kFiles * size()));
+  MPI_Barrier(MPI_COMM_WORLD);
+}
+
+// Unlink and rename while other ranks hold the file open and read it: the
+// readers keep reading the whole content (POSIX), and the data is destroyed
+// only after the last close.
+TEST(Namespace, UnlinkAndRenameWhileOthersReadKeepTheirData) {
+  const std::string a = test_path("a");
+  const std::string b = test_path("b");
+  const std::string c = test_path("c");
+  constexpr std::size_t kLength = 300'000;
+  if (rank() == 0) {
+    for (const auto &p : {a, b}) {
+      int fd = pdm_open(p.c_str(), O_CREAT | O_WRONLY, 0644);
+      ASSERT_GE(fd, 0);
+      write_all(fd, pattern(p == a ? 1 : 2, 0, kLength), 0);
+      EXPECT_EQ(pdm_close(fd), 0);
+    }
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  int fa = pdm_open(a.c_str(), O_RDONLY, 0);
+  int fb = pdm_open(b.c_str(), O_RDONLY, 0);
+  ASSERT_TRUE(all(fa >= 0 && fb >= 0)) << pdm_last_error();
+  struct stat sa {};
+  EXPECT_EQ(pdm_fstat(fa, &sa), 0);
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank() == 1) EXPECT_EQ(pdm_unlink(a.c_str()), 0) << pdm_last_error();
+  if (rank() == 2 % size()) EXPECT_EQ(pdm_rename(b.c_str(), c.c_str()), 0) << pdm_last_error();
+  MPI_Barrier(MPI_COMM_WORLD);
+  struct stat st {};
+  EXPECT_EQ(pdm_stat(a.c_str(), &st), -1);
+  EXPECT_EQ(errno, ENOENT);
+  EXPECT_EQ(pdm_stat(c.c_str(), &st), 0);
+  EXPECT_TRUE(read_all(fa, kLength, 0) == pattern(1, 0, kLength));
+  EXPECT_TRUE(read_all(fb, kLength, 0) == pattern(2, 0, kLength));
+  EXPECT_EQ(pdm_close(fa), 0);
+  EXPECT_EQ(pdm_close(fb), 0);
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank() == 0) {
+    // After the last close the unlinked file's objects are gone.
+    for (const auto &dir : FileSystemEnvironment::volume_dirs()) {
+      EXPECT_FALSE(std::filesystem::exists(pfs::object_path(dir, sa.st_ino))) << dir;
+    }
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+}
+
+// Truncation from one rank is seen by all; growing exposes zeros, never the
+// bytes the file had before it shrank.
+TEST(ParallelIo, TruncateShrinksAndGrowsWithZerosForEveryRank) {
+  const std::string path = test_path("t");
+  constexpr std::size_t kLength = 500'000;
+  if (rank() == 0) {
+    int fd = pdm_open(path.c_str(), O_CREAT | O_RDWR, 0644);
+    ASSERT_GE(fd, 0);
+    write_all(fd, pattern(3, 0, kLength), 0);
+    EXPECT_EQ(pdm_ftruncate(fd, 70'000), 0) << pdm_last_error();
+    EXPECT_EQ(pdm_ftruncate(fd, kLength), 0) << pdm_last_error();
+    EXPECT_EQ(pdm_close(fd), 0);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  int fd = pdm_open(path.c_str(), O_RDONLY, 0);
+  ASSERT_GE(fd, 0);
+  auto got = read_all(fd, kLength, 0);
+  auto want = pattern(3, 0, 70'000);
+  want.resize(kLength, std::byte{0});
+  EXPECT_TRUE(got == want);
+  EXPECT_EQ(pdm_close(fd), 0);
+  MPI_Barrier(MPI_COMM_WORLD);
+}
+
+// Bad input gets the POSIX errno, never a crash.
+TEST(BadInput, EveryMisuseGetsThePosixErrno) {
+  const std::string file = test_path("file-r" + std::to_string(rank()));
+  int fd = pdm_open(file.c_str(), O_CREAT | O_RDONLY, 0644);
+  ASSERT_GE(fd, 0) << pdm_last_error();
+  char buf[16] = {};
+  struct stat st {};
+  const std::string long_name = "/" + std::string(300, 'x');
+  const std::string through_file = file + "/child";
+
+  auto expect_errno = [](int rc, int err, const char *what) {
+    EXPECT_EQ(rc, -1) << what;
+    EXPECT_EQ(errno, err) << what << ": " << pdm_last_error();
+  };
+  expect_errno(pdm_open("", O_RDONLY, 0), ENOENT, "empty path");
+  expect_errno(pdm_open("relative", O_RDONLY, 0), EINVAL, "relative path");
+  expect_errno(pdm_open("/a/../b", O_RDONLY, 0), EINVAL, "dot-dot");
+  expect_errno(pdm_open(long_name.c_str(), O_CREAT | O_RDWR, 0644), ENAMETOOLONG, "long name");
+  expect_errno(pdm_open("/no/such/file", O_RDONLY, 0), ENOENT, "missing");
+  expect_errno(pdm_open(through_file.c_str(), O_CREAT | O_RDWR, 0644), ENOTDIR, "through file");
+  expect_errno(pdm_open(file.c_str(), O_CREAT | O_EXCL | O_RDWR, 0644), EEXIST, "exclusive");
+  expect_errno(pdm_open("/", O_WRONLY, 0), EISDIR, "write-open a directory");
+  expect_errno(static_cast<int>(pdm_pwrite(fd, "x", 1, 0)), EBADF, "write on read-only");
+  expect_errno(static_cast<int>(pdm_pread(999'999, buf, 1, 0)), EBADF, "unknown fd");
+  expect_errno(pdm_close(999'999), EBADF, "close unknown fd");
+  expect_errno(static_cast<int>(pdm_pread(fd, buf, 1, -1)), EINVAL, "negative offset");
+  EXPECT_EQ(pdm_pread(fd, buf, sizeof buf, 1'000'000), 0) << "read past EOF returns 0";
+  expect_errno(pdm_ftruncate(fd, 10), EINVAL, "truncate a read-only fd");
+  expect_errno(pdm_mkdir("/", 0755), EEXIST, "mkdir root");
+  expect_errno(pdm_mkdir(file.c_str(), 0755), EEXIST, "mkdir over a file");
+  expect_errno(pdm_rmdir(file.c_str()), ENOTDIR, "rmdir a file");
+  expect_errno(pdm_unlink("/"), EISDIR, "unlink root");
+  expect_errno(pdm_stat(through_file.c_str(), &st), ENOTDIR, "stat through a file");
+  expect_errno(pdm_rename("/missing-src", "/x"), ENOENT, "rename missing");
+  EXPECT_EQ(pdm_opendir(file.c_str()), nullptr);
+  EXPECT_EQ(errno, ENOTDIR);
+  EXPECT_EQ(pdm_close(fd), 0);
+  expect_errno(pdm_close(fd), EBADF, "double close");
+  MPI_Barrier(MPI_COMM_WORLD);
+}
+
+}  // namespace
+}  // namespace pdm::test
