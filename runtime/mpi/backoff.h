@@ -1,11 +1,16 @@
 // Backoff: how a polling loop waits without burning a core. Tests run 4-8
-// ranks, each with a progress thread, on 2 cores, so an idle poller first
-// yields the CPU a bounded number of times (cheap, keeps latency low while a
-// burst of messages is under way), then sleeps for exponentially longer
-// intervals up to a cap.
+// ranks, each with a progress thread, on 2 cores, and MPI offers no blocking
+// wait that does not spin, so an idle poller
+//   1. first yields the CPU a bounded number of times (cheap; answers a
+//      burst of messages at once),
+//   2. then sleeps briefly (kShortSleep) while it has been idle only a short
+//      time: during an active phase requests keep arriving within
+//      microseconds, and a long sleep would add its length to every
+//      round trip,
+//   3. and only after a real idle period (kShortPhase) sleeps long
+//      (kLongSleep), so a quiet rank costs next to no CPU.
 #pragma once
 
-#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -14,23 +19,24 @@ namespace pdm::mpi {
 class Backoff {
  public:
   static constexpr unsigned kYields = 200;
-  static constexpr unsigned kMaxSleepMicros = 1000;
+  static constexpr auto kShortSleep = std::chrono::microseconds(20);
+  static constexpr auto kShortPhase = std::chrono::milliseconds(50);
+  static constexpr auto kLongSleep = std::chrono::microseconds(1000);
 
-  void reset() { idle_ = 0; }
+  void reset() { yields_ = 0; }
   void pause() {
-    if (idle_ < kYields) {
-      ++idle_;
+    if (yields_ < kYields) {
+      if (yields_++ == 0) idle_since_ = std::chrono::steady_clock::now();
       std::this_thread::yield();
       return;
     }
-    const unsigned shift = std::min(idle_ - kYields, 10u);
-    ++idle_;
-    std::this_thread::sleep_for(
-        std::chrono::microseconds(std::min(1u << shift, kMaxSleepMicros)));
+    const auto idle = std::chrono::steady_clock::now() - idle_since_;
+    std::this_thread::sleep_for(idle < kShortPhase ? kShortSleep : kLongSleep);
   }
 
  private:
-  unsigned idle_ = 0;
+  unsigned yields_ = 0;
+  std::chrono::steady_clock::time_point idle_since_;
 };
 
 }  // namespace pdm::mpi

@@ -10,14 +10,12 @@
 #include <string>
 #include <vector>
 
-#include "runtime/node/node.h"
+#include "runtime/node/process_node.h"
 
 using pdm::Error;
 
 namespace {
 
-std::mutex g_node_mutex;  // guards start/stop against each other
-std::unique_ptr<pdm::node::Node> g_node;
 thread_local std::string t_last_error;
 
 int fail(const Error &error) {
@@ -42,8 +40,9 @@ auto guarded(Body body, decltype(body()) on_error) noexcept -> decltype(body()) 
 }
 
 pdm::Result<pdm::pfs::FileSystem *> mounted() {
-  if (!g_node) return Error{ENXIO, "pdm is not started: call pdm_start first"};
-  return &g_node->fs();
+  auto *node = pdm::node::process_node();
+  if (node == nullptr) return Error{ENXIO, "pdm is not started: call pdm_start first"};
+  return &node->fs();
 }
 
 // Body helpers: a Status or Result<T> becomes 0/value or -1 with errno.
@@ -64,13 +63,8 @@ extern "C" {
 int pdm_start(MPI_Comm comm, const char *fs_config) {
   return guarded(
       [&] {
-        std::lock_guard lock(g_node_mutex);
-        if (g_node) return fail(Error{EBUSY, "pdm is already started in this process"});
         if (fs_config == nullptr) return fail(Error{EINVAL, "pdm_start: no file system config"});
-        auto node = pdm::node::Node::start(comm, fs_config);
-        if (!node.ok()) return fail(node.error());
-        g_node = std::move(node).value();
-        return 0;
+        return to_int(pdm::node::start_process_node(comm, fs_config));
       },
       -1);
 }
@@ -78,11 +72,7 @@ int pdm_start(MPI_Comm comm, const char *fs_config) {
 int pdm_stop(void) {
   return guarded(
       [&] {
-        std::lock_guard lock(g_node_mutex);
-        if (!g_node) return fail(Error{ENXIO, "pdm is not started"});
-        auto stopped = g_node->stop();
-        g_node.reset();
-        return to_int(stopped);
+        return to_int(pdm::node::stop_process_node());
       },
       -1);
 }
