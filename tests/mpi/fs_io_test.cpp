@@ -100,7 +100,9 @@ TEST(ParallelIo, FileIsStripedRoundRobinOverEveryVolume) {
 // writes returned (a barrier is the only synchronisation).
 TEST(ParallelIo, ManyFilesFromEveryRankAreVisibleEverywhere) {
   const std::string dir = test_path("dir");
-  if (rank() == 0) EXPECT_EQ(pdm_mkdir(dir.c_str(), 0755), 0) << pdm_last_error();
+  if (rank() == 0) {
+    EXPECT_EQ(pdm_mkdir(dir.c_str(), 0755), 0) << pdm_last_error();
+  }
   MPI_Barrier(MPI_COMM_WORLD);
   constexpr int kFiles = 40;
   for (int i = 0; i < kFiles; ++i) {
@@ -153,8 +155,12 @@ TEST(Namespace, UnlinkAndRenameWhileOthersReadKeepTheirData) {
   struct stat sa {};
   EXPECT_EQ(pdm_fstat(fa, &sa), 0);
   MPI_Barrier(MPI_COMM_WORLD);
-  if (rank() == 1) EXPECT_EQ(pdm_unlink(a.c_str()), 0) << pdm_last_error();
-  if (rank() == 2 % size()) EXPECT_EQ(pdm_rename(b.c_str(), c.c_str()), 0) << pdm_last_error();
+  if (rank() == 1) {
+    EXPECT_EQ(pdm_unlink(a.c_str()), 0) << pdm_last_error();
+  }
+  if (rank() == 2 % size()) {
+    EXPECT_EQ(pdm_rename(b.c_str(), c.c_str()), 0) << pdm_last_error();
+  }
   MPI_Barrier(MPI_COMM_WORLD);
   struct stat st {};
   EXPECT_EQ(pdm_stat(a.c_str(), &st), -1);
