@@ -12,8 +12,9 @@
 //
 // Databases: "inodes" (ino -> Inode), "dentries" (parent ino + name -> child),
 // "orphans" (unlinked inodes whose objects are not yet destroyed), "meta"
-// (counters, format), and, for the DM layer (issue #3), "dmattrs", "regions"
-// and "eventlists", created empty here.
+// (counters, format), "parents" (directory -> its parent, so rename can
+// refuse to move a directory into its own subtree), and, for the DM layer
+// (issue #3), "dmattrs", "regions" and "eventlists", created empty here.
 #pragma once
 
 #include <cstdint>
@@ -114,7 +115,8 @@ class MetaStore {
   // Makes every committed transaction durable (mdb_env_sync with force).
   Status sync();
 
-  // Full scans, for fsck.
+  // Full scans, for fsck, in one read transaction. `visit` runs with the
+  // store's mutex held and must not call back into the store.
   Status for_each_inode(const std::function<void(const Inode &)> &visit);
   Status for_each_dentry(
       const std::function<void(InodeNumber parent, std::string_view name, InodeNumber child)>
