@@ -1,0 +1,305 @@
+#include "runtime/dm/session_table.h"
+
+#include <algorithm>
+
+namespace pdm::dm {
+namespace {
+
+// XDSM event numbers (SGI dmapi.h values), for the sets below.
+enum : int {
+  kMount = 1,
+  kPreunmount = 2,
+  kUnmount = 3,
+  kCreate = 5,
+  kClose = 6,
+  kPostcreate = 7,
+  kRemove = 8,
+  kPostremove = 9,
+  kRename = 10,
+  kPostrename = 11,
+  kRead = 16,
+  kWrite = 17,
+  kTruncate = 18,
+  kAttribute = 19,
+  kDestroy = 20,
+  kNospace = 21,
+  kUser = 22,
+};
+
+}  // namespace
+
+EventSet disposable_events() {
+  EventSet set = 0;
+  for (int e : {kMount, kPreunmount, kUnmount, kCreate, kClose, kPostcreate, kRemove, kPostremove,
+                kRename, kPostrename, kRead, kWrite, kTruncate, kAttribute, kDestroy, kNospace}) {
+    set |= event_bit(e);
+  }
+  return set;
+}
+
+EventSet supported_events() {
+  return disposable_events() | event_bit(kUser);
+}
+
+const Session *SessionTable::session(SessionId id) const {
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? nullptr : &it->second;
+}
+
+std::vector<const Session *> SessionTable::members(const std::string &group) const {
+  std::vector<const Session *> out;
+  if (group.empty()) return out;
+  for (const auto &[id, s] : sessions_) {
+    if (s.group == group) out.push_back(&s);
+  }
+  return out;
+}
+
+GroupOptions SessionTable::group_options(const std::string &group) const {
+  auto it = groups_.find(group);
+  return it == groups_.end() ? GroupOptions{} : it->second;
+}
+
+DispTarget SessionTable::disposition(FsId fs, int event) const {
+  if (event < 0 || event >= kEventTypes) return {};
+  auto it = fs_.find(fs);
+  return it == fs_.end() ? DispTarget{} : it->second.dispositions[static_cast<std::size_t>(event)];
+}
+
+EventSet SessionTable::disposed_to(FsId fs, SessionId session) const {
+  EventSet set = 0;
+  auto it = fs_.find(fs);
+  if (it == fs_.end()) return set;
+  for (int e = 0; e < kEventTypes; ++e) {
+    if (it->second.dispositions[static_cast<std::size_t>(e)].session == session)
+      set |= event_bit(e);
+  }
+  return set;
+}
+
+EventSet SessionTable::eventlist(FsId fs) const {
+  auto it = fs_.find(fs);
+  return it == fs_.end() ? 0 : it->second.eventlist;
+}
+
+Status SessionTable::validate_disposition(const Update &u) const {
+  const bool to_group = !u.group.empty();
+  if (to_group == (u.session.id != 0)) {
+    return make_error(EINVAL, "a disposition names either one session or one group");
+  }
+  if (!to_group && session(u.session.id) == nullptr) {
+    return make_error(ESRCH, "session {} does not exist", u.session.id);
+  }
+  if (to_group && members(u.group).empty()) {
+    return make_error(ESRCH, "session group '{}' has no members", u.group);
+  }
+  if (u.events & ~disposable_events()) {
+    return make_error(EINVAL, "event set {:#x} holds events pdm cannot dispose", u.events);
+  }
+  // XDSM: the global handle takes only the MOUNT event.
+  if (u.fs == kGlobalFs && (u.events & ~event_bit(kMount))) {
+    return make_error(EINVAL, "only DM_EVENT_MOUNT can be disposed on the global handle");
+  }
+  // B9: an event type of a file system is disposed to at most one session or
+  // group. pdm refuses (EBUSY) to take one that another active holder has;
+  // the disposition of an orphaned session can be taken over.
+  const DispTarget wanted{to_group ? 0 : u.session.id, u.group};
+  auto it = fs_.find(u.fs);
+  if (it == fs_.end()) return {};
+  for (int e = 0; e < kEventTypes; ++e) {
+    if (!(u.events & event_bit(e))) continue;
+    const DispTarget &held = it->second.dispositions[static_cast<std::size_t>(e)];
+    if (held.empty() || held == wanted) continue;
+    bool holder_active = false;
+    if (held.session != 0) {
+      const Session *s = session(held.session);
+      holder_active = s != nullptr && s->state == SessionState::kActive;
+    } else {
+      for (const Session *m : members(held.group)) {
+        holder_active |= m->state == SessionState::kActive;
+      }
+    }
+    if (holder_active) {
+      return make_error(EBUSY, "event {} of file system {:#x} is already disposed to {}", e, u.fs,
+                        held.session != 0 ? fmt::format("session {}", held.session)
+                                          : fmt::format("group '{}'", held.group));
+    }
+  }
+  return {};
+}
+
+Status SessionTable::validate(const Update &u) const {
+  using Kind = Update::Kind;
+  switch (u.kind) {
+    case Kind::kCreateSession:
+      if (u.session.id != last_session_id_ + 1) {
+        return make_error(EINVAL, "session id {} is not the next id {}", u.session.id,
+                          last_session_id_ + 1);
+      }
+      [[fallthrough]];
+    case Kind::kModifySession:
+      if (u.session.info.size() > kMaxSessionInfo) {
+        return make_error(E2BIG, "session info of {} bytes exceeds DM_SESSION_INFO_LEN ({})",
+                          u.session.info.size(), kMaxSessionInfo);
+      }
+      if (u.session.group.size() > kMaxGroupName) {
+        return make_error(E2BIG, "group name of {} bytes exceeds {}", u.session.group.size(),
+                          kMaxGroupName);
+      }
+      if (u.kind == Kind::kModifySession && session(u.session.id) == nullptr) {
+        return make_error(ESRCH, "session {} does not exist", u.session.id);
+      }
+      if (u.session.node < 0)
+        return make_error(EINVAL, "session node {} is invalid", u.session.node);
+      return {};
+    case Kind::kAssumeSession: {
+      const Session *old = session(u.session.id);
+      if (old == nullptr) return make_error(ESRCH, "session {} does not exist", u.session.id);
+      if (old->state == SessionState::kActive && old->node != u.session.node) {
+        return make_error(EBUSY, "session {} is active on rank {}", u.session.id, old->node);
+      }
+      if (u.session.info.size() > kMaxSessionInfo) {
+        return make_error(E2BIG, "session info exceeds DM_SESSION_INFO_LEN");
+      }
+      return {};
+    }
+    case Kind::kDestroySession:
+      if (session(u.session.id) == nullptr) {
+        return make_error(ESRCH, "session {} does not exist", u.session.id);
+      }
+      return {};
+    case Kind::kSetDisposition:
+      return validate_disposition(u);
+    case Kind::kSetEventList:
+      if (u.events & ~supported_events()) {
+        return make_error(EINVAL, "event set {:#x} holds events pdm cannot generate", u.events);
+      }
+      return {};
+    case Kind::kSetGroupOptions:
+      if (u.group.empty() || u.group.size() > kMaxGroupName) {
+        return make_error(EINVAL, "invalid group name '{}'", u.group);
+      }
+      return {};
+    case Kind::kOrphanNode:
+      return {};
+  }
+  return make_error(EINVAL, "unknown session table update {}", static_cast<int>(u.kind));
+}
+
+void SessionTable::clear_dispositions_of(SessionId id) {
+  for (auto &[fs, state] : fs_) {
+    for (auto &target : state.dispositions) {
+      if (target.session == id) target = {};
+    }
+  }
+}
+
+Status SessionTable::apply(const Update &u) {
+  if (u.version != version_ + 1) {
+    return make_error(EPROTO, "session table update {} applied at version {}", u.version, version_);
+  }
+  PDM_TRY(validate(u));
+  using Kind = Update::Kind;
+  switch (u.kind) {
+    case Kind::kCreateSession: {
+      Session s = u.session;
+      s.state = SessionState::kActive;
+      sessions_[s.id] = s;
+      last_session_id_ = s.id;
+      break;
+    }
+    case Kind::kAssumeSession: {
+      Session &s = sessions_[u.session.id];
+      s.node = u.session.node;
+      s.info = u.session.info;
+      s.state = SessionState::kActive;
+      break;
+    }
+    case Kind::kModifySession: {
+      Session &s = sessions_[u.session.id];
+      s.info = u.session.info;
+      s.group = u.session.group;
+      break;
+    }
+    case Kind::kDestroySession: {
+      const std::string group = sessions_[u.session.id].group;
+      sessions_.erase(u.session.id);
+      clear_dispositions_of(u.session.id);
+      // A group's dispositions go with its last member.
+      if (!group.empty() && members(group).empty()) {
+        for (auto &[fs, state] : fs_) {
+          for (auto &target : state.dispositions) {
+            if (target.group == group) target = {};
+          }
+        }
+        groups_.erase(group);
+      }
+      break;
+    }
+    case Kind::kSetDisposition: {
+      FsState &state = fs_[u.fs];
+      const DispTarget wanted{u.group.empty() ? u.session.id : 0, u.group};
+      for (int e = 0; e < kEventTypes; ++e) {
+        auto &target = state.dispositions[static_cast<std::size_t>(e)];
+        if (u.events & event_bit(e)) {
+          target = wanted;
+        } else if (target == wanted) {
+          target = {};  // XDSM: the set replaces what the session held
+        }
+      }
+      break;
+    }
+    case Kind::kSetEventList:
+      fs_[u.fs].eventlist = u.events;
+      break;
+    case Kind::kSetGroupOptions:
+      groups_[u.group] = u.options;
+      break;
+    case Kind::kOrphanNode:
+      for (auto &[id, s] : sessions_) {
+        if (s.node == u.node) s.state = SessionState::kOrphaned;
+      }
+      break;
+  }
+  version_ = u.version;
+  return {};
+}
+
+SessionTable::Snapshot SessionTable::snapshot() const {
+  Snapshot out;
+  out.version = version_;
+  out.last_session_id = last_session_id_;
+  for (const auto &[id, s] : sessions_) out.sessions.push_back(s);
+  for (const auto &[name, options] : groups_) out.groups.push_back({name, options});
+  for (const auto &[fs, state] : fs_) {
+    out.file_systems.push_back(
+        {fs, std::vector<DispTarget>(state.dispositions.begin(), state.dispositions.end()),
+         state.eventlist});
+  }
+  return out;
+}
+
+Result<SessionTable> SessionTable::from_snapshot(const Snapshot &snapshot) {
+  SessionTable table;
+  table.version_ = snapshot.version;
+  table.last_session_id_ = snapshot.last_session_id;
+  for (const auto &s : snapshot.sessions) {
+    if (s.id <= 0 || s.id > snapshot.last_session_id) {
+      return make_error(EPROTO, "snapshot: session id {} out of range", s.id);
+    }
+    table.sessions_[s.id] = s;
+  }
+  for (const auto &g : snapshot.groups) table.groups_[g.name] = g.options;
+  for (const auto &f : snapshot.file_systems) {
+    if (f.dispositions.size() != kEventTypes) {
+      return make_error(EPROTO, "snapshot: {} dispositions for file system {:#x}",
+                        f.dispositions.size(), f.fs);
+    }
+    FsState &state = table.fs_[f.fs];
+    std::copy(f.dispositions.begin(), f.dispositions.end(), state.dispositions.begin());
+    state.eventlist = f.eventlist;
+  }
+  return table;
+}
+
+}  // namespace pdm::dm

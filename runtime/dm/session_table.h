@@ -1,0 +1,159 @@
+// SessionTable: the replicated control state of the DM layer (DESIGN.md §4):
+// sessions, session groups, and per-file-system dispositions and event lists,
+// plus a version number. The session manager is its only writer: it checks a
+// change with validate(), assigns what only it may assign (session ids), and
+// distributes the Update; every rank applies updates in version order, so all
+// replicas agree (B3, B7, B14, B15).
+//
+// The table is a deterministic state machine: the same updates in the same
+// order give the same table on every rank, and apply() refuses an update
+// whose version is not the next one.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "runtime/base/result.h"
+#include "runtime/mpi/fields.h"
+
+namespace pdm::dm {
+
+using SessionId = std::int32_t;  // dm_sessid_t; 0 is DM_NO_SESSION
+using FsId = std::uint64_t;      // dm_fsid_t; kGlobalFs holds global dispositions (DM_GLOBAL_HANP)
+inline constexpr FsId kGlobalFs = 0;
+inline constexpr int kEventTypes = 23;               // DM_EVENT_MAX
+inline constexpr std::size_t kMaxSessionInfo = 256;  // DM_SESSION_INFO_LEN
+inline constexpr std::size_t kMaxGroupName = 64;
+using EventSet = std::uint64_t;  // dm_eventset_t: bit n = event type n
+
+enum class SessionState : std::uint8_t { kActive = 0, kOrphaned = 1 };
+
+struct Session {
+  SessionId id = 0;
+  int node = -1;  // member id of the session node (B2)
+  std::string info;
+  std::string group;  // "" = not in a group
+  SessionState state = SessionState::kActive;
+  auto fields() { return std::tie(id, node, info, group, state); }
+  bool operator==(const Session &) const = default;
+};
+
+// The event types pdm generates and lets a session be disposed to (XDSM
+// names; LINK/SYMLINK/DEBUT/CANCEL do not exist in pdm, and USER events are
+// addressed to a session, not disposed).
+EventSet disposable_events();
+// The event types pdm can generate at all (dm_get_config_events).
+EventSet supported_events();
+inline EventSet event_bit(int event) {
+  return EventSet{1} << event;
+}
+
+// Who receives an event type of a file system: one session, or one group.
+struct DispTarget {
+  SessionId session = 0;
+  std::string group;
+  bool empty() const { return session == 0 && group.empty(); }
+  auto fields() { return std::tie(session, group); }
+  bool operator==(const DispTarget &) const = default;
+};
+
+struct GroupOptions {
+  bool async_to_all = false;  // deliver asynchronous events to every member (B19)
+  auto fields() { return std::tie(async_to_all); }
+  bool operator==(const GroupOptions &) const = default;
+};
+
+struct FsState {
+  std::array<DispTarget, kEventTypes> dispositions{};
+  EventSet eventlist = 0;  // the file system's event list (per-file lists live in pfs)
+  bool operator==(const FsState &) const = default;
+};
+
+// One change to the table. Exactly the fields of its kind are meaningful.
+struct Update {
+  enum class Kind : std::uint8_t {
+    kCreateSession = 1,  // session (with its id assigned by the manager)
+    kAssumeSession,    // session.id = oldsid taken over by session.node (dm_create_session(oldsid))
+    kDestroySession,   // session.id
+    kModifySession,    // session.id: new info and/or group (B14)
+    kSetDisposition,   // fs, session.id or group, events
+    kSetEventList,     // fs, events
+    kSetGroupOptions,  // group, options
+    kOrphanNode,       // node: every session of that node becomes orphaned (failure handling)
+  };
+  std::uint64_t version = 0;
+  Kind kind = Kind::kCreateSession;
+  Session session;
+  std::string group;
+  GroupOptions options;
+  FsId fs = kGlobalFs;
+  EventSet events = 0;
+  int node = -1;
+  auto fields() { return std::tie(version, kind, session, group, options, fs, events, node); }
+};
+
+class SessionTable {
+ public:
+  std::uint64_t version() const { return version_; }
+  SessionId last_session_id() const { return last_session_id_; }
+
+  // Checks that an update (with its version and ids filled in) would apply:
+  // the errno XDSM gives for each refusal (EINVAL, ESRCH, EBUSY, E2BIG).
+  Status validate(const Update &update) const;
+  // Validates and applies; the version must be version() + 1.
+  Status apply(const Update &update);
+
+  const std::map<SessionId, Session> &sessions() const { return sessions_; }
+  const Session *session(SessionId id) const;
+  // The sessions of a group, in id order.
+  std::vector<const Session *> members(const std::string &group) const;
+  GroupOptions group_options(const std::string &group) const;
+  // Who receives `event` of file system `fs` (empty target: no disposition).
+  DispTarget disposition(FsId fs, int event) const;
+  // The events of `fs` disposed to `session` (directly, or through its group when by_group).
+  EventSet disposed_to(FsId fs, SessionId session) const;
+  EventSet eventlist(FsId fs) const;
+  const std::map<FsId, FsState> &file_systems() const { return fs_; }
+
+  // A full copy (for a new manager or a joining rank).
+  struct NamedGroup {
+    std::string name;
+    GroupOptions options;
+    auto fields() { return std::tie(name, options); }
+  };
+  struct FsCopy {
+    FsId fs = kGlobalFs;
+    std::vector<DispTarget> dispositions;  // kEventTypes entries
+    EventSet eventlist = 0;
+    auto fields() { return std::tie(fs, dispositions, eventlist); }
+  };
+  struct Snapshot {
+    std::uint64_t version = 0;
+    SessionId last_session_id = 0;
+    std::vector<Session> sessions;
+    std::vector<NamedGroup> groups;
+    std::vector<FsCopy> file_systems;
+    auto fields() { return std::tie(version, last_session_id, sessions, groups, file_systems); }
+  };
+  Snapshot snapshot() const;
+  static Result<SessionTable> from_snapshot(const Snapshot &snapshot);
+
+  bool operator==(const SessionTable &) const = default;
+
+ private:
+  Status validate_disposition(const Update &update) const;
+  void clear_dispositions_of(SessionId id);
+
+  std::uint64_t version_ = 0;
+  SessionId last_session_id_ = 0;
+  std::map<SessionId, Session> sessions_;
+  std::map<std::string, GroupOptions> groups_;
+  std::map<FsId, FsState> fs_;
+};
+
+}  // namespace pdm::dm

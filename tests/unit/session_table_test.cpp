@@ -1,0 +1,218 @@
+// The replicated session table as a state machine: ids, versions,
+// dispositions partitioned among sessions, session groups, takeover, and
+// that replicas fed the same updates agree.
+#include "runtime/dm/session_table.h"
+
+#include <gtest/gtest.h>
+
+#include "runtime/mpi/fields.h"
+
+namespace pdm::dm {
+namespace {
+
+constexpr int kRead = 16;
+constexpr int kWrite = 17;
+constexpr int kTruncate = 18;
+constexpr int kMount = 1;
+constexpr int kLink = 12;
+constexpr FsId kFs = 0xabc;
+
+class SessionTableTest : public ::testing::Test {
+ protected:
+  Update next(Update::Kind kind) {
+    Update u;
+    u.version = table.version() + 1;
+    u.kind = kind;
+    return u;
+  }
+  SessionId create(int node, std::string info = "app", std::string group = "") {
+    Update u = next(Update::Kind::kCreateSession);
+    u.session = Session{table.last_session_id() + 1, node, std::move(info), std::move(group)};
+    EXPECT_TRUE(table.apply(u).ok());
+    return u.session.id;
+  }
+  Status dispose(SessionId sid, EventSet events, FsId fs = kFs, std::string group = "") {
+    Update u = next(Update::Kind::kSetDisposition);
+    u.session.id = sid;
+    u.group = std::move(group);
+    u.fs = fs;
+    u.events = events;
+    return table.apply(u);
+  }
+  SessionTable table;
+};
+
+// B17: ids come from the manager's counter: unique and never reused, even
+// after the session with the highest id is destroyed.
+TEST_F(SessionTableTest, SessionIdsAreSequentialAndNeverReusedB17) {
+  const SessionId a = create(0);
+  const SessionId b = create(1);
+  EXPECT_EQ(a, 1);
+  EXPECT_EQ(b, 2);
+  Update destroy = next(Update::Kind::kDestroySession);
+  destroy.session.id = b;
+  ASSERT_TRUE(table.apply(destroy).ok());
+  EXPECT_EQ(create(2), 3);
+  Update reuse = next(Update::Kind::kCreateSession);
+  reuse.session = Session{2, 0, "x", ""};
+  EXPECT_EQ(table.apply(reuse).error().code, EINVAL);
+}
+
+TEST_F(SessionTableTest, UpdatesApplyOnlyInVersionOrder) {
+  create(0);
+  Update skip;
+  skip.version = table.version() + 2;
+  skip.kind = Update::Kind::kSetEventList;
+  EXPECT_EQ(table.apply(skip).error().code, EPROTO);
+  Update again;
+  again.version = table.version();
+  again.kind = Update::Kind::kSetEventList;
+  EXPECT_EQ(table.apply(again).error().code, EPROTO);
+}
+
+TEST_F(SessionTableTest, SessionInfoLongerThanDmSessionInfoLenIsE2big) {
+  Update u = next(Update::Kind::kCreateSession);
+  u.session = Session{1, 0, std::string(kMaxSessionInfo + 1, 'i'), ""};
+  EXPECT_EQ(table.apply(u).error().code, E2BIG);
+  EXPECT_EQ(table.version(), 0u);
+}
+
+// B9: one holder per event type and file system; a conflicting request is
+// refused and leaves the table unchanged.
+TEST_F(SessionTableTest, ConflictingDispositionIsRejectedB9) {
+  const SessionId a = create(0);
+  const SessionId b = create(1);
+  ASSERT_TRUE(dispose(a, event_bit(kRead) | event_bit(kWrite)).ok());
+  const auto before = table.version();
+  auto clash = dispose(b, event_bit(kWrite) | event_bit(kTruncate));
+  ASSERT_FALSE(clash.ok());
+  EXPECT_EQ(clash.error().code, EBUSY);
+  EXPECT_EQ(table.version(), before);
+  EXPECT_EQ(table.disposition(kFs, kWrite).session, a);
+  EXPECT_TRUE(table.disposition(kFs, kTruncate).empty());
+  // Disjoint sets of two applications coexist (B13).
+  EXPECT_TRUE(dispose(b, event_bit(kTruncate)).ok());
+  EXPECT_EQ(table.disposed_to(kFs, a), event_bit(kRead) | event_bit(kWrite));
+  EXPECT_EQ(table.disposed_to(kFs, b), event_bit(kTruncate));
+}
+
+TEST_F(SessionTableTest, SetDispositionReplacesTheSessionsWholeSet) {
+  const SessionId a = create(0);
+  ASSERT_TRUE(dispose(a, event_bit(kRead) | event_bit(kWrite)).ok());
+  ASSERT_TRUE(dispose(a, event_bit(kTruncate)).ok());
+  EXPECT_EQ(table.disposed_to(kFs, a), event_bit(kTruncate));
+}
+
+TEST_F(SessionTableTest, OrphanedHoldersDispositionCanBeTakenOver) {
+  const SessionId a = create(0);
+  const SessionId b = create(1);
+  ASSERT_TRUE(dispose(a, event_bit(kRead)).ok());
+  Update orphan = next(Update::Kind::kOrphanNode);
+  orphan.node = 0;
+  ASSERT_TRUE(table.apply(orphan).ok());
+  EXPECT_EQ(table.session(a)->state, SessionState::kOrphaned);
+  EXPECT_TRUE(dispose(b, event_bit(kRead)).ok());
+  EXPECT_EQ(table.disposition(kFs, kRead).session, b);
+}
+
+TEST_F(SessionTableTest, InvalidDispositionsAreRefused) {
+  const SessionId a = create(0);
+  EXPECT_EQ(dispose(a, event_bit(kLink)).error().code, EINVAL) << "LINK does not exist in pdm";
+  EXPECT_EQ(dispose(a, event_bit(kRead), kGlobalFs).error().code, EINVAL)
+      << "only MOUNT on the global handle";
+  EXPECT_TRUE(dispose(a, event_bit(kMount), kGlobalFs).ok());
+  EXPECT_EQ(dispose(99, event_bit(kRead)).error().code, ESRCH);
+  EXPECT_EQ(dispose(0, event_bit(kRead)).error().code, EINVAL) << "neither session nor group";
+}
+
+// B15: destroying a session removes it and every disposition it held.
+TEST_F(SessionTableTest, DestroyRemovesTheSessionAndItsDispositionsB15) {
+  const SessionId a = create(0);
+  ASSERT_TRUE(dispose(a, event_bit(kRead)).ok());
+  Update destroy = next(Update::Kind::kDestroySession);
+  destroy.session.id = a;
+  ASSERT_TRUE(table.apply(destroy).ok());
+  EXPECT_EQ(table.session(a), nullptr);
+  EXPECT_TRUE(table.disposition(kFs, kRead).empty());
+  Update again = next(Update::Kind::kDestroySession);
+  again.session.id = a;
+  EXPECT_EQ(table.apply(again).error().code, ESRCH);
+}
+
+// B14: modifying a session changes its info and group.
+TEST_F(SessionTableTest, ModifyChangesInfoAndGroupB14) {
+  const SessionId a = create(3, "old");
+  Update modify = next(Update::Kind::kModifySession);
+  modify.session = Session{a, 3, "new", "hsm"};
+  ASSERT_TRUE(table.apply(modify).ok());
+  EXPECT_EQ(table.session(a)->info, "new");
+  ASSERT_EQ(table.members("hsm").size(), 1u);
+}
+
+// B12: a distributed application's sessions on several nodes form a group
+// that holds dispositions as one; the group's dispositions go with its last member.
+TEST_F(SessionTableTest, GroupHoldsDispositionsUntilItsLastMemberGoesB12) {
+  const SessionId a = create(0, "hsm-0", "hsm");
+  const SessionId b = create(1, "hsm-1", "hsm");
+  ASSERT_TRUE(dispose(0, event_bit(kRead), kFs, "hsm").ok());
+  EXPECT_EQ(table.disposition(kFs, kRead).group, "hsm");
+  EXPECT_EQ(table.members("hsm").size(), 2u);
+  const SessionId other = create(2);
+  EXPECT_EQ(dispose(other, event_bit(kRead)).error().code, EBUSY);
+  for (SessionId id : {a, b}) {
+    Update destroy = next(Update::Kind::kDestroySession);
+    destroy.session.id = id;
+    ASSERT_TRUE(table.apply(destroy).ok());
+  }
+  EXPECT_TRUE(table.disposition(kFs, kRead).empty());
+  EXPECT_EQ(dispose(0, event_bit(kRead), kFs, "hsm").error().code, ESRCH);
+}
+
+TEST_F(SessionTableTest, AssumeTakesOverAnOrphanButNotAnotherNodesActiveSession) {
+  const SessionId a = create(1, "first");
+  Update assume = next(Update::Kind::kAssumeSession);
+  assume.session = Session{a, 2, "second", ""};
+  EXPECT_EQ(table.apply(assume).error().code, EBUSY);
+  Update orphan = next(Update::Kind::kOrphanNode);
+  orphan.node = 1;
+  ASSERT_TRUE(table.apply(orphan).ok());
+  assume.version = table.version() + 1;
+  ASSERT_TRUE(table.apply(assume).ok());
+  EXPECT_EQ(table.session(a)->node, 2);
+  EXPECT_EQ(table.session(a)->state, SessionState::kActive);
+  EXPECT_EQ(table.session(a)->info, "second");
+}
+
+// B3/B5: replicas fed the same updates (through the wire format) agree, and
+// a snapshot rebuilds an equal table.
+TEST_F(SessionTableTest, ReplicasFedTheSameUpdatesAgreeB3) {
+  SessionTable replica;
+  std::vector<Update> log;
+  auto record = [&](const Update &u) {
+    ASSERT_TRUE(table.apply(u).ok());
+    auto decoded = mpi::decode_payload<Update>(
+        std::span<const std::byte>(mpi::encode_message(u).bytes()).subspan(mpi::Header::kSize));
+    ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+    log.push_back(*decoded);
+  };
+  Update c = next(Update::Kind::kCreateSession);
+  c.session = Session{1, 2, "hsm", "g"};
+  record(c);
+  Update d = next(Update::Kind::kSetDisposition);
+  d.group = "g";
+  d.fs = kFs;
+  d.events = event_bit(kRead) | event_bit(kWrite);
+  record(d);
+  Update e = next(Update::Kind::kSetEventList);
+  e.fs = kFs;
+  e.events = event_bit(kRead);
+  record(e);
+  for (const auto &u : log) ASSERT_TRUE(replica.apply(u).ok());
+  EXPECT_EQ(replica, table);
+  auto rebuilt = SessionTable::from_snapshot(table.snapshot());
+  ASSERT_TRUE(rebuilt.ok());
+  EXPECT_EQ(*rebuilt, table);
+}
+
+}  // namespace
+}  // namespace pdm::dm
