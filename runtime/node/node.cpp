@@ -27,8 +27,9 @@ Status check_thread_level() {
 
 }  // namespace
 
-Result<std::unique_ptr<Node>> Node::start(MPI_Comm comm, const std::string &fs_config,
-                                          const boost::program_options::variables_map *command_line) {
+Result<std::unique_ptr<Node>> Node::start(
+    MPI_Comm comm, const std::string &fs_config,
+    const boost::program_options::variables_map *command_line) {
   PDM_TRY(check_thread_level());
   std::unique_ptr<Node> node(new Node());
   PDM_ASSIGN_OR_RETURN(auto view, cluster::View::initial(comm));
@@ -81,6 +82,8 @@ Result<std::unique_ptr<Node>> Node::start(MPI_Comm comm, const std::string &fs_c
   Status built = fs.ok() ? Status{} : Status(fs.error());
   PDM_TRY(mpi::agree(sync, std::move(built)));
   node->fs_ = std::move(fs).value();
+  node->control_ = std::make_unique<dm::ControlPlane>(*node->engine_);
+  node->control_->attach();
 
   PDM_TRY(node->engine_->start());
   PDM_TRY(mpi::barrier(sync));
@@ -101,8 +104,11 @@ Status Node::stop() {
   auto view = membership_->current();
   // Everyone keeps serving until all ranks are done with the file system.
   Status status = mpi::barrier(view->sync_comm());
+  // Completes the broadcast every rank keeps posted for session-table updates.
+  if (auto closed = control_->shutdown(); !closed.ok() && status.ok()) status = std::move(closed);
   engine_->stop();
   if (auto flushed = fs_->flush(); !flushed.ok() && status.ok()) status = std::move(flushed);
+  control_.reset();
   fs_.reset();
   lease_.reset();
   engine_.reset();

@@ -6,8 +6,9 @@
 //   1. check MPI_THREAD_MULTIPLE; build the first view (dups of the comm);
 //   2. load the file system config; rank 0 checks the volume headers and
 //      takes the mount lease;
-//   3. build the file system (the metadata owner opens the store) and
-//      register handlers, then start the progress thread;
+//   3. build the file system (the metadata owner opens the store) and the
+//      DM control plane, register their handlers, then start the progress
+//      thread;
 //   4. once every rank serves, rank 0 destroys orphans an earlier job left.
 // Any rank's failure in a step fails the start on every rank with that
 // rank's error (mpi::agree), so no rank is left half-mounted.
@@ -25,6 +26,7 @@
 #include "runtime/base/result.h"
 #include "runtime/base/settings.h"
 #include "runtime/cluster/view.h"
+#include "runtime/dm/control_plane.h"
 #include "runtime/mpi/rpc.h"
 
 namespace pdm::node {
@@ -43,6 +45,7 @@ class Node {
   Status stop();
 
   pfs::FileSystem &fs() { return *fs_; }
+  dm::ControlPlane &control() { return *control_; }
   cluster::Membership &membership() { return *membership_; }
   mpi::RpcEngine &engine() { return *engine_; }
   int rank() const { return rank_; }
@@ -56,6 +59,7 @@ class Node {
   std::unique_ptr<cluster::Membership> membership_;
   std::unique_ptr<mpi::RpcEngine> engine_;
   std::unique_ptr<pfs::FileSystem> fs_;
+  std::unique_ptr<dm::ControlPlane> control_;
   std::optional<pfs::MountLease> lease_;
   bool stopped_ = false;
 };

@@ -1,0 +1,195 @@
+#include "runtime/dm/control_plane.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstring>
+
+#include "runtime/mpi/backoff.h"
+#include "runtime/mpi/typed_rpc.h"
+
+namespace pdm::dm {
+namespace {
+
+constexpr mpi::MsgType kSubmit = 0x0401;
+constexpr std::uint32_t kSlotMagic = 0x31544c53;  // "SLT1"
+
+// A broadcast slot: magic, final flag, the batch of updates.
+struct Batch {
+  std::uint32_t magic = kSlotMagic;
+  bool final = false;
+  std::vector<Update> updates;
+  auto fields() { return std::tie(magic, final, updates); }
+};
+
+}  // namespace
+
+ControlPlane::ControlPlane(mpi::RpcEngine &engine) : engine_(engine), slot_(kSlotBytes) {}
+
+ControlPlane::~ControlPlane() = default;
+
+bool ControlPlane::is_manager() const {
+  auto view = engine_.membership().current();
+  return view->manager() == view->self();
+}
+
+void ControlPlane::attach() {
+  engine_.register_handler(
+      kSubmit, mpi::make_handler<Update>([this](const Update &update, const mpi::Request &request) {
+        Update u = update;
+        // The session node is the rank that asked (B2); it cannot be named by the wire.
+        if (u.kind == Update::Kind::kCreateSession || u.kind == Update::Kind::kAssumeSession) {
+          u.session.node = request.source;
+        }
+        return accept(std::move(u));
+      }));
+  engine_.add_poller([this] { return poll(); });
+}
+
+Result<ControlPlane::Accepted> ControlPlane::accept(Update update) {
+  if (!is_manager()) return make_error(ESTALE, "this rank is not the session manager");
+  std::lock_guard lock(mutex_);
+  if (shutdown_requested_) return make_error(ESHUTDOWN, "the session manager is shutting down");
+  update.version = table_.version() + 1;
+  if (update.kind == Update::Kind::kCreateSession) {
+    update.session.id = table_.last_session_id() + 1;  // B17: the manager assigns ids
+  }
+  PDM_TRY(table_.apply(update));
+  queued_.push_back(update);
+  return Accepted{update.version, update.session.id};
+}
+
+Result<Update> ControlPlane::submit(Update update) {
+  update.version = 0;
+  auto view = engine_.membership().current();
+  PDM_ASSIGN_OR_RETURN(auto accepted,
+                       mpi::call_typed<Accepted>(engine_, view->manager(), kSubmit, update));
+  std::unique_lock lock(mutex_);
+  while (acknowledged_ < accepted.version) {
+    if (phase_ == Phase::kClosed) {
+      return make_error(ESHUTDOWN, "pdm stopped before update {} reached every rank",
+                        accepted.version);
+    }
+    acked_cv_.wait_for(lock, std::chrono::milliseconds(50));
+  }
+  update.version = accepted.version;
+  if (update.kind == Update::Kind::kCreateSession) update.session.id = accepted.session;
+  if (update.kind == Update::Kind::kCreateSession || update.kind == Update::Kind::kAssumeSession) {
+    update.session.node = view->self();
+  }
+  return update;
+}
+
+std::uint64_t ControlPlane::acknowledged() const {
+  std::lock_guard lock(mutex_);
+  return acknowledged_;
+}
+
+Status ControlPlane::post_broadcast() {
+  auto view = engine_.membership().current();
+  const int root = view->comm_rank_of(view->manager());
+  return mpi::check(MPI_Ibcast(slot_.data(), static_cast<int>(slot_.size()), MPI_BYTE, root,
+                               view->control_comm().get(), &request_),
+                    "MPI_Ibcast");
+}
+
+Status ControlPlane::post_barrier() {
+  return mpi::check(MPI_Ibarrier(engine_.membership().current()->control_comm().get(), &request_),
+                    "MPI_Ibarrier");
+}
+
+// Manager: fills the slot with as many queued updates as fit.
+// Others: decode the slot and apply it.
+void ControlPlane::finish_broadcast() {
+  if (is_manager()) return;  // the manager applied its updates when it accepted them
+  std::span<const std::byte> bytes(slot_);
+  mpi::Decoder in(bytes);
+  Batch batch;
+  if (auto decoded = mpi::decode_field(in, batch); !decoded.ok() || batch.magic != kSlotMagic) {
+    spdlog::critical("session table: undecodable broadcast from the manager: {}",
+                     decoded.ok() ? "bad magic" : decoded.error().message);
+    return;
+  }
+  std::lock_guard lock(mutex_);
+  for (const auto &u : batch.updates) {
+    if (auto applied = table_.apply(u); !applied.ok()) {
+      spdlog::critical("session table: replica refused update {}: {}", u.version,
+                       applied.error().message);
+    }
+  }
+  batch_last_ = table_.version();
+  final_batch_ = batch.final;
+}
+
+bool ControlPlane::poll() {
+  switch (phase_.load()) {
+    case Phase::kClosed:
+      return false;
+    case Phase::kIdle: {
+      if (is_manager()) {
+        Batch batch;
+        {
+          std::lock_guard lock(mutex_);
+          if (queued_.empty() && !shutdown_requested_) return false;
+          std::size_t size = 64;  // header room
+          while (!queued_.empty()) {
+            mpi::Encoder probe;
+            mpi::encode_field(probe, queued_.front());
+            if (size + probe.size() > kSlotBytes) break;
+            size += probe.size();
+            batch.updates.push_back(std::move(queued_.front()));
+            queued_.pop_front();
+          }
+          batch.final = shutdown_requested_ && queued_.empty();
+          batch_last_ = batch.updates.empty() ? acknowledged_ : batch.updates.back().version;
+          final_batch_ = batch.final;
+        }
+        mpi::Encoder out;
+        mpi::encode_field(out, batch);
+        std::memcpy(slot_.data(), out.bytes().data(), out.size());
+      }
+      if (auto posted = post_broadcast(); !posted.ok()) {
+        spdlog::error("session table: {}", posted.error().message);
+        return false;
+      }
+      phase_ = Phase::kBroadcast;
+      return true;
+    }
+    case Phase::kBroadcast:
+    case Phase::kBarrier: {
+      int done = 0;
+      MPI_Test(&request_, &done, MPI_STATUS_IGNORE);
+      if (!done) return false;
+      if (phase_ == Phase::kBroadcast) {
+        finish_broadcast();
+        if (auto posted = post_barrier(); !posted.ok()) {
+          spdlog::error("session table: {}", posted.error().message);
+          return false;
+        }
+        phase_ = Phase::kBarrier;
+        return true;
+      }
+      {
+        std::lock_guard lock(mutex_);
+        acknowledged_ = std::max(acknowledged_, batch_last_);
+      }
+      acked_cv_.notify_all();
+      phase_ = final_batch_ ? Phase::kClosed : Phase::kIdle;
+      return true;
+    }
+  }
+  return false;
+}
+
+Status ControlPlane::shutdown() {
+  if (is_manager()) {
+    std::lock_guard lock(mutex_);
+    shutdown_requested_ = true;
+  }
+  mpi::Backoff backoff;
+  while (phase_.load() != Phase::kClosed) backoff.pause();
+  acked_cv_.notify_all();
+  return {};
+}
+
+}  // namespace pdm::dm
