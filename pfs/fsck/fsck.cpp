@@ -176,7 +176,9 @@ class Checker {
     // Breadth-first from the root: the path of every reachable inode. The
     // visited set keeps a directory cycle from looping.
     if (root != nullptr && root->is_dir()) {
-      paths_[kRootInode] = "/";
+      // emplace, not operator= on a const char*: GCC 12 at -O2 reports a
+      // false -Wrestrict in std::string's assign there.
+      paths_.emplace(kRootInode, std::string(1, '/'));
       std::deque<InodeNumber> queue{kRootInode};
       while (!queue.empty()) {
         const InodeNumber dir = queue.front();
@@ -185,8 +187,9 @@ class Checker {
         for (const Dentry *dentry : children[dir]) {
           const Inode *child = find(dentry->child);
           if (child == nullptr || paths_.contains(dentry->child)) continue;
-          paths_[dentry->child] =
-              dir_path == "/" ? "/" + dentry->name : dir_path + "/" + dentry->name;
+          paths_.emplace(dentry->child, dir_path == "/"
+                                            ? fmt::format("/{}", dentry->name)
+                                            : fmt::format("{}/{}", dir_path, dentry->name));
           if (child->is_dir()) queue.push_back(dentry->child);
         }
       }
