@@ -1,5 +1,4 @@
-// The C API of <pdm/pdm.h>: the one place where Errors become -1/errno.
-// No exception crosses extern "C": every entry point catches everything.
+// The C API of <pdm/pdm.h>, over the C boundary helpers (c_boundary.h).
 #include <pdm/pdm.h>
 
 #include <cerrno>
@@ -10,43 +9,22 @@
 #include <string>
 #include <vector>
 
+#include "runtime/node/c_boundary.h"
 #include "runtime/node/process_node.h"
 
 using pdm::Error;
 
+using pdm::cboundary::fail;
+using pdm::cboundary::guarded;
+using pdm::cboundary::to_int;
+
 namespace {
-
-thread_local std::string t_last_error;
-
-int fail(const Error &error) {
-  t_last_error = error.message;
-  errno = error.code;
-  return -1;
-}
-
-// Runs an API body; converts Errors and any escaping exception to errno.
-template <typename Body>
-auto guarded(Body body, decltype(body()) on_error) noexcept -> decltype(body()) {
-  try {
-    return body();
-  } catch (const std::bad_alloc &) {
-    fail(Error{ENOMEM, "out of memory"});
-  } catch (const std::exception &e) {
-    fail(Error{EIO, e.what()});
-  } catch (...) {
-    fail(Error{EIO, "unexpected failure"});
-  }
-  return on_error;
-}
 
 pdm::Result<pdm::pfs::FileSystem *> mounted() {
   auto *node = pdm::node::process_node();
   if (node == nullptr) return Error{ENXIO, "pdm is not started: call pdm_start first"};
   return &node->fs();
 }
-
-// Body helpers: a Status or Result<T> becomes 0/value or -1 with errno.
-int to_int(const pdm::Status &status) { return status.ok() ? 0 : fail(status.error()); }
 
 }  // namespace
 
@@ -70,14 +48,12 @@ int pdm_start(MPI_Comm comm, const char *fs_config) {
 }
 
 int pdm_stop(void) {
-  return guarded(
-      [&] {
-        return to_int(pdm::node::stop_process_node());
-      },
-      -1);
+  return guarded([&] { return to_int(pdm::node::stop_process_node()); }, -1);
 }
 
-const char *pdm_last_error(void) { return t_last_error.c_str(); }
+const char *pdm_last_error(void) {
+  return pdm::cboundary::last_error();
+}
 
 int pdm_open(const char *path, int flags, mode_t mode) {
   return guarded(
@@ -170,13 +146,13 @@ int pdm_fstat(int fd, struct stat *st) {
       -1);
 }
 
-#define PDM_PATH_CALL_(call)                                          \
-  guarded(                                                            \
-      [&] {                                                           \
-        auto fs = mounted();                                          \
-        if (!fs.ok()) return fail(fs.error());                        \
-        return to_int(call);                                          \
-      },                                                              \
+#define PDM_PATH_CALL_(call)                   \
+  guarded(                                     \
+      [&] {                                    \
+        auto fs = mounted();                   \
+        if (!fs.ok()) return fail(fs.error()); \
+        return to_int(call);                   \
+      },                                       \
       -1)
 
 int pdm_unlink(const char *path) {
@@ -207,7 +183,8 @@ PDM_DIR *pdm_opendir(const char *path) {
         if (path == nullptr) return fail(Error{EFAULT, "pdm_opendir: null path"}), nullptr;
         auto inode = (*fs)->stat(path);
         if (!inode.ok()) return fail(inode.error()), nullptr;
-        if (!inode->is_dir()) return fail(Error{ENOTDIR, std::string(path) + ": not a directory"}), nullptr;
+        if (!inode->is_dir())
+          return fail(Error{ENOTDIR, std::string(path) + ": not a directory"}), nullptr;
         auto dir = std::make_unique<pdm_dir>();
         dir->path = path;
         return dir.release();

@@ -1,0 +1,247 @@
+// XDSM sessions and dispositions (<pdm/dmapi.h>, XDSM ch. 5) over the DM
+// control plane: each call that changes state is one Update submitted to the
+// session manager, and returns once every rank applied it.
+#include <pdm/dmapi.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "runtime/dmapi/handle.h"
+#include "runtime/node/c_boundary.h"
+#include "runtime/node/process_node.h"
+
+using pdm::Error;
+using pdm::cboundary::fail;
+using pdm::cboundary::guarded;
+using pdm::cboundary::to_int;
+namespace dm = pdm::dm;
+
+namespace {
+
+constexpr const char *kVersion = "pdm XDSM (DMAPI) 1.0, SGI-compatible C API";
+
+pdm::Result<pdm::node::Node *> running() {
+  auto *node = pdm::node::process_node();
+  if (node == nullptr) return Error{EINVAL, "pdm is not started: call pdm_start first"};
+  return node;
+}
+
+// The dm_fsid_t of the mounted file system.
+pdm::Result<dm::FsId> mounted_fsid(pdm::node::Node &node) {
+  return pdm::dmapi::parse_fs_id(node.fs().config().fs_id);
+}
+
+// The file system a handle names for dispositions: kGlobalFs for the global
+// handle, the mounted file system's id for its fs handle (XDSM: EINVAL for
+// a handle of another kind).
+pdm::Result<dm::FsId> disposition_fs(pdm::node::Node &node, const void *hanp, size_t hlen) {
+  PDM_ASSIGN_OR_RETURN(auto handle, pdm::dmapi::Handle::decode(hanp, hlen));
+  if (handle.is_global()) return dm::kGlobalFs;
+  if (!handle.is_file_system()) {
+    return Error{EINVAL, "dispositions are set on a file system or the global handle"};
+  }
+  PDM_ASSIGN_OR_RETURN(auto fsid, mounted_fsid(node));
+  if (handle.fsid != fsid) return Error{EINVAL, handle.to_string() + " is not mounted"};
+  return fsid;
+}
+
+pdm::Result<dm::Session> session_of(pdm::node::Node &node, dm_sessid_t sid) {
+  auto found = node.control().read([&](const dm::SessionTable &t) -> std::optional<dm::Session> {
+    const dm::Session *s = t.session(sid);
+    return s ? std::optional<dm::Session>(*s) : std::nullopt;
+  });
+  if (!found) return Error{EINVAL, "session " + std::to_string(sid) + " does not exist"};
+  return *found;
+}
+
+dm::Update make(dm::Update::Kind kind) {
+  dm::Update u;
+  u.kind = kind;
+  return u;
+}
+
+}  // namespace
+
+extern "C" {
+
+int dm_init_service(char **versionstrpp) {
+  return guarded(
+      [&] {
+        if (versionstrpp == nullptr) return fail(Error{EFAULT, "dm_init_service: null pointer"});
+        *versionstrpp = const_cast<char *>(kVersion);
+        return 0;
+      },
+      -1);
+}
+
+int dm_create_session(dm_sessid_t oldsid, char *sessinfop, dm_sessid_t *newsidp) {
+  return guarded(
+      [&] {
+        if (sessinfop == nullptr || newsidp == nullptr) {
+          return fail(Error{EFAULT, "dm_create_session: null pointer"});
+        }
+        const std::size_t length = strnlen(sessinfop, DM_SESSION_INFO_LEN + 1);
+        if (length > DM_SESSION_INFO_LEN) {
+          return fail(Error{E2BIG, "dm_create_session: session info exceeds DM_SESSION_INFO_LEN"});
+        }
+        auto node = running();
+        if (!node.ok()) return fail(node.error());
+        dm::Update u = make(oldsid == DM_NO_SESSION ? dm::Update::Kind::kCreateSession
+                                                    : dm::Update::Kind::kAssumeSession);
+        u.session.id = oldsid == DM_NO_SESSION ? 0 : oldsid;
+        u.session.info.assign(sessinfop, length);
+        if (oldsid != DM_NO_SESSION) {
+          // Assuming a session keeps its group (B4).
+          auto old = session_of(**node, oldsid);
+          if (!old.ok()) return fail(old.error());
+          u.session.group = old->group;
+        }
+        auto done = (*node)->control().submit(u);
+        if (!done.ok()) return fail(done.error());
+        *newsidp = done->session.id;
+        return 0;
+      },
+      -1);
+}
+
+int dm_destroy_session(dm_sessid_t sid) {
+  return guarded(
+      [&] {
+        auto node = running();
+        if (!node.ok()) return fail(node.error());
+        dm::Update u = make(dm::Update::Kind::kDestroySession);
+        u.session.id = sid;
+        auto done = (*node)->control().submit(u);
+        if (!done.ok()) {
+          // XDSM names EINVAL for a session id that is not valid.
+          Error e = done.error();
+          if (e.code == ESRCH) e.code = EINVAL;
+          return fail(e);
+        }
+        return 0;
+      },
+      -1);
+}
+
+int dm_getall_sessions(unsigned int nelem, dm_sessid_t *sidbufp, unsigned int *nelemp) {
+  return guarded(
+      [&] {
+        if (nelemp == nullptr) return fail(Error{EFAULT, "dm_getall_sessions: null nelemp"});
+        auto node = running();
+        if (!node.ok()) return fail(node.error());
+        auto ids = (*node)->control().read([](const dm::SessionTable &t) {
+          std::vector<dm_sessid_t> out;
+          for (const auto &[id, s] : t.sessions()) out.push_back(id);
+          return out;
+        });
+        *nelemp = static_cast<unsigned int>(ids.size());
+        if (ids.size() > nelem) {
+          return fail(Error{E2BIG, "dm_getall_sessions: " + std::to_string(ids.size()) +
+                                       " sessions do not fit in " + std::to_string(nelem)});
+        }
+        if (!ids.empty() && sidbufp == nullptr) {
+          return fail(Error{EFAULT, "dm_getall_sessions: null buffer"});
+        }
+        std::copy(ids.begin(), ids.end(), sidbufp);
+        return 0;
+      },
+      -1);
+}
+
+int dm_query_session(dm_sessid_t sid, size_t buflen, void *bufp, size_t *rlenp) {
+  return guarded(
+      [&] {
+        if (rlenp == nullptr) return fail(Error{EFAULT, "dm_query_session: null rlenp"});
+        auto node = running();
+        if (!node.ok()) return fail(node.error());
+        auto session = session_of(**node, sid);
+        if (!session.ok()) return fail(session.error());
+        *rlenp = session->info.size() + 1;
+        if (buflen < *rlenp) {
+          return fail(Error{
+              E2BIG, "dm_query_session: the info needs " + std::to_string(*rlenp) + " bytes"});
+        }
+        if (bufp == nullptr) return fail(Error{EFAULT, "dm_query_session: null buffer"});
+        std::memcpy(bufp, session->info.c_str(), *rlenp);
+        return 0;
+      },
+      -1);
+}
+
+int dm_set_disp(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token,
+                dm_eventset_t *eventsetp, unsigned int maxevent) {
+  return guarded(
+      [&] {
+        if (eventsetp == nullptr) return fail(Error{EFAULT, "dm_set_disp: null event set"});
+        if (maxevent > DM_EVENT_MAX) {
+          return fail(Error{E2BIG, "dm_set_disp: maxevent exceeds DM_EVENT_MAX"});
+        }
+        if (token != DM_NO_TOKEN) {
+          return fail(Error{EINVAL, "dm_set_disp: pdm takes DM_NO_TOKEN here (no event rights)"});
+        }
+        auto node = running();
+        if (!node.ok()) return fail(node.error());
+        auto fs = disposition_fs(**node, hanp, hlen);
+        if (!fs.ok()) return fail(fs.error());
+        if (auto session = session_of(**node, sid); !session.ok()) return fail(session.error());
+        const dm_eventset_t mask =
+            maxevent >= 64 ? ~dm_eventset_t{0} : ((dm_eventset_t{1} << maxevent) - 1);
+        dm::Update u = make(dm::Update::Kind::kSetDisposition);
+        u.session.id = sid;
+        u.fs = *fs;
+        u.events = *eventsetp & mask;
+        return to_int([&]() -> pdm::Status {
+          PDM_TRY((*node)->control().submit(u));
+          return {};
+        }());
+      },
+      -1);
+}
+
+int dm_getall_disp(dm_sessid_t sid, size_t buflen, void *bufp, size_t *rlenp) {
+  return guarded(
+      [&] {
+        if (rlenp == nullptr) return fail(Error{EFAULT, "dm_getall_disp: null rlenp"});
+        auto node = running();
+        if (!node.ok()) return fail(node.error());
+        if (auto session = session_of(**node, sid); !session.ok()) return fail(session.error());
+        // One dm_dispinfo_t per file system where the session holds events,
+        // each followed by its file system handle; entries 8-byte aligned and
+        // chained by _link (DM_STEP_TO_NEXT).
+        auto held = (*node)->control().read([&](const dm::SessionTable &t) {
+          std::vector<std::pair<dm::FsId, dm::EventSet>> out;
+          for (const auto &[fs, state] : t.file_systems()) {
+            if (auto set = t.disposed_to(fs, sid)) out.emplace_back(fs, set);
+          }
+          return out;
+        });
+        constexpr std::size_t kEntry =
+            (sizeof(dm_dispinfo_t) + pdm::dmapi::kHandleSize + 7) / 8 * 8;
+        *rlenp = held.size() * kEntry;
+        if (buflen < *rlenp) {
+          return fail(Error{E2BIG, "dm_getall_disp: needs " + std::to_string(*rlenp) + " bytes"});
+        }
+        if (!held.empty() && bufp == nullptr)
+          return fail(Error{EFAULT, "dm_getall_disp: null buffer"});
+        auto *out = static_cast<char *>(bufp);
+        for (std::size_t i = 0; i < held.size(); ++i) {
+          char *entry = out + i * kEntry;
+          std::memset(entry, 0, kEntry);
+          auto *info = reinterpret_cast<dm_dispinfo_t *>(entry);
+          info->_link = i + 1 < held.size() ? static_cast<int>(kEntry) : 0;
+          info->di_fshandle.vd_offset = static_cast<int>(sizeof(dm_dispinfo_t));
+          info->di_fshandle.vd_length = static_cast<unsigned int>(pdm::dmapi::kHandleSize);
+          info->di_eventset = held[i].second;
+          const auto handle = held[i].first == dm::kGlobalFs
+                                  ? pdm::dmapi::Handle::global()
+                                  : pdm::dmapi::Handle::file_system(held[i].first);
+          const auto bytes = handle.encode();
+          std::memcpy(entry + sizeof(dm_dispinfo_t), bytes.data(), bytes.size());
+        }
+        return 0;
+      },
+      -1);
+}
+
+}  // extern "C"
