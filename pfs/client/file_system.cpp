@@ -7,7 +7,9 @@
 #include <functional>
 
 #include "pfs/config/path.h"
+#include "pfs/config/volume.h"
 #include "pfs/data/data_handlers.h"
+#include "pfs/dm_events.h"
 #include "pfs/meta/meta_handlers.h"
 #include "pfs/meta/meta_protocol.h"
 #include "pfs/volume_map.h"
@@ -15,13 +17,30 @@
 
 namespace pdm::pfs {
 
+namespace {
+
+// io.direct: which volumes this rank reads and writes itself. "auto" takes a
+// volume whose directory this rank sees with this file system's header —
+// a shared directory; "on" takes every volume, "off" none (owners serve all).
+std::vector<bool> direct_volumes(const FsConfig &config, const std::string &mode) {
+  std::vector<bool> direct(config.volumes.size(), mode == "on");
+  if (mode != "auto") return direct;
+  for (std::size_t v = 0; v < config.volumes.size(); ++v) {
+    auto header = read_volume_header(config.volumes[v]);
+    direct[v] = header.ok() && header->fs_id == config.fs_id && header->index == v;
+  }
+  return direct;
+}
+
+}  // namespace
+
 FileSystem::FileSystem(const FsConfig &config, mpi::RpcEngine &engine,
                        const FileSystemOptions &options)
     : config_(config),
       engine_(engine),
       options_(options),
       objects_(config.volumes),
-      data_(engine, objects_, options.max_request) {}
+      data_(engine, objects_, options.max_request, direct_volumes(config, options.direct)) {}
 
 FileSystem::~FileSystem() = default;
 
@@ -48,7 +67,9 @@ int FileSystem::owner_of_volume(std::uint32_t volume) const {
   return owner_of(volume, *engine_.membership().current());
 }
 
-int FileSystem::metadata_rank() const { return metadata_owner(*engine_.membership().current()); }
+int FileSystem::metadata_rank() const {
+  return metadata_owner(*engine_.membership().current());
+}
 
 template <typename Resp, typename Req>
 Result<Resp> FileSystem::meta_call(std::uint16_t type, const Req &request) {
@@ -99,7 +120,19 @@ Result<int> FileSystem::open(std::string_view path, int flags, mode_t mode) {
     return make_error(EINVAL, "{}: invalid access mode in flags {:#o}", path, flags);
   }
   OpenRequest request{std::string(path), flags, mode, ::getuid(), ::getgid()};
-  PDM_ASSIGN_OR_RETURN(auto opened, (meta_call<Created>(meta_msg::kOpen, request)));
+  // XDSM CREATE/POSTCREATE: only when the open really creates the file.
+  const bool creating = (flags & O_CREAT) &&
+                        (wanted(dm_event::kCreate) || wanted(dm_event::kPostcreate)) &&
+                        !stat(path).ok();
+  if (creating) PDM_TRY(pre_event(dm_event::kCreate, path, S_IFREG | (mode & 07777)));
+  auto opened_or = meta_call<Created>(meta_msg::kOpen, request);
+  if (creating) {
+    post_event(dm_event::kPostcreate, path,
+               opened_or.ok() ? EventObject{opened_or->inode.ino, opened_or->inode.generation}
+                              : EventObject{},
+               S_IFREG | (mode & 07777), opened_or.ok() ? 0 : opened_or.error().code);
+  }
+  PDM_ASSIGN_OR_RETURN(auto opened, std::move(opened_or));
   auto open_file = std::make_shared<OpenFile>();
   open_file->inode = opened.inode;
   open_file->flags = flags;
@@ -125,17 +158,77 @@ Status FileSystem::close(int fd) {
     open_file = std::move(it->second);
     files_.erase(it);
   }
-  PDM_ASSIGN_OR_RETURN(auto closed,
-                       (meta_call<Unlinked>(meta_msg::kClose,
-                                            CloseRequest{open_file->inode.ino,
-                                                         open_file->was_read.load()})));
+  PDM_ASSIGN_OR_RETURN(
+      auto closed,
+      (meta_call<Unlinked>(meta_msg::kClose,
+                           CloseRequest{open_file->inode.ino, open_file->was_read.load()})));
   if (closed.destroy) return destroy(closed);
   return {};
 }
 
 Status FileSystem::destroy(const Unlinked &gone) {
   PDM_TRY(data_.remove(gone.inode.ino));
-  return meta_status(meta_msg::kForget, InodeRequest{gone.inode.ino});
+  PDM_TRY(meta_status(meta_msg::kForget, InodeRequest{gone.inode.ino}));
+  if (wanted(dm_event::kDestroy)) {
+    FsEvent event;
+    event.type = dm_event::kDestroy;
+    event.object1 = {gone.inode.ino, gone.inode.generation};
+    (void)gate_->raise(event, false);
+  }
+  return {};
+}
+
+Result<std::pair<EventObject, std::string>> FileSystem::parent_object(std::string_view path) {
+  PDM_ASSIGN_OR_RETURN(auto components, split_path(path));
+  if (components.empty()) return make_error(EBUSY, "{}: the root directory", path);
+  std::string name = std::move(components.back());
+  components.pop_back();
+  PDM_ASSIGN_OR_RETURN(auto parent, stat(join_path(components)));
+  return std::pair{EventObject{parent.ino, parent.generation}, std::move(name)};
+}
+
+Status FileSystem::pre_event(int type, std::string_view path, std::uint32_t mode,
+                             std::string_view path2) {
+  if (!wanted(type)) return {};
+  // A path that cannot be resolved fails the operation itself just below.
+  auto parent = parent_object(path);
+  if (!parent.ok()) return {};
+  FsEvent event;
+  event.type = type;
+  event.object1 = parent->first;
+  event.name1 = parent->second;
+  event.mode = mode;
+  if (!path2.empty()) {
+    auto target = parent_object(path2);
+    if (!target.ok()) return {};
+    event.object2 = target->first;
+    event.name2 = target->second;
+  }
+  return gate_->raise(event, true);
+}
+
+void FileSystem::post_event(int type, std::string_view path, EventObject child, std::uint32_t mode,
+                            int retcode, std::string_view path2) {
+  if (!wanted(type)) return;
+  auto parent = parent_object(path2.empty() ? path : path2);
+  if (!parent.ok()) return;
+  FsEvent event;
+  event.type = type;
+  event.object1 = parent->first;
+  event.object2 = child;
+  event.name1 = parent->second;
+  event.mode = mode;
+  event.retcode = retcode;
+  if (!path2.empty()) {
+    // POSTRENAME: the old parent and name first, the new ones second.
+    auto old_parent = parent_object(path);
+    if (!old_parent.ok()) return;
+    event.object1 = old_parent->first;
+    event.name1 = old_parent->second;
+    event.object2 = parent->first;
+    event.name2 = parent->second;
+  }
+  (void)gate_->raise(event, false);
 }
 
 Result<std::size_t> FileSystem::pread(int fd, std::span<std::byte> buffer, std::int64_t offset) {
@@ -147,15 +240,19 @@ Result<std::size_t> FileSystem::pread(int fd, std::span<std::byte> buffer, std::
   if (buffer.size() > SSIZE_MAX) return make_error(EINVAL, "read of {} bytes", buffer.size());
   if (f->inode.is_dir()) return make_error(EISDIR, "file descriptor {} is a directory", fd);
   if (buffer.empty()) return std::size_t{0};
-  PDM_ASSIGN_OR_RETURN(auto inode, (meta_call<Inode>(meta_msg::kGetattr,
-                                                     InodeRequest{f->inode.ino})));
+  // The size is asked for while the data is read, not before it: a read
+  // costs the slower of the two round trips, not their sum. Bytes past the
+  // end of the file read as zeros and are cut off below.
+  auto size_call = engine_.start(metadata_rank(), meta_msg::kGetattr,
+                                 mpi::encode_message(InodeRequest{f->inode.ino}));
   const auto start = static_cast<std::uint64_t>(offset);
+  Status read = data_.read(layout_of(f->inode), f->inode.ino, start, buffer);
+  PDM_ASSIGN_OR_RETURN(auto response, engine_.wait(size_call));
+  PDM_ASSIGN_OR_RETURN(auto inode, mpi::decode_payload<Inode>(response.payload()));
+  PDM_TRY(read);
   if (start >= inode.size) return std::size_t{0};
-  const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(),
-                                                                          inode.size - start));
-  PDM_TRY(data_.read(layout_of(inode), inode.ino, start, buffer.first(n)));
   f->was_read = true;
-  return n;
+  return static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), inode.size - start));
 }
 
 Result<std::size_t> FileSystem::pwrite(int fd, std::span<const std::byte> data,
@@ -171,10 +268,14 @@ Result<std::size_t> FileSystem::pwrite(int fd, std::span<const std::byte> data,
   if (start + data.size() < start || start + data.size() > static_cast<std::uint64_t>(LLONG_MAX)) {
     return make_error(EFBIG, "write past the largest file offset");
   }
-  PDM_ASSIGN_OR_RETURN(auto inode, (meta_call<Inode>(meta_msg::kExtend,
-                                                     ExtendRequest{f->inode.ino,
-                                                                   start + data.size()})));
-  PDM_TRY(data_.write(layout_of(inode), inode.ino, start, data));
+  // The size and mtime change travels alongside the data, not before it.
+  auto extend =
+      engine_.start(metadata_rank(), meta_msg::kExtend,
+                    mpi::encode_message(ExtendRequest{f->inode.ino, start + data.size()}));
+  Status written = data_.write(layout_of(f->inode), f->inode.ino, start, data);
+  PDM_ASSIGN_OR_RETURN(auto response, engine_.wait(extend));
+  PDM_TRY(mpi::decode_payload<Inode>(response.payload()));
+  PDM_TRY(written);
   return data.size();
 }
 
@@ -195,8 +296,8 @@ Status FileSystem::ftruncate(int fd, std::int64_t length) {
     return make_error(EINVAL, "file descriptor {} is not open for writing", fd);
   }
   if (length < 0) return make_error(EINVAL, "negative length {}", length);
-  PDM_ASSIGN_OR_RETURN(auto inode, (meta_call<Inode>(meta_msg::kGetattr,
-                                                     InodeRequest{f->inode.ino})));
+  PDM_ASSIGN_OR_RETURN(auto inode,
+                       (meta_call<Inode>(meta_msg::kGetattr, InodeRequest{f->inode.ino})));
   return truncate_inode(inode, static_cast<std::uint64_t>(length));
 }
 
@@ -223,28 +324,51 @@ Result<Inode> FileSystem::stat(std::string_view path) {
 }
 
 Status FileSystem::unlink(std::string_view path) {
-  PDM_ASSIGN_OR_RETURN(auto gone, (meta_call<Unlinked>(meta_msg::kUnlink,
-                                                       PathRequest{std::string(path)})));
-  if (gone.destroy) return destroy(gone);
+  std::uint32_t mode = S_IFREG;
+  if (wanted(dm_event::kRemove) || wanted(dm_event::kPostremove)) {
+    if (auto inode = stat(path); inode.ok()) mode = inode->mode;
+  }
+  PDM_TRY(pre_event(dm_event::kRemove, path, mode));
+  auto gone = meta_call<Unlinked>(meta_msg::kUnlink, PathRequest{std::string(path)});
+  post_event(dm_event::kPostremove, path,
+             gone.ok() ? EventObject{gone->inode.ino, gone->inode.generation} : EventObject{}, mode,
+             gone.ok() ? 0 : gone.error().code);
+  PDM_TRY(gone);
+  if (gone->destroy) return destroy(*gone);
   return {};
 }
 
 Status FileSystem::rename(std::string_view from, std::string_view to) {
-  PDM_ASSIGN_OR_RETURN(auto renamed,
-                       (meta_call<Renamed>(meta_msg::kRename,
-                                           RenameRequest{std::string(from), std::string(to)})));
-  if (renamed.replaced && renamed.replaced->destroy) return destroy(*renamed.replaced);
+  PDM_TRY(pre_event(dm_event::kRename, from, 0, to));
+  auto renamed =
+      meta_call<Renamed>(meta_msg::kRename, RenameRequest{std::string(from), std::string(to)});
+  post_event(
+      dm_event::kPostrename, from,
+      renamed.ok() ? EventObject{renamed->moved.ino, renamed->moved.generation} : EventObject{},
+      renamed.ok() ? renamed->moved.mode : 0, renamed.ok() ? 0 : renamed.error().code, to);
+  PDM_TRY(renamed);
+  if (renamed->replaced && renamed->replaced->destroy) return destroy(*renamed->replaced);
   return {};
 }
 
 Status FileSystem::mkdir(std::string_view path, mode_t mode) {
-  PDM_TRY(meta_call<Inode>(meta_msg::kMkdir,
-                           MkdirRequest{std::string(path), mode, ::getuid(), ::getgid()}));
+  const std::uint32_t dir_mode = S_IFDIR | (mode & 07777);
+  PDM_TRY(pre_event(dm_event::kCreate, path, dir_mode));
+  auto made = meta_call<Inode>(meta_msg::kMkdir,
+                               MkdirRequest{std::string(path), mode, ::getuid(), ::getgid()});
+  post_event(dm_event::kPostcreate, path,
+             made.ok() ? EventObject{made->ino, made->generation} : EventObject{}, dir_mode,
+             made.ok() ? 0 : made.error().code);
+  PDM_TRY(made);
   return {};
 }
 
 Status FileSystem::rmdir(std::string_view path) {
-  return meta_status(meta_msg::kRmdir, PathRequest{std::string(path)});
+  PDM_TRY(pre_event(dm_event::kRemove, path, S_IFDIR));
+  auto removed = meta_status(meta_msg::kRmdir, PathRequest{std::string(path)});
+  post_event(dm_event::kPostremove, path, EventObject{}, S_IFDIR,
+             removed.ok() ? 0 : removed.error().code);
+  return removed;
 }
 
 Result<std::vector<DirEntry>> FileSystem::readdir(std::string_view path, std::string_view after,
@@ -255,15 +379,17 @@ Result<std::vector<DirEntry>> FileSystem::readdir(std::string_view path, std::st
                      static_cast<std::uint32_t>(std::min<std::size_t>(max_entries, 65536))});
 }
 
-Result<std::vector<VolumeUsage>> FileSystem::volume_usage() { return data_.usage(); }
+Result<std::vector<VolumeUsage>> FileSystem::volume_usage() {
+  return data_.usage();
+}
 
 Result<StoreStats> FileSystem::metadata_stats() {
   return meta_call<StoreStats>(meta_msg::kStats, mpi::Empty{});
 }
 
 Status FileSystem::recover_orphans() {
-  PDM_ASSIGN_OR_RETURN(auto orphans, (meta_call<std::vector<Inode>>(meta_msg::kOrphans,
-                                                                    mpi::Empty{})));
+  PDM_ASSIGN_OR_RETURN(auto orphans,
+                       (meta_call<std::vector<Inode>>(meta_msg::kOrphans, mpi::Empty{})));
   for (const auto &inode : orphans) PDM_TRY(destroy(Unlinked{inode, true}));
   return {};
 }

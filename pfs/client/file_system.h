@@ -7,9 +7,9 @@
 //
 // Consistency: a write goes to the volume owners and the metadata owner
 // before pwrite returns, and nothing is cached on the client, so every rank
-// sees it as soon as pwrite returns. A write first extends the file size,
-// then writes the data: a crash in between leaves zeros (holes), never stale
-// bytes, in the extended range.
+// sees it as soon as pwrite returns. The size change and the data travel at
+// the same time (one round trip, not two); see docs/ARCHITECTURE.md for what
+// a crash between the two can leave.
 #pragma once
 
 #include <sys/stat.h>
@@ -26,6 +26,7 @@
 #include "pfs/config/fs_config.h"
 #include "pfs/data/data_client.h"
 #include "pfs/data/object_store.h"
+#include "pfs/event_gate.h"
 #include "pfs/layout.h"
 #include "pfs/meta/meta_service.h"
 #include "runtime/mpi/rpc.h"
@@ -33,7 +34,8 @@
 namespace pdm::pfs {
 
 struct FileSystemOptions {
-  std::uint64_t max_request = 8u << 20;        // io.max_request
+  std::uint64_t max_request = 8u << 20;              // io.max_request
+  std::string direct = "auto";                       // io.direct: auto, on, off
   std::size_t meta_map_size = std::size_t{1} << 30;  // meta.map_size
 };
 
@@ -42,8 +44,7 @@ class FileSystem {
   // Builds this rank's part and registers its handlers on `engine`, which
   // must not have started yet. Opens the metadata store if this rank owns
   // the metadata volume in the engine's current view.
-  static Result<std::unique_ptr<FileSystem>> create(const FsConfig &config,
-                                                    mpi::RpcEngine &engine,
+  static Result<std::unique_ptr<FileSystem>> create(const FsConfig &config, mpi::RpcEngine &engine,
                                                     const FileSystemOptions &options);
   ~FileSystem();
 
@@ -81,6 +82,8 @@ class FileSystem {
   int metadata_rank() const;
   // Non-null on the rank that serves the metadata.
   MetaService *metadata_service() { return meta_.get(); }
+  // The DM layer's gate for events (null: no events are raised).
+  void set_event_gate(EventGate *gate) { gate_ = gate; }
 
  private:
   struct OpenFile {
@@ -94,6 +97,15 @@ class FileSystem {
   // Destroys an inode that lost its last name and opener: objects, then record.
   Status destroy(const Unlinked &gone);
   Status truncate_inode(const Inode &inode, std::uint64_t length);
+  bool wanted(int type) const { return gate_ != nullptr && gate_->wanted(type); }
+  // The parent directory of `path` and the last name, for a namespace event.
+  Result<std::pair<EventObject, std::string>> parent_object(std::string_view path);
+  // Raises a synchronous pre-operation event if wanted (its error aborts the operation).
+  Status pre_event(int type, std::string_view path, std::uint32_t mode,
+                   std::string_view path2 = {});
+  // Raises the asynchronous post-operation event, if wanted, with the outcome.
+  void post_event(int type, std::string_view path, EventObject child, std::uint32_t mode,
+                  int retcode, std::string_view path2 = {});
   template <typename Resp, typename Req>
   Result<Resp> meta_call(std::uint16_t type, const Req &request);
   template <typename Req>
@@ -105,6 +117,7 @@ class FileSystem {
   ObjectStore objects_;
   DataClient data_;
   std::unique_ptr<MetaService> meta_;
+  EventGate *gate_ = nullptr;
 
   std::mutex files_mutex_;
   std::unordered_map<int, std::shared_ptr<OpenFile>> files_;

@@ -8,8 +8,16 @@
 
 namespace pdm::pfs {
 
-DataClient::DataClient(mpi::RpcEngine &engine, ObjectStore &objects, std::uint64_t max_request)
-    : engine_(engine), objects_(objects), max_request_(std::max<std::uint64_t>(max_request, 4096)) {}
+DataClient::DataClient(mpi::RpcEngine &engine, ObjectStore &objects, std::uint64_t max_request,
+                       std::vector<bool> direct)
+    : engine_(engine),
+      objects_(objects),
+      max_request_(std::max<std::uint64_t>(max_request, 4096)),
+      direct_(std::move(direct)) {}
+
+bool DataClient::handled_here(std::uint32_t volume, const cluster::View &view) const {
+  return owner_of(volume, view) == view.self() || (volume < direct_.size() && direct_[volume]);
+}
 
 std::vector<DataClient::Chunk> DataClient::plan(const Layout &layout, std::uint64_t offset,
                                                 std::uint64_t length) const {
@@ -42,14 +50,13 @@ Status DataClient::run(const std::vector<Chunk> &chunks, mpi::MsgType type, Loca
   std::vector<mpi::PendingCall> calls;
   std::vector<const Chunk *> remote;
   for (const auto &chunk : chunks) {
-    const int owner = owner_of(chunk.volume, *view);
-    if (owner == view->self()) continue;
-    calls.push_back(engine_.start(owner, type, request(chunk)));
+    if (handled_here(chunk.volume, *view)) continue;
+    calls.push_back(engine_.start(owner_of(chunk.volume, *view), type, request(chunk)));
     remote.push_back(&chunk);
   }
   Status status;
   for (const auto &chunk : chunks) {
-    if (owner_of(chunk.volume, *view) != view->self()) continue;
+    if (!handled_here(chunk.volume, *view)) continue;
     if (auto s = local(chunk); !s.ok() && status.ok()) status = std::move(s);
   }
   auto responses = engine_.wait_all(calls);

@@ -1,7 +1,9 @@
 // DataClient: file-level data operations over the striped layout. A range is
 // split into one request per volume (at most max_request bytes each); the
 // requests to remote owners are all in flight at once while this rank does
-// the part on its own volumes directly, then it waits for the rest.
+// the part on its own volumes directly, then it waits for the rest. Volumes
+// marked direct (shared directories this rank can reach, io.direct) are
+// read and written by this rank itself, whoever owns them.
 #pragma once
 
 #include <cstdint>
@@ -17,7 +19,8 @@ namespace pdm::pfs {
 
 class DataClient {
  public:
-  DataClient(mpi::RpcEngine &engine, ObjectStore &objects, std::uint64_t max_request);
+  DataClient(mpi::RpcEngine &engine, ObjectStore &objects, std::uint64_t max_request,
+             std::vector<bool> direct);
 
   Status write(const Layout &layout, InodeNumber ino, std::uint64_t offset,
                std::span<const std::byte> data);
@@ -56,7 +59,10 @@ class DataClient {
 
   mpi::RpcEngine &engine_;
   ObjectStore &objects_;
+  bool handled_here(std::uint32_t volume, const cluster::View &view) const;
+
   std::uint64_t max_request_;
+  std::vector<bool> direct_;  // per volume: this rank does its I/O itself
 };
 
 }  // namespace pdm::pfs

@@ -76,7 +76,10 @@ struct DurationIn {
     "LMDB map size: the most the metadata store may grow to")                                     \
   X(io_max_request, "io.max_request", "PDM_IO_MAX_REQUEST", "io-max-request", "8M",               \
     (setting::SizeIn{64 * kKiB, 32 * kMiB}),                                                      \
-    "largest single data request to one volume owner")
+    "largest single data request to one volume owner")                                           \
+  X(io_direct, "io.direct", "PDM_IO_DIRECT", "io-direct", "auto",                                 \
+    (setting::OneOf{"auto|on|off"}),                                                              \
+    "read/write shared volumes directly (auto: when this rank sees the volume; off for NFS)")
 // clang-format on
 
 // The resolved, typed value of every setting.

@@ -18,7 +18,7 @@ namespace pdm::mpi {
 
 class Backoff {
  public:
-  static constexpr unsigned kYields = 200;
+  static constexpr unsigned kYields = 16;
   static constexpr auto kShortSleep = std::chrono::microseconds(20);
   static constexpr auto kShortPhase = std::chrono::milliseconds(50);
   static constexpr auto kLongSleep = std::chrono::microseconds(1000);

@@ -77,6 +77,7 @@ Result<std::unique_ptr<Node>> Node::start(
   node->engine_ = std::make_unique<mpi::RpcEngine>(*node->membership_);
   pfs::FileSystemOptions fs_options;
   fs_options.max_request = settings.io_max_request;
+  fs_options.direct = settings.io_direct;
   fs_options.meta_map_size = settings.meta_map_size;
   auto fs = pfs::FileSystem::create(*config, *node->engine_, fs_options);
   Status built = fs.ok() ? Status{} : Status(fs.error());

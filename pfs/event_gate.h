@@ -1,0 +1,44 @@
+// EventGate: how the file system raises DMAPI events without knowing about
+// sessions (DESIGN.md §3, §5). At each event point pfs asks the gate, which
+// the DM layer implements: "is this event wanted here?" (cheap, local) and
+// "deliver it and tell me the outcome". A synchronous event blocks the
+// operation until a session answers: an Error aborts the operation with its
+// errno (the session's ABORT, or EIO when an enabled event has no
+// disposition, as GPFS does). An asynchronous event never fails the operation.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "pfs/meta/inode.h"
+#include "runtime/base/result.h"
+
+namespace pdm::pfs {
+
+// An object of the file system as events name it (handles are built from it).
+struct EventObject {
+  InodeNumber ino = 0;
+  std::uint64_t generation = 0;
+  bool valid() const { return ino != 0; }
+};
+
+struct FsEvent {
+  int type = 0;            // XDSM event number (DM_EVENT_*)
+  EventObject object1;     // namespace events: the parent directory; others: the object
+  EventObject object2;     // namespace events: the child (POST*), the new parent (RENAME)
+  std::string name1;       // the name (the old name for RENAME)
+  std::string name2;       // the new name (RENAME)
+  std::uint32_t mode = 0;  // the object's mode (CREATE, REMOVE)
+  int retcode = 0;         // POST* events: the operation's result (0 or an errno)
+};
+
+class EventGate {
+ public:
+  virtual ~EventGate() = default;
+  // True if the event type is in the file system's event list (no message).
+  virtual bool wanted(int type) const = 0;
+  // Synchronous: waits for the session's answer. Asynchronous: queues it.
+  virtual Status raise(const FsEvent &event, bool synchronous) = 0;
+};
+
+}  // namespace pdm::pfs
