@@ -5,6 +5,7 @@
 #include "pfs/config/volume.h"
 #include "runtime/base/log.h"
 #include "runtime/base/settings.h"
+#include "runtime/dmapi/handle.h"
 #include "runtime/mpi/collective.h"
 
 namespace pdm::node {
@@ -85,6 +86,10 @@ Result<std::unique_ptr<Node>> Node::start(
   node->fs_ = std::move(fs).value();
   node->control_ = std::make_unique<dm::ControlPlane>(*node->engine_);
   node->control_->attach();
+  PDM_ASSIGN_OR_RETURN(auto fsid, dmapi::parse_fs_id(config->fs_id));
+  node->events_ = std::make_unique<dm::EventService>(*node->engine_, *node->control_, fsid);
+  node->events_->attach();
+  node->fs_->set_event_gate(node->events_.get());
 
   PDM_TRY(node->engine_->start());
   PDM_TRY(mpi::barrier(sync));
@@ -109,8 +114,9 @@ Status Node::stop() {
   if (auto closed = control_->shutdown(); !closed.ok() && status.ok()) status = std::move(closed);
   engine_->stop();
   if (auto flushed = fs_->flush(); !flushed.ok() && status.ok()) status = std::move(flushed);
-  control_.reset();
   fs_.reset();
+  events_.reset();
+  control_.reset();
   lease_.reset();
   engine_.reset();
   return status;

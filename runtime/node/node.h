@@ -27,6 +27,7 @@
 #include "runtime/base/settings.h"
 #include "runtime/cluster/view.h"
 #include "runtime/dm/control_plane.h"
+#include "runtime/dm/event_service.h"
 #include "runtime/mpi/rpc.h"
 
 namespace pdm::node {
@@ -46,6 +47,7 @@ class Node {
 
   pfs::FileSystem &fs() { return *fs_; }
   dm::ControlPlane &control() { return *control_; }
+  dm::EventService &events() { return *events_; }
   cluster::Membership &membership() { return *membership_; }
   mpi::RpcEngine &engine() { return *engine_; }
   int rank() const { return rank_; }
@@ -60,6 +62,7 @@ class Node {
   std::unique_ptr<mpi::RpcEngine> engine_;
   std::unique_ptr<pfs::FileSystem> fs_;
   std::unique_ptr<dm::ControlPlane> control_;
+  std::unique_ptr<dm::EventService> events_;
   std::optional<pfs::MountLease> lease_;
   bool stopped_ = false;
 };
