@@ -53,9 +53,20 @@ require_installed_libpdm() {
     fail "$bin loads libpdm from $where, not from $prefix/lib"
 }
 
+# An ASan build (PDM_ASAN) installs a libpdm that needs the ASan runtime. The
+# consumers are built without -fsanitize, so the runtime would load after
+# libmpi_cxx's constructors have run instrumented code in libpdm (segfault):
+# preload it into the ranks (only them, not into mpiexec).
+sanitizer_preload() {
+  ldd "$prefix/lib/libpdm.so" | awk '$1 ~ /^libasan\.so/ {print $3}'
+}
+
 run_mpi() {
   step "mpiexec -n 2 $*"
-  "$mpiexec" "${mpiexec_flags[@]}" -n 2 "$@" || fail "$* exited with $?"
+  local preload extra=()
+  preload=$(sanitizer_preload)
+  [[ -z "$preload" ]] || extra=(-x "LD_PRELOAD=$preload")
+  "$mpiexec" "${mpiexec_flags[@]}" "${extra[@]}" -n 2 "$@" || fail "$* exited with $?"
 }
 
 check_install_tree() {
