@@ -17,6 +17,8 @@ inline int owner_of(std::uint32_t volume, const cluster::View &view) {
   return view.members()[volume % view.size()];
 }
 
-inline int metadata_owner(const cluster::View &view) { return owner_of(kMetadataVolume, view); }
+inline int metadata_owner(const cluster::View &view) {
+  return owner_of(kMetadataVolume, view);
+}
 
 }  // namespace pdm::pfs

@@ -7,8 +7,8 @@
 #include <pdm/pdm.h>
 #include <xxhash.h>
 
-#include <boost/program_options.hpp>
 #include <algorithm>
+#include <boost/program_options.hpp>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -44,7 +44,9 @@ std::size_t size_of(int id, std::uint64_t max_size) {
   return static_cast<std::size_t>(rng() % max_size) + 1;
 }
 
-std::string path_of(int id) { return "/demo/file-" + std::to_string(id); }
+std::string path_of(int id) {
+  return "/demo/file-" + std::to_string(id);
+}
 
 // Writes file `id`; returns its checksum, or fails loudly.
 bool write_file(int id, const Options &options, std::uint64_t &checksum) {
@@ -87,8 +89,8 @@ int main(int argc, char **argv) {
       "pdm-demo: writes generated files in parallel into a pdm file system, reads them back\n"
       "on other ranks and verifies their checksums (run under mpirun).\n\n"
       "Usage: mpirun -n N pdm-demo --fs FS [options]\n\nOptions");
-  desc.add_options()("help,h", "show this help")(
-      "fs", po::value(&options.fs), "file system config (default: $PDM_FS)")(
+  desc.add_options()("help,h", "show this help")("fs", po::value(&options.fs),
+                                                 "file system config (default: $PDM_FS)")(
       "files", po::value(&options.files)->default_value(64), "number of files to write")(
       "max-size", po::value(&max_size)->default_value("4M"), "largest file size (e.g. 512K, 4M)");
   po::variables_map vm;
@@ -151,9 +153,10 @@ int main(int argc, char **argv) {
   const double verified = MPI_Wtime();
 
   if (rank == 0) {
-    std::printf("pdm-demo: %d ranks wrote %d files (%s) in %.2f s, read back and verified in %.2f s: %s\n",
-                size, options.files, pdm::format_size(bytes).c_str(), written - start,
-                verified - written, ok ? "all checksums match" : "FAILED");
+    std::printf(
+        "pdm-demo: %d ranks wrote %d files (%s) in %.2f s, read back and verified in %.2f s: %s\n",
+        size, options.files, pdm::format_size(bytes).c_str(), written - start, verified - written,
+        ok ? "all checksums match" : "FAILED");
     std::printf("\n%-6s %-6s %-8s %-12s %s\n", "volume", "owner", "objects", "bytes", "directory");
     auto usage = fs.volume_usage();
     if (usage.ok()) {

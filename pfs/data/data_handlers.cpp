@@ -22,53 +22,54 @@ Status check_owner(mpi::RpcEngine &engine, std::uint32_t volume) {
 void register_data_handlers(mpi::RpcEngine &engine, ObjectStore &objects) {
   using mpi::make_handler;
   using mpi::Request;
-  engine.register_handler(data_msg::kWrite, [&engine, &objects](const Request &request,
-                                                                mpi::Encoder &) -> Status {
-    mpi::Decoder in(request.payload);
-    ObjectRange range;
-    PDM_TRY(mpi::decode_field(in, range));
-    PDM_ASSIGN_OR_RETURN(auto data, in.get_raw(range.length));
-    PDM_TRY(in.expect_end());
-    PDM_TRY(check_owner(engine, range.volume));
-    return objects.write(range.volume, range.ino, range.offset, data);
-  });
-  engine.register_handler(data_msg::kRead, [&engine, &objects](const Request &request,
-                                                               mpi::Encoder &response) -> Status {
-    PDM_ASSIGN_OR_RETURN(auto range, mpi::decode_payload<ObjectRange>(request.payload));
-    if (range.length > mpi::Header::kMaxMessage - mpi::Header::kSize) {
-      return make_error(EMSGSIZE, "read of {} bytes exceeds the message limit", range.length);
-    }
-    PDM_TRY(check_owner(engine, range.volume));
-    mpi::Bytes data(range.length);
-    PDM_ASSIGN_OR_RETURN(auto n, objects.read(range.volume, range.ino, range.offset, data));
-    response.put_raw(std::span<const std::byte>(data).first(n));
-    return {};
-  });
+  engine.register_handler(data_msg::kWrite,
+                          [&engine, &objects](const Request &request, mpi::Encoder &) -> Status {
+                            mpi::Decoder in(request.payload);
+                            ObjectRange range;
+                            PDM_TRY(mpi::decode_field(in, range));
+                            PDM_ASSIGN_OR_RETURN(auto data, in.get_raw(range.length));
+                            PDM_TRY(in.expect_end());
+                            PDM_TRY(check_owner(engine, range.volume));
+                            return objects.write(range.volume, range.ino, range.offset, data);
+                          });
   engine.register_handler(
-      data_msg::kTruncate,
-      make_handler<ObjectRange>([&engine, &objects](const ObjectRange &r, const Request &) -> Status {
-        PDM_TRY(check_owner(engine, r.volume));
-        return objects.truncate(r.volume, r.ino, r.length);
-      }));
+      data_msg::kRead,
+      [&engine, &objects](const Request &request, mpi::Encoder &response) -> Status {
+        PDM_ASSIGN_OR_RETURN(auto range, mpi::decode_payload<ObjectRange>(request.payload));
+        if (range.length > mpi::Header::kMaxMessage - mpi::Header::kSize) {
+          return make_error(EMSGSIZE, "read of {} bytes exceeds the message limit", range.length);
+        }
+        PDM_TRY(check_owner(engine, range.volume));
+        mpi::Bytes data(range.length);
+        PDM_ASSIGN_OR_RETURN(auto n, objects.read(range.volume, range.ino, range.offset, data));
+        response.put_raw(std::span<const std::byte>(data).first(n));
+        return {};
+      });
+  engine.register_handler(data_msg::kTruncate,
+                          make_handler<ObjectRange>(
+                              [&engine, &objects](const ObjectRange &r, const Request &) -> Status {
+                                PDM_TRY(check_owner(engine, r.volume));
+                                return objects.truncate(r.volume, r.ino, r.length);
+                              }));
+  engine.register_handler(data_msg::kRemove,
+                          make_handler<ObjectRange>(
+                              [&engine, &objects](const ObjectRange &r, const Request &) -> Status {
+                                PDM_TRY(check_owner(engine, r.volume));
+                                return objects.remove(r.volume, r.ino);
+                              }));
+  engine.register_handler(data_msg::kSync,
+                          make_handler<ObjectRange>(
+                              [&engine, &objects](const ObjectRange &r, const Request &) -> Status {
+                                PDM_TRY(check_owner(engine, r.volume));
+                                return objects.sync(r.volume, r.ino);
+                              }));
   engine.register_handler(
-      data_msg::kRemove,
-      make_handler<ObjectRange>([&engine, &objects](const ObjectRange &r, const Request &) -> Status {
-        PDM_TRY(check_owner(engine, r.volume));
-        return objects.remove(r.volume, r.ino);
-      }));
-  engine.register_handler(
-      data_msg::kSync,
-      make_handler<ObjectRange>([&engine, &objects](const ObjectRange &r, const Request &) -> Status {
-        PDM_TRY(check_owner(engine, r.volume));
-        return objects.sync(r.volume, r.ino);
-      }));
-  engine.register_handler(
-      data_msg::kUsage, make_handler<VolumeRequest>(
-                            [&engine, &objects](const VolumeRequest &r,
-                                                const Request &) -> Result<VolumeUsage> {
-                              PDM_TRY(check_owner(engine, r.volume));
-                              return objects.usage(r.volume);
-                            }));
+      data_msg::kUsage,
+      make_handler<VolumeRequest>(
+          [&engine, &objects](const VolumeRequest &r, const Request &) -> Result<VolumeUsage> {
+            PDM_TRY(check_owner(engine, r.volume));
+            return objects.usage(r.volume);
+          }));
 }
 
 }  // namespace pdm::pfs

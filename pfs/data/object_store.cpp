@@ -89,8 +89,8 @@ Status ObjectStore::write(std::uint32_t volume, InodeNumber ino, std::uint64_t o
   PDM_ASSIGN_OR_RETURN(auto fd, open(volume, ino, true));
   std::size_t done = 0;
   while (done < data.size()) {
-    const ssize_t n = ::pwrite(fd->fd, data.data() + done, data.size() - done,
-                               static_cast<off_t>(offset + done));
+    const ssize_t n =
+        ::pwrite(fd->fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       return sys_error(errno, "write to object", object_path(dirs_[volume], ino));

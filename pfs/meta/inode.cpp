@@ -49,7 +49,9 @@ Result<Inode> Inode::decode(mpi::Decoder &in) {
   return i;
 }
 
-void DirEntry::encode(mpi::Encoder &out) const { out.put_string(name).put(ino).put(mode); }
+void DirEntry::encode(mpi::Encoder &out) const {
+  out.put_string(name).put(ino).put(mode);
+}
 
 Result<DirEntry> DirEntry::decode(mpi::Decoder &in) {
   DirEntry e;

@@ -18,38 +18,62 @@ void register_meta_handlers(mpi::RpcEngine &engine, std::function<MetaService *(
       return op(*meta, req);
     };
   };
-  engine.register_handler(meta_msg::kResolve, make_handler<PathRequest>(on(
-      [](MetaService &m, const PathRequest &r) { return m.resolve(r.path); })));
-  engine.register_handler(meta_msg::kGetattr, make_handler<InodeRequest>(on(
-      [](MetaService &m, const InodeRequest &r) { return m.getattr(r.ino); })));
-  engine.register_handler(meta_msg::kOpen, make_handler<OpenRequest>(on(
-      [](MetaService &m, const OpenRequest &r) { return m.open(r); })));
-  engine.register_handler(meta_msg::kClose, make_handler<CloseRequest>(on(
-      [](MetaService &m, const CloseRequest &r) { return m.close(r.ino, r.was_read); })));
-  engine.register_handler(meta_msg::kMkdir, make_handler<MkdirRequest>(on(
-      [](MetaService &m, const MkdirRequest &r) { return m.mkdir(r.path, r.mode, r.uid, r.gid); })));
-  engine.register_handler(meta_msg::kUnlink, make_handler<PathRequest>(on(
-      [](MetaService &m, const PathRequest &r) { return m.unlink(r.path); })));
-  engine.register_handler(meta_msg::kRmdir, make_handler<PathRequest>(on(
-      [](MetaService &m, const PathRequest &r) { return m.rmdir(r.path); })));
-  engine.register_handler(meta_msg::kRename, make_handler<RenameRequest>(on(
-      [](MetaService &m, const RenameRequest &r) { return m.rename(r.from, r.to); })));
-  engine.register_handler(meta_msg::kReaddir, make_handler<ReaddirRequest>(on(
-      [](MetaService &m, const ReaddirRequest &r) {
+  engine.register_handler(meta_msg::kResolve,
+                          make_handler<PathRequest>(on([](MetaService &m, const PathRequest &r) {
+                            return m.resolve(r.path);
+                          })));
+  engine.register_handler(meta_msg::kGetattr,
+                          make_handler<InodeRequest>(on([](MetaService &m, const InodeRequest &r) {
+                            return m.getattr(r.ino);
+                          })));
+  engine.register_handler(meta_msg::kOpen,
+                          make_handler<OpenRequest>(
+                              on([](MetaService &m, const OpenRequest &r) { return m.open(r); })));
+  engine.register_handler(meta_msg::kClose,
+                          make_handler<CloseRequest>(on([](MetaService &m, const CloseRequest &r) {
+                            return m.close(r.ino, r.was_read);
+                          })));
+  engine.register_handler(meta_msg::kMkdir,
+                          make_handler<MkdirRequest>(on([](MetaService &m, const MkdirRequest &r) {
+                            return m.mkdir(r.path, r.mode, r.uid, r.gid);
+                          })));
+  engine.register_handler(meta_msg::kUnlink,
+                          make_handler<PathRequest>(on([](MetaService &m, const PathRequest &r) {
+                            return m.unlink(r.path);
+                          })));
+  engine.register_handler(
+      meta_msg::kRmdir, make_handler<PathRequest>(on(
+                            [](MetaService &m, const PathRequest &r) { return m.rmdir(r.path); })));
+  engine.register_handler(
+      meta_msg::kRename, make_handler<RenameRequest>(on([](MetaService &m, const RenameRequest &r) {
+        return m.rename(r.from, r.to);
+      })));
+  engine.register_handler(
+      meta_msg::kReaddir,
+      make_handler<ReaddirRequest>(on([](MetaService &m, const ReaddirRequest &r) {
         return m.readdir(r.path, r.after, r.max_entries);
       })));
-  engine.register_handler(meta_msg::kSetattr, make_handler<SetattrRequest>(on(
-      [](MetaService &m, const SetattrRequest &r) { return m.set_attr(r.ino, r.change); })));
-  engine.register_handler(meta_msg::kExtend, make_handler<ExtendRequest>(on(
-      [](MetaService &m, const ExtendRequest &r) { return m.extend(r.ino, r.end); })));
-  engine.register_handler(meta_msg::kForget, make_handler<InodeRequest>(on(
-      [](MetaService &m, const InodeRequest &r) { return m.forget(r.ino); })));
-  engine.register_handler(meta_msg::kOrphans, make_handler<Empty>(on(
-      [](MetaService &m, const Empty &) { return m.unopened_orphans(); })));
-  engine.register_handler(meta_msg::kSync, make_handler<Empty>(on(
-      [](MetaService &m, const Empty &) { return m.sync(); })));
-  engine.register_handler(meta_msg::kStats, make_handler<Empty>(on(
-      [](MetaService &m, const Empty &) { return m.stats(); })));
+  engine.register_handler(
+      meta_msg::kSetattr,
+      make_handler<SetattrRequest>(
+          on([](MetaService &m, const SetattrRequest &r) { return m.set_attr(r.ino, r.change); })));
+  engine.register_handler(
+      meta_msg::kExtend, make_handler<ExtendRequest>(on([](MetaService &m, const ExtendRequest &r) {
+        return m.extend(r.ino, r.end);
+      })));
+  engine.register_handler(meta_msg::kForget,
+                          make_handler<InodeRequest>(on([](MetaService &m, const InodeRequest &r) {
+                            return m.forget(r.ino);
+                          })));
+  engine.register_handler(
+      meta_msg::kOrphans,
+      make_handler<Empty>(on([](MetaService &m, const Empty &) { return m.unopened_orphans(); })));
+  engine.register_handler(
+      meta_msg::kSync,
+      make_handler<Empty>(on([](MetaService &m, const Empty &) { return m.sync(); })));
+  engine.register_handler(
+      meta_msg::kStats,
+      make_handler<Empty>(on([](MetaService &m, const Empty &) { return m.stats(); })));
 }
 
 }  // namespace pdm::pfs

@@ -80,13 +80,23 @@ struct ExtendRequest {
 };
 
 // Service-side structs travel as they are.
-inline auto wire_fields(OpenRequest &r) { return std::tie(r.path, r.flags, r.mode, r.uid, r.gid); }
-inline auto wire_fields(Created &c) { return std::tie(c.inode, c.created); }
-inline auto wire_fields(Unlinked &u) { return std::tie(u.inode, u.destroy); }
-inline auto wire_fields(Renamed &r) { return std::tie(r.moved, r.replaced); }
+inline auto wire_fields(OpenRequest &r) {
+  return std::tie(r.path, r.flags, r.mode, r.uid, r.gid);
+}
+inline auto wire_fields(Created &c) {
+  return std::tie(c.inode, c.created);
+}
+inline auto wire_fields(Unlinked &u) {
+  return std::tie(u.inode, u.destroy);
+}
+inline auto wire_fields(Renamed &r) {
+  return std::tie(r.moved, r.replaced);
+}
 inline auto wire_fields(AttrChange &c) {
   return std::tie(c.size, c.mode, c.uid, c.gid, c.atime, c.mtime);
 }
-inline auto wire_fields(StoreStats &s) { return std::tie(s.inodes, s.orphans, s.next_ino); }
+inline auto wire_fields(StoreStats &s) {
+  return std::tie(s.inodes, s.orphans, s.next_ino);
+}
 
 }  // namespace pdm::pfs

@@ -13,7 +13,9 @@ Result<Inode> MetaService::resolve(std::string_view path) {
   return store_->resolve(components);
 }
 
-Result<Inode> MetaService::getattr(InodeNumber ino) { return store_->get(ino); }
+Result<Inode> MetaService::getattr(InodeNumber ino) {
+  return store_->get(ino);
+}
 
 Result<std::pair<Inode, std::string>> MetaService::parent_of(std::string_view path) {
   PDM_ASSIGN_OR_RETURN(auto components, split_path(path));
@@ -36,12 +38,13 @@ Result<Created> MetaService::open(const OpenRequest &request) {
     auto parent = parent_of(request.path);
     if (!parent.ok()) {
       // open("/", O_CREAT) is EISDIR in POSIX, not EBUSY.
-      if (parent.error().code == EBUSY) return make_error(EISDIR, "{}: is a directory", request.path);
+      if (parent.error().code == EBUSY)
+        return make_error(EISDIR, "{}: is a directory", request.path);
       return std::move(parent).error();
     }
-    PDM_ASSIGN_OR_RETURN(out, store_->create(parent->first.ino, parent->second,
-                                             request.mode & 07777, request.uid, request.gid,
-                                             (request.flags & O_EXCL) != 0));
+    PDM_ASSIGN_OR_RETURN(
+        out, store_->create(parent->first.ino, parent->second, request.mode & 07777, request.uid,
+                            request.gid, (request.flags & O_EXCL) != 0));
   } else {
     PDM_ASSIGN_OR_RETURN(out.inode, resolve(request.path));
   }

@@ -32,10 +32,10 @@
 namespace pdm::pfs {
 
 struct MetaStoreOptions {
-  std::string dir;                         // LMDB environment directory (created if missing)
+  std::string dir;  // LMDB environment directory (created if missing)
   std::size_t map_size = std::size_t{1} << 30;
   std::uint32_t default_stripe_size = 1u << 20;
-  std::uint32_t volume_count = 1;          // new files start on ino % volume_count
+  std::uint32_t volume_count = 1;  // new files start on ino % volume_count
 };
 
 struct Created {
@@ -54,8 +54,8 @@ struct AttrChange {
 };
 
 struct RenameOutcome {
-  Inode moved;                   // the renamed inode (ctime updated)
-  std::optional<Inode> replaced; // a file the rename replaced (now nlink 0, an orphan)
+  Inode moved;                    // the renamed inode (ctime updated)
+  std::optional<Inode> replaced;  // a file the rename replaced (now nlink 0, an orphan)
 };
 
 struct StoreStats {
@@ -118,9 +118,8 @@ class MetaStore {
   // Full scans, for fsck, in one read transaction. `visit` runs with the
   // store's mutex held and must not call back into the store.
   Status for_each_inode(const std::function<void(const Inode &)> &visit);
-  Status for_each_dentry(
-      const std::function<void(InodeNumber parent, std::string_view name, InodeNumber child)>
-          &visit);
+  Status for_each_dentry(const std::function<void(InodeNumber parent, std::string_view name,
+                                                  InodeNumber child)> &visit);
 
  private:
   struct Impl;

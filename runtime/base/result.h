@@ -26,7 +26,7 @@ Error make_error(int code, fmt::format_string<Args...> format, Args &&...args) {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : state_(std::move(value)) {}      // NOLINT: implicit by design
   Result(Error error) : state_(std::move(error)) {}  // NOLINT
 
   bool ok() const { return state_.index() == 0; }
@@ -66,14 +66,16 @@ class [[nodiscard]] Result<void> {
 
 using Status = Result<void>;
 
-inline Status ok_status() { return {}; }
+inline Status ok_status() {
+  return {};
+}
 
 }  // namespace pdm
 
 // Propagates an error from an expression returning Result/Status.
-#define PDM_TRY(expr)                                         \
-  do {                                                        \
-    auto pdm_try_result_ = (expr);                            \
+#define PDM_TRY(expr)                                                     \
+  do {                                                                    \
+    auto pdm_try_result_ = (expr);                                        \
     if (!pdm_try_result_.ok()) return std::move(pdm_try_result_).error(); \
   } while (0)
 

@@ -16,7 +16,9 @@ Result<ViewPtr> View::initial(MPI_Comm app_comm) {
   return ViewPtr(std::move(view));
 }
 
-bool View::is_live(int member) const { return comm_rank_of(member) >= 0; }
+bool View::is_live(int member) const {
+  return comm_rank_of(member) >= 0;
+}
 
 int View::comm_rank_of(int member) const {
   auto it = std::lower_bound(members_.begin(), members_.end(), member);

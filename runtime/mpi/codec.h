@@ -42,8 +42,7 @@ class Encoder {
   explicit Encoder(Bytes buffer) : buf_(std::move(buffer)) {}
 
   template <typename T>
-    requires std::is_integral_v<T> || std::is_enum_v<T>
-  Encoder &put(T value) {
+  requires std::is_integral_v<T> || std::is_enum_v<T> Encoder &put(T value) {
     using U = WireType<T>;
     auto v = static_cast<U>(value);
     for (std::size_t i = 0; i < sizeof(U); ++i) {
@@ -70,8 +69,7 @@ class Decoder {
   explicit Decoder(std::span<const std::byte> data) : data_(data) {}
 
   template <typename T>
-    requires std::is_integral_v<T> || std::is_enum_v<T>
-  Result<T> get() {
+  requires std::is_integral_v<T> || std::is_enum_v<T> Result<T> get() {
     using U = WireType<T>;
     if (remaining() < sizeof(U)) return truncated(sizeof(U));
     U v = 0;

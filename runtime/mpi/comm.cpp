@@ -42,7 +42,9 @@ Comm &Comm::operator=(Comm &&other) noexcept {
   return *this;
 }
 
-Comm::~Comm() { reset(); }
+Comm::~Comm() {
+  reset();
+}
 
 void Comm::reset() {
   int finalized = 0;

@@ -29,9 +29,13 @@ inline constexpr std::size_t kMaxItems = 1u << 20;
 // belongs to a lower layer and should not know about the wire, with a free
 // function wire_fields(T&) found by argument-dependent lookup.
 template <typename T>
-concept HasMemberFields = requires(T &t) { t.fields(); };
+concept HasMemberFields = requires(T &t) {
+  t.fields();
+};
 template <typename T>
-concept HasFreeFields = requires(T &t) { wire_fields(t); };
+concept HasFreeFields = requires(T &t) {
+  wire_fields(t);
+};
 template <typename T>
 concept FieldStruct = HasMemberFields<T> || HasFreeFields<T>;
 
@@ -122,9 +126,8 @@ Status decode_field(Decoder &in, T &value) {
   } else {
     static_assert(FieldStruct<T>, "decode_field: unsupported type");
     Status status;
-    std::apply(
-        [&](auto &...f) { ((status.ok() ? (status = decode_field(in, f), 0) : 0), ...); },
-        field_tuple(value));
+    std::apply([&](auto &...f) { ((status.ok() ? (status = decode_field(in, f), 0) : 0), ...); },
+               field_tuple(value));
     return status;
   }
   return {};

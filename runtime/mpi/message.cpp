@@ -38,7 +38,9 @@ Result<Header> Header::decode(std::span<const std::byte> message) {
   return h;
 }
 
-Encoder begin_message() { return Encoder(Bytes(Header::kSize)); }
+Encoder begin_message() {
+  return Encoder(Bytes(Header::kSize));
+}
 
 Bytes finish_message(Encoder &&message, Header header) {
   Bytes bytes = std::move(message).take();

@@ -25,8 +25,8 @@ Result<Bytes> receive(MPI_Message &message, MPI_Status &status) {
   int count = 0;
   PDM_TRY(check(MPI_Get_count(&status, MPI_BYTE, &count), "MPI_Get_count"));
   Bytes bytes(static_cast<std::size_t>(count));
-  PDM_TRY(check(MPI_Mrecv(bytes.data(), count, MPI_BYTE, &message, MPI_STATUS_IGNORE),
-                "MPI_Mrecv"));
+  PDM_TRY(
+      check(MPI_Mrecv(bytes.data(), count, MPI_BYTE, &message, MPI_STATUS_IGNORE), "MPI_Mrecv"));
   return bytes;
 }
 
@@ -58,13 +58,17 @@ RpcEngine::RpcEngine(cluster::Membership &membership) : membership_(membership) 
   if (flag && tag_ub != nullptr) tag_ub_ = *tag_ub;
 }
 
-RpcEngine::~RpcEngine() { stop(); }
+RpcEngine::~RpcEngine() {
+  stop();
+}
 
 void RpcEngine::register_handler(MsgType type, Handler handler) {
   handlers_[type] = std::move(handler);
 }
 
-void RpcEngine::add_poller(Poller poller) { pollers_.push_back(std::move(poller)); }
+void RpcEngine::add_poller(Poller poller) {
+  pollers_.push_back(std::move(poller));
+}
 
 Status RpcEngine::start() {
   stopping_ = false;
@@ -125,9 +129,9 @@ bool RpcEngine::serve_one_request(const cluster::View &view) {
   }
   Request request{view.member_at(status.MPI_SOURCE), *header, payload_of(*bytes)};
   OutgoingResponse out{MPI_REQUEST_NULL, respond(request)};
-  const int rc = MPI_Isend(out.bytes.data(), static_cast<int>(out.bytes.size()), MPI_BYTE,
-                           status.MPI_SOURCE, tag_for(header->call_id), view.rpc_comm().get(),
-                           &out.request);
+  const int rc =
+      MPI_Isend(out.bytes.data(), static_cast<int>(out.bytes.size()), MPI_BYTE, status.MPI_SOURCE,
+                tag_for(header->call_id), view.rpc_comm().get(), &out.request);
   if (rc != MPI_SUCCESS) {
     spdlog::error("rpc: cannot answer rank {}: {}", status.MPI_SOURCE,
                   check(rc, "MPI_Isend").error().message);
@@ -225,9 +229,9 @@ bool RpcEngine::poll(PendingCall &call) {
   int flag = 0;
   MPI_Message message = MPI_MESSAGE_NULL;
   MPI_Status status;
-  auto probed = check(MPI_Improbe(call.dest, call.tag, call.view->rpc_comm().get(), &flag,
-                                  &message, &status),
-                      "MPI_Improbe");
+  auto probed =
+      check(MPI_Improbe(call.dest, call.tag, call.view->rpc_comm().get(), &flag, &message, &status),
+            "MPI_Improbe");
   if (!probed.ok()) {
     call.done = std::move(probed).error();
     return true;

@@ -25,6 +25,8 @@ Status stop_process_node() {
   return stopped;
 }
 
-Node *process_node() { return g_node.get(); }
+Node *process_node() {
+  return g_node.get();
+}
 
 }  // namespace pdm::node

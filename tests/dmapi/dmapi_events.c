@@ -17,15 +17,14 @@
 
 static int rank;
 
-#define CHECK(cond, ...)                                                  \
-  do {                                                                    \
-    if (!(cond)) {                                                        \
-      fprintf(stderr, "[rank %d] %s:%d: check failed: %s: ", rank,        \
-              __FILE__, __LINE__, #cond);                                 \
-      fprintf(stderr, __VA_ARGS__);                                       \
-      fprintf(stderr, " (errno %d, %s)\n", errno, pdm_last_error());     \
-      MPI_Abort(MPI_COMM_WORLD, 1);                                       \
-    }                                                                     \
+#define CHECK(cond, ...)                                                                       \
+  do {                                                                                         \
+    if (!(cond)) {                                                                             \
+      fprintf(stderr, "[rank %d] %s:%d: check failed: %s: ", rank, __FILE__, __LINE__, #cond); \
+      fprintf(stderr, __VA_ARGS__);                                                            \
+      fprintf(stderr, " (errno %d, %s)\n", errno, pdm_last_error());                           \
+      MPI_Abort(MPI_COMM_WORLD, 1);                                                            \
+    }                                                                                          \
   } while (0)
 
 enum { kDm = 1 };
@@ -37,7 +36,8 @@ static void serve(dm_sessid_t sid, int expected) {
   while (got < expected) {
     size_t rlen = 0;
     CHECK(dm_get_events(sid, 16, DM_EV_WAIT, sizeof buf, buf, &rlen) == 0, "dm_get_events");
-    for (dm_eventmsg_t *m = (dm_eventmsg_t *)buf; m != NULL; m = DM_STEP_TO_NEXT(m, dm_eventmsg_t *)) {
+    for (dm_eventmsg_t *m = (dm_eventmsg_t *)buf; m != NULL;
+         m = DM_STEP_TO_NEXT(m, dm_eventmsg_t *)) {
       ++got;
       ++seen[m->ev_type];
       if (m->ev_type == DM_EVENT_DESTROY) {
@@ -55,8 +55,8 @@ static void serve(dm_sessid_t sid, int expected) {
             "the parent directory's handle");
       if (m->ev_type == DM_EVENT_POSTCREATE) {
         CHECK(m->ev_token == DM_INVALID_TOKEN, "asynchronous events carry no token");
-        CHECK(ne->ne_retcode == 0 &&
-                  dm_handle_is_valid(DM_GET_VALUE(ne, ne_handle2, void *), DM_GET_LEN(ne, ne_handle2)),
+        CHECK(ne->ne_retcode == 0 && dm_handle_is_valid(DM_GET_VALUE(ne, ne_handle2, void *),
+                                                        DM_GET_LEN(ne, ne_handle2)),
               "POSTCREATE: the new file's handle");
         continue;
       }
@@ -72,8 +72,9 @@ static void serve(dm_sessid_t sid, int expected) {
       } else {
         CHECK(dm_respond_event(sid, m->ev_token, DM_RESP_CONTINUE, 0, 0, NULL) == 0, "continue");
       }
-      CHECK(dm_respond_event(sid, m->ev_token, DM_RESP_CONTINUE, 0, 0, NULL) == -1 && errno == ESRCH,
-            "a response is accepted once");
+      CHECK(
+          dm_respond_event(sid, m->ev_token, DM_RESP_CONTINUE, 0, 0, NULL) == -1 && errno == ESRCH,
+          "a response is accepted once");
     }
   }
   CHECK(seen[DM_EVENT_CREATE] == 2 * 3 && seen[DM_EVENT_POSTCREATE] == 3 &&

@@ -12,15 +12,14 @@
 
 static int rank;
 
-#define CHECK(cond, ...)                                                  \
-  do {                                                                    \
-    if (!(cond)) {                                                        \
-      fprintf(stderr, "[rank %d] %s:%d: check failed: %s: ", rank,        \
-              __FILE__, __LINE__, #cond);                                 \
-      fprintf(stderr, __VA_ARGS__);                                       \
-      fprintf(stderr, " (errno %d, %s)\n", errno, pdm_last_error());     \
-      MPI_Abort(MPI_COMM_WORLD, 1);                                       \
-    }                                                                     \
+#define CHECK(cond, ...)                                                                       \
+  do {                                                                                         \
+    if (!(cond)) {                                                                             \
+      fprintf(stderr, "[rank %d] %s:%d: check failed: %s: ", rank, __FILE__, __LINE__, #cond); \
+      fprintf(stderr, __VA_ARGS__);                                                            \
+      fprintf(stderr, " (errno %d, %s)\n", errno, pdm_last_error());                           \
+      MPI_Abort(MPI_COMM_WORLD, 1);                                                            \
+    }                                                                                          \
   } while (0)
 
 int main(int argc, char **argv) {
@@ -51,8 +50,9 @@ int main(int argc, char **argv) {
     CHECK(dm_query_session(all[i], sizeof got, got, &rlen) == 0, "dm_query_session %d", all[i]);
     CHECK(strcmp(got, want) == 0, "info of rank %d's session is '%s'", i, got);
     CHECK(rlen == strlen(want) + 1, "rlen");
-    CHECK(dm_query_session(all[i], 2, got, &rlen) == -1 && errno == E2BIG && rlen == strlen(want) + 1,
-          "E2BIG with the needed length");
+    CHECK(
+        dm_query_session(all[i], 2, got, &rlen) == -1 && errno == E2BIG && rlen == strlen(want) + 1,
+        "E2BIG with the needed length");
   }
   unsigned int n = 0;
   CHECK(dm_getall_sessions(0, NULL, &n) == -1 && errno == E2BIG && n >= (unsigned)size,
@@ -88,9 +88,9 @@ int main(int argc, char **argv) {
     dm_eventset_t set = 0;
     DMEV_SET(DM_EVENT_WRITE, set);
     DMEV_SET(DM_EVENT_TRUNCATE, set);
-    CHECK(dm_set_disp(mine, fshanp, fshlen, DM_NO_TOKEN, &set, DM_EVENT_MAX) == -1 &&
-              errno == EBUSY,
-          "a conflicting disposition is refused with EBUSY (B9)");
+    CHECK(
+        dm_set_disp(mine, fshanp, fshlen, DM_NO_TOKEN, &set, DM_EVENT_MAX) == -1 && errno == EBUSY,
+        "a conflicting disposition is refused with EBUSY (B9)");
   }
   MPI_Barrier(MPI_COMM_WORLD);
   char buf[1024];
@@ -108,8 +108,9 @@ int main(int argc, char **argv) {
   CHECK(DM_STEP_TO_NEXT(d, dm_dispinfo_t *) == NULL, "one file system");
   dm_eventset_t read_only = 0;
   DMEV_SET(DM_EVENT_READ, read_only);
-  CHECK(dm_set_disp(mine, DM_GLOBAL_HANP, DM_GLOBAL_HLEN, DM_NO_TOKEN, &read_only,
-                    DM_EVENT_MAX) == -1 && errno == EINVAL,
+  CHECK(dm_set_disp(mine, DM_GLOBAL_HANP, DM_GLOBAL_HLEN, DM_NO_TOKEN, &read_only, DM_EVENT_MAX) ==
+                -1 &&
+            errno == EINVAL,
         "only MOUNT on the global handle");
   dm_handle_free(fshanp, fshlen);
   MPI_Barrier(MPI_COMM_WORLD);

@@ -9,13 +9,12 @@
 
 static int failures = 0;
 
-#define CHECK(cond)                                                          \
-  do {                                                                       \
-    if (!(cond)) {                                                           \
-      fprintf(stderr, "consumer: %s:%d: check failed: %s\n", __FILE__,       \
-              __LINE__, #cond);                                              \
-      ++failures;                                                            \
-    }                                                                        \
+#define CHECK(cond)                                                                      \
+  do {                                                                                   \
+    if (!(cond)) {                                                                       \
+      fprintf(stderr, "consumer: %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+      ++failures;                                                                        \
+    }                                                                                    \
   } while (0)
 
 /* A missing configuration file: pdm_start fails with ENOENT, and says why. */
@@ -28,8 +27,8 @@ static void start_with_missing_config(void) {
   const char *msg = pdm_last_error();
   CHECK(msg != NULL && msg[0] != '\0');
   if (rc != -1 || err != ENOENT)
-    fprintf(stderr, "consumer: pdm_start returned %d, errno %d (%s), error '%s'\n",
-            rc, err, strerror(err), msg ? msg : "(null)");
+    fprintf(stderr, "consumer: pdm_start returned %d, errno %d (%s), error '%s'\n", rc, err,
+            strerror(err), msg ? msg : "(null)");
 }
 
 int main(int argc, char **argv) {
@@ -46,8 +45,7 @@ int main(int argc, char **argv) {
 
   int total = 0;
   MPI_Allreduce(&failures, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-  if (rank == 0)
-    printf("consumer: %s (%d failed checks)\n", total ? "FAILED" : "ok", total);
+  if (rank == 0) printf("consumer: %s (%d failed checks)\n", total ? "FAILED" : "ok", total);
   MPI_Finalize();
   return total ? 1 : 0;
 }

@@ -40,8 +40,12 @@ std::vector<std::byte> pattern(std::uint64_t file_id, std::uint64_t offset, std:
   return out;
 }
 
-const std::string &FileSystemEnvironment::root() { return g_root; }
-const std::string &FileSystemEnvironment::config_path() { return g_config; }
+const std::string &FileSystemEnvironment::root() {
+  return g_root;
+}
+const std::string &FileSystemEnvironment::config_path() {
+  return g_config;
+}
 
 std::vector<std::string> FileSystemEnvironment::volume_dirs() {
   std::vector<std::string> dirs;

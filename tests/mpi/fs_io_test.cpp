@@ -110,7 +110,8 @@ TEST(ParallelIo, ManyFilesFromEveryRankAreVisibleEverywhere) {
     const std::string file = dir + "/f" + std::to_string(id);
     int fd = pdm_open(file.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644);
     ASSERT_GE(fd, 0) << file << ": " << pdm_last_error();
-    write_all(fd, pattern(static_cast<std::uint64_t>(id), 0, 1000 + static_cast<std::size_t>(id)), 0);
+    write_all(fd, pattern(static_cast<std::uint64_t>(id), 0, 1000 + static_cast<std::size_t>(id)),
+              0);
     EXPECT_EQ(pdm_close(fd), 0);
   }
   MPI_Barrier(MPI_COMM_WORLD);

@@ -35,15 +35,15 @@ class RpcTest : public ::testing::Test {
     view_ = *view;
     membership_ = std::make_unique<cluster::Membership>(view_);
     engine_ = std::make_unique<RpcEngine>(*membership_);
-    engine_->register_handler(kEcho, make_handler<EchoRequest>([](const EchoRequest &r,
-                                                                  const Request &request) {
-      EchoRequest out = r;
-      out.value = r.value * 1000 + static_cast<std::uint64_t>(request.source);
-      return Result<EchoRequest>(out);
-    }));
+    engine_->register_handler(
+        kEcho, make_handler<EchoRequest>([](const EchoRequest &r, const Request &request) {
+          EchoRequest out = r;
+          out.value = r.value * 1000 + static_cast<std::uint64_t>(request.source);
+          return Result<EchoRequest>(out);
+        }));
     engine_->register_handler(kFail, make_handler<Empty>([](const Empty &, const Request &) {
-      return Status(make_error(EXDEV, "handler refused on purpose"));
-    }));
+                                return Status(make_error(EXDEV, "handler refused on purpose"));
+                              }));
     ASSERT_TRUE(engine_->start().ok());
     MPI_Barrier(MPI_COMM_WORLD);
   }
@@ -115,8 +115,8 @@ TEST_F(RpcTest, TruncatedRequestBodyIsRefusedWithEproto) {
 TEST_F(RpcTest, GarbageOnTheWireDoesNotStopTheProgressThread) {
   const int dest = (rank() + 1) % size();
   std::vector<char> garbage(100, 'z');
-  MPI_Send(garbage.data(), static_cast<int>(garbage.size()), MPI_CHAR, dest,
-           RpcEngine::kRequestTag, view_->rpc_comm().get());
+  MPI_Send(garbage.data(), static_cast<int>(garbage.size()), MPI_CHAR, dest, RpcEngine::kRequestTag,
+           view_->rpc_comm().get());
   MPI_Send(garbage.data(), 3, MPI_CHAR, dest, RpcEngine::kRequestTag, view_->rpc_comm().get());
   auto got = call_typed<EchoRequest>(*engine_, dest, kEcho, EchoRequest{5, "still alive"});
   ASSERT_TRUE(got.ok()) << got.error().message;
@@ -133,8 +133,8 @@ TEST_F(RpcTest, RequestOfAnotherEpochIsRefusedAsStale) {
   head.call_id = 999'000 + static_cast<std::uint64_t>(rank());
   Bytes message = finish_message(encode_message(EchoRequest{1, "x"}), head);
   const int reply_tag = RpcEngine::kRequestTag + 1 + static_cast<int>(head.call_id);
-  MPI_Send(message.data(), static_cast<int>(message.size()), MPI_BYTE, dest,
-           RpcEngine::kRequestTag, view_->rpc_comm().get());
+  MPI_Send(message.data(), static_cast<int>(message.size()), MPI_BYTE, dest, RpcEngine::kRequestTag,
+           view_->rpc_comm().get());
   MPI_Status status;
   MPI_Probe(dest, reply_tag, view_->rpc_comm().get(), &status);
   int count = 0;

@@ -98,10 +98,8 @@ extern const unsigned char pdm_dm_global_handle[];
 #define DM_GLOBAL_HLEN ((size_t)32)
 
 /* Event sets (XDSM ch. 4, dm_eventset_t). */
-#define DMEV_SET(event_type, event_list) \
-  ((event_list) |= ((dm_eventset_t)1 << (event_type)))
-#define DMEV_CLR(event_type, event_list) \
-  ((event_list) &= ~((dm_eventset_t)1 << (event_type)))
+#define DMEV_SET(event_type, event_list) ((event_list) |= ((dm_eventset_t)1 << (event_type)))
+#define DMEV_CLR(event_type, event_list) ((event_list) &= ~((dm_eventset_t)1 << (event_type)))
 #define DMEV_ISSET(event_type, event_list) \
   ((int)((((dm_eventset_t)(event_list)) >> (event_type)) & 1))
 #define DMEV_ZERO(event_list) ((event_list) = 0)
@@ -114,13 +112,11 @@ typedef struct {
   unsigned int vd_length;
 } dm_vardata_t;
 
-#define DM_GET_VALUE(p, field, type) \
-  ((type)((char *)(p) + (p)->field.vd_offset))
+#define DM_GET_VALUE(p, field, type) ((type)((char *)(p) + (p)->field.vd_offset))
 #define DM_GET_LEN(p, field) ((p)->field.vd_length)
 /* The next element of a list returned in a buffer, or NULL after the last.
  * _link (the distance to the next element) is not for applications. */
-#define DM_STEP_TO_NEXT(p, type) \
-  ((type)((p)->_link ? (char *)(p) + (p)->_link : NULL))
+#define DM_STEP_TO_NEXT(p, type) ((type)((p)->_link ? (char *)(p) + (p)->_link : NULL))
 
 /* ---- Enumerations (XDSM ch. 4) ---- */
 
@@ -152,30 +148,13 @@ typedef enum {
   DM_EVENT_MAX = 23
 } dm_eventtype_t;
 
-typedef enum {
-  DM_RIGHT_NULL,
-  DM_RIGHT_SHARED,
-  DM_RIGHT_EXCL
-} dm_right_t;
+typedef enum { DM_RIGHT_NULL, DM_RIGHT_SHARED, DM_RIGHT_EXCL } dm_right_t;
 
-typedef enum {
-  DM_RESP_INVALID,
-  DM_RESP_CONTINUE,
-  DM_RESP_ABORT,
-  DM_RESP_DONTCARE
-} dm_response_t;
+typedef enum { DM_RESP_INVALID, DM_RESP_CONTINUE, DM_RESP_ABORT, DM_RESP_DONTCARE } dm_response_t;
 
-typedef enum {
-  DM_MSGTYPE_INVALID,
-  DM_MSGTYPE_SYNC,
-  DM_MSGTYPE_ASYNC
-} dm_msgtype_t;
+typedef enum { DM_MSGTYPE_INVALID, DM_MSGTYPE_SYNC, DM_MSGTYPE_ASYNC } dm_msgtype_t;
 
-typedef enum {
-  DM_EXTENT_INVALID,
-  DM_EXTENT_RES,
-  DM_EXTENT_HOLE
-} dm_extenttype_t;
+typedef enum { DM_EXTENT_INVALID, DM_EXTENT_RES, DM_EXTENT_HOLE } dm_extenttype_t;
 
 /* dm_get_config() queries. */
 typedef enum {
@@ -352,10 +331,8 @@ int dm_respond_event(dm_sessid_t sid, dm_token_t token, dm_response_t response, 
                      size_t buflen, void *respbufp);
 int dm_getall_tokens(dm_sessid_t sid, unsigned int nelem, dm_token_t *tokenbufp,
                      unsigned int *nelemp);
-int dm_find_eventmsg(dm_sessid_t sid, dm_token_t token, size_t buflen, void *bufp,
-                     size_t *rlenp);
-int dm_move_event(dm_sessid_t srcsid, dm_token_t token, dm_sessid_t targetsid,
-                  dm_token_t *rtokenp);
+int dm_find_eventmsg(dm_sessid_t sid, dm_token_t token, size_t buflen, void *bufp, size_t *rlenp);
+int dm_move_event(dm_sessid_t srcsid, dm_token_t token, dm_sessid_t targetsid, dm_token_t *rtokenp);
 int dm_pending(dm_sessid_t sid, dm_token_t token, dm_timestruct_t *delay);
 int dm_send_msg(dm_sessid_t targetsid, dm_msgtype_t msgtype, size_t buflen, void *bufp);
 int dm_create_userevent(dm_sessid_t sid, size_t msglen, void *msgdatap, dm_token_t *tokenp);
@@ -369,8 +346,8 @@ int dm_set_disp(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token,
 int dm_getall_disp(dm_sessid_t sid, size_t buflen, void *bufp, size_t *rlenp);
 int dm_set_eventlist(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token,
                      dm_eventset_t *eventsetp, unsigned int maxevent);
-int dm_get_eventlist(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token,
-                     unsigned int nelem, dm_eventset_t *eventsetp, unsigned int *nelemp);
+int dm_get_eventlist(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token, unsigned int nelem,
+                     dm_eventset_t *eventsetp, unsigned int *nelemp);
 int dm_get_config(void *hanp, size_t hlen, dm_config_t flagname, dm_size_t *retvalp);
 int dm_get_config_events(void *hanp, size_t hlen, unsigned int nelem, dm_eventset_t *eventsetp,
                          unsigned int *nelemp);
@@ -386,13 +363,12 @@ int dm_get_mountinfo(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token,
 int dm_path_to_handle(char *path, void **hanpp, size_t *hlenp);
 int dm_path_to_fshandle(char *path, void **hanpp, size_t *hlenp);
 int dm_handle_to_fshandle(void *hanp, size_t hlen, void **fshanpp, size_t *fshlenp);
-int dm_handle_to_path(void *dirhanp, size_t dirhlen, void *targhanp, size_t targhlen,
-                      size_t buflen, char *pathbufp, size_t *rlenp);
+int dm_handle_to_path(void *dirhanp, size_t dirhlen, void *targhanp, size_t targhlen, size_t buflen,
+                      char *pathbufp, size_t *rlenp);
 int dm_handle_to_fsid(void *hanp, size_t hlen, dm_fsid_t *fsidp);
 int dm_handle_to_ino(void *hanp, size_t hlen, dm_ino_t *inop);
 int dm_handle_to_igen(void *hanp, size_t hlen, dm_igen_t *igenp);
-int dm_make_handle(dm_fsid_t *fsidp, dm_ino_t *inop, dm_igen_t *igenp, void **hanpp,
-                   size_t *hlenp);
+int dm_make_handle(dm_fsid_t *fsidp, dm_ino_t *inop, dm_igen_t *igenp, void **hanpp, size_t *hlenp);
 int dm_make_fshandle(dm_fsid_t *fsidp, void **hanpp, size_t *hlenp);
 int dm_handle_cmp(void *hanp1, size_t hlen1, void *hanp2, size_t hlen2);
 unsigned int dm_handle_hash(void *hanp, size_t hlen);
@@ -407,8 +383,8 @@ int dm_set_region(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token, un
                   dm_region_t *regbufp, dm_boolean_t *exactflagp);
 int dm_get_region(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token, unsigned int nelem,
                   dm_region_t *regbufp, unsigned int *nelemp);
-dm_ssize_t dm_read_invis(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token,
-                         dm_off_t off, dm_size_t len, void *bufp);
+dm_ssize_t dm_read_invis(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token, dm_off_t off,
+                         dm_size_t len, void *bufp);
 dm_ssize_t dm_write_invis(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token, int flags,
                           dm_off_t off, dm_size_t len, void *bufp);
 int dm_punch_hole(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token, dm_off_t off,
@@ -437,17 +413,15 @@ int dm_set_fileattr(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token, 
                     dm_fileattr_t *attrp);
 int dm_get_dirattrs(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token, unsigned int mask,
                     dm_attrloc_t *locp, size_t buflen, void *bufp, size_t *rlenp);
-int dm_init_attrloc(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token,
-                    dm_attrloc_t *locp);
+int dm_init_attrloc(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token, dm_attrloc_t *locp);
 
 /* ---- Access rights (XDSM ch. 5: dm_request_right, dm_release_right,
  *      dm_query_right, dm_upgrade_right, dm_downgrade_right) ---- */
 
-int dm_request_right(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token,
-                     unsigned int flags, dm_right_t right);
+int dm_request_right(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token, unsigned int flags,
+                     dm_right_t right);
 int dm_release_right(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token);
-int dm_query_right(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token,
-                   dm_right_t *rightp);
+int dm_query_right(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token, dm_right_t *rightp);
 int dm_upgrade_right(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token);
 int dm_downgrade_right(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token);
 
