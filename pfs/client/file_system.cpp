@@ -240,19 +240,48 @@ Result<std::size_t> FileSystem::pread(int fd, std::span<std::byte> buffer, std::
   if (buffer.size() > SSIZE_MAX) return make_error(EINVAL, "read of {} bytes", buffer.size());
   if (f->inode.is_dir()) return make_error(EISDIR, "file descriptor {} is a directory", fd);
   if (buffer.empty()) return std::size_t{0};
-  // The size is asked for while the data is read, not before it: a read
-  // costs the slower of the two round trips, not their sum. Bytes past the
-  // end of the file read as zeros and are cut off below.
+  const auto start = static_cast<std::uint64_t>(offset);
+  // Inside a size this client knows (and no file shrank since): no
+  // metadata call at all.
+  if (inside_known_size(*f, start + buffer.size())) {
+    PDM_TRY(data_.read(layout_of(f->inode), f->inode.ino, start, buffer));
+    f->was_read = true;
+    return buffer.size();
+  }
+  // Otherwise the size is asked for while the data is read, not before it:
+  // a read costs the slower of the two round trips, not their sum. Bytes
+  // past the end of the file read as zeros and are cut off below.
+  const std::uint64_t epoch = shrink_epoch();
   auto size_call = engine_.start(metadata_rank(), meta_msg::kGetattr,
                                  mpi::encode_message(InodeRequest{f->inode.ino}));
-  const auto start = static_cast<std::uint64_t>(offset);
   Status read = data_.read(layout_of(f->inode), f->inode.ino, start, buffer);
   PDM_ASSIGN_OR_RETURN(auto response, engine_.wait(size_call));
   PDM_ASSIGN_OR_RETURN(auto inode, mpi::decode_payload<Inode>(response.payload()));
   PDM_TRY(read);
+  learn_size(*f, inode.size, epoch);
   if (start >= inode.size) return std::size_t{0};
   f->was_read = true;
   return static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), inode.size - start));
+}
+
+std::uint64_t FileSystem::shrink_epoch() const {
+  return notices_ != nullptr ? notices_->shrink_epoch() : OpenFile::kNoEpoch;
+}
+
+bool FileSystem::inside_known_size(OpenFile &file, std::uint64_t end) const {
+  const std::uint64_t epoch = shrink_epoch();
+  if (epoch == OpenFile::kNoEpoch) return false;
+  std::lock_guard lock(file.size_mutex);
+  return file.known_epoch == epoch && end <= file.known_size;
+}
+
+void FileSystem::learn_size(OpenFile &file, std::uint64_t size, std::uint64_t epoch) {
+  if (epoch == OpenFile::kNoEpoch) return;
+  std::lock_guard lock(file.size_mutex);
+  if (file.known_epoch != epoch || size > file.known_size) {
+    file.known_size = size;
+    file.known_epoch = epoch;
+  }
 }
 
 Result<std::size_t> FileSystem::pwrite(int fd, std::span<const std::byte> data,
@@ -269,13 +298,15 @@ Result<std::size_t> FileSystem::pwrite(int fd, std::span<const std::byte> data,
     return make_error(EFBIG, "write past the largest file offset");
   }
   // The size and mtime change travels alongside the data, not before it.
+  const std::uint64_t epoch = shrink_epoch();
   auto extend =
       engine_.start(metadata_rank(), meta_msg::kExtend,
                     mpi::encode_message(ExtendRequest{f->inode.ino, start + data.size()}));
   Status written = data_.write(layout_of(f->inode), f->inode.ino, start, data);
   PDM_ASSIGN_OR_RETURN(auto response, engine_.wait(extend));
-  PDM_TRY(mpi::decode_payload<Inode>(response.payload()));
+  PDM_ASSIGN_OR_RETURN(auto extended, mpi::decode_payload<Inode>(response.payload()));
   PDM_TRY(written);
+  learn_size(*f, extended.size, epoch);
   return data.size();
 }
 
@@ -287,6 +318,8 @@ Status FileSystem::truncate_inode(const Inode &inode, std::uint64_t length) {
   AttrChange change;
   change.size = length;
   PDM_TRY(meta_call<Inode>(meta_msg::kSetattr, SetattrRequest{inode.ino, change}));
+  // Every rank drops the sizes it cached before this truncate returns.
+  if (length < inode.size && notices_ != nullptr) PDM_TRY(notices_->announce_shrink());
   return {};
 }
 

@@ -29,6 +29,7 @@
 #include "pfs/event_gate.h"
 #include "pfs/layout.h"
 #include "pfs/meta/meta_service.h"
+#include "pfs/size_notices.h"
 #include "runtime/mpi/rpc.h"
 
 namespace pdm::pfs {
@@ -84,12 +85,21 @@ class FileSystem {
   MetaService *metadata_service() { return meta_.get(); }
   // The DM layer's gate for events (null: no events are raised).
   void set_event_gate(EventGate *gate) { gate_ = gate; }
+  // Announces shrinks cluster-wide, so clients may cache sizes (null: every
+  // read asks the metadata owner for the size).
+  void set_size_notices(SizeNotices *notices) { notices_ = notices; }
 
  private:
   struct OpenFile {
-    Inode inode;  // as of open; size and times are always fetched fresh
+    Inode inode;  // as of open; size and times are fetched fresh, or from the cache below
     int flags = 0;
     std::atomic<bool> was_read{false};
+    // A size the file had at least, learned under shrink epoch known_epoch
+    // (see SizeNotices); no_epoch = nothing cached.
+    static constexpr std::uint64_t kNoEpoch = ~std::uint64_t{0};
+    std::mutex size_mutex;
+    std::uint64_t known_size = 0;
+    std::uint64_t known_epoch = kNoEpoch;
   };
 
   FileSystem(const FsConfig &config, mpi::RpcEngine &engine, const FileSystemOptions &options);
@@ -98,6 +108,12 @@ class FileSystem {
   Status destroy(const Unlinked &gone);
   Status truncate_inode(const Inode &inode, std::uint64_t length);
   bool wanted(int type) const { return gate_ != nullptr && gate_->wanted(type); }
+  // The shrink epoch now (kNoEpoch without notices: never cache).
+  std::uint64_t shrink_epoch() const;
+  // True if [start, end) lies inside a size still valid for this open file.
+  bool inside_known_size(OpenFile &file, std::uint64_t end) const;
+  // Records a size learned under `epoch` (read before the call that returned it).
+  static void learn_size(OpenFile &file, std::uint64_t size, std::uint64_t epoch);
   // The parent directory of `path` and the last name, for a namespace event.
   Result<std::pair<EventObject, std::string>> parent_object(std::string_view path);
   // Raises a synchronous pre-operation event if wanted (its error aborts the operation).
@@ -118,6 +134,7 @@ class FileSystem {
   DataClient data_;
   std::unique_ptr<MetaService> meta_;
   EventGate *gate_ = nullptr;
+  SizeNotices *notices_ = nullptr;
 
   std::mutex files_mutex_;
   std::unordered_map<int, std::shared_ptr<OpenFile>> files_;

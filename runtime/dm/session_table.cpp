@@ -181,6 +181,7 @@ Status SessionTable::validate(const Update &u) const {
       }
       return {};
     case Kind::kOrphanNode:
+    case Kind::kShrinkNotice:
       return {};
   }
   return make_error(EINVAL, "unknown session table update {}", static_cast<int>(u.kind));
@@ -260,6 +261,9 @@ Status SessionTable::apply(const Update &u) {
         if (s.node == u.node) s.state = SessionState::kOrphaned;
       }
       break;
+    case Kind::kShrinkNotice:
+      ++shrink_epoch_;
+      break;
   }
   version_ = u.version;
   return {};
@@ -269,6 +273,7 @@ SessionTable::Snapshot SessionTable::snapshot() const {
   Snapshot out;
   out.version = version_;
   out.last_session_id = last_session_id_;
+  out.shrink_epoch = shrink_epoch_;
   for (const auto &[id, s] : sessions_) out.sessions.push_back(s);
   for (const auto &[name, options] : groups_) out.groups.push_back({name, options});
   for (const auto &[fs, state] : fs_) {
@@ -283,6 +288,7 @@ Result<SessionTable> SessionTable::from_snapshot(const Snapshot &snapshot) {
   SessionTable table;
   table.version_ = snapshot.version;
   table.last_session_id_ = snapshot.last_session_id;
+  table.shrink_epoch_ = snapshot.shrink_epoch;
   for (const auto &s : snapshot.sessions) {
     if (s.id <= 0 || s.id > snapshot.last_session_id) {
       return make_error(EPROTO, "snapshot: session id {} out of range", s.id);

@@ -85,6 +85,7 @@ struct Update {
     kSetEventList,     // fs, events
     kSetGroupOptions,  // group, options
     kOrphanNode,       // node: every session of that node becomes orphaned (failure handling)
+    kShrinkNotice,     // a file shrank somewhere: every rank drops the sizes it cached
   };
   std::uint64_t version = 0;
   Kind kind = Kind::kCreateSession;
@@ -100,6 +101,8 @@ struct Update {
 class SessionTable {
  public:
   std::uint64_t version() const { return version_; }
+  // Counts shrinking truncates; a size cached under an older value is stale.
+  std::uint64_t shrink_epoch() const { return shrink_epoch_; }
   SessionId last_session_id() const { return last_session_id_; }
 
   // Checks that an update (with its version and ids filled in) would apply:
@@ -138,7 +141,10 @@ class SessionTable {
     std::vector<Session> sessions;
     std::vector<NamedGroup> groups;
     std::vector<FsCopy> file_systems;
-    auto fields() { return std::tie(version, last_session_id, sessions, groups, file_systems); }
+    std::uint64_t shrink_epoch = 0;
+    auto fields() {
+      return std::tie(version, last_session_id, sessions, groups, file_systems, shrink_epoch);
+    }
   };
   Snapshot snapshot() const;
   static Result<SessionTable> from_snapshot(const Snapshot &snapshot);
@@ -150,6 +156,7 @@ class SessionTable {
   void clear_dispositions_of(SessionId id);
 
   std::uint64_t version_ = 0;
+  std::uint64_t shrink_epoch_ = 0;
   SessionId last_session_id_ = 0;
   std::map<SessionId, Session> sessions_;
   std::map<std::string, GroupOptions> groups_;

@@ -90,6 +90,8 @@ Result<std::unique_ptr<Node>> Node::start(
   node->events_ = std::make_unique<dm::EventService>(*node->engine_, *node->control_, fsid);
   node->events_->attach();
   node->fs_->set_event_gate(node->events_.get());
+  node->shrink_notices_ = std::make_unique<dm::ShrinkNotices>(*node->control_);
+  node->fs_->set_size_notices(node->shrink_notices_.get());
 
   PDM_TRY(node->engine_->start());
   PDM_TRY(mpi::barrier(sync));
@@ -115,6 +117,7 @@ Status Node::stop() {
   engine_->stop();
   if (auto flushed = fs_->flush(); !flushed.ok() && status.ok()) status = std::move(flushed);
   fs_.reset();
+  shrink_notices_.reset();
   events_.reset();
   control_.reset();
   lease_.reset();

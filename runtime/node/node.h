@@ -28,6 +28,7 @@
 #include "runtime/cluster/view.h"
 #include "runtime/dm/control_plane.h"
 #include "runtime/dm/event_service.h"
+#include "runtime/dm/shrink_notices.h"
 #include "runtime/mpi/rpc.h"
 
 namespace pdm::node {
@@ -63,6 +64,7 @@ class Node {
   std::unique_ptr<pfs::FileSystem> fs_;
   std::unique_ptr<dm::ControlPlane> control_;
   std::unique_ptr<dm::EventService> events_;
+  std::unique_ptr<dm::ShrinkNotices> shrink_notices_;
   std::optional<pfs::MountLease> lease_;
   bool stopped_ = false;
 };

@@ -205,6 +205,46 @@ TEST(ParallelIo, TruncateShrinksAndGrowsWithZerosForEveryRank) {
   MPI_Barrier(MPI_COMM_WORLD);
 }
 
+// Clients cache the sizes they learn, so reads inside them need no metadata
+// call; a truncate on one rank must still be seen by every rank's next read
+// once it returned: a read of the old length gets the new, shorter length.
+TEST(ParallelIo, ShrinkOnOneRankIsSeenByEveryRanksCachedSize) {
+  const std::string path = test_path("shrink");
+  constexpr std::size_t kLength = 400'000;
+  constexpr std::size_t kShrunk = 123'456;
+  if (rank() == 0) {
+    int fd = pdm_open(path.c_str(), O_CREAT | O_WRONLY, 0644);
+    ASSERT_GE(fd, 0);
+    write_all(fd, pattern(9, 0, kLength), 0);
+    EXPECT_EQ(pdm_close(fd), 0);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  int fd = pdm_open(path.c_str(), O_RDWR, 0);
+  ASSERT_GE(fd, 0) << pdm_last_error();
+  // Twice: the first read learns the size, the second is served from it.
+  EXPECT_TRUE(read_all(fd, kLength, 0) == pattern(9, 0, kLength));
+  EXPECT_TRUE(read_all(fd, kLength, 0) == pattern(9, 0, kLength));
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank() == 1 % size()) {
+    EXPECT_EQ(pdm_ftruncate(fd, kShrunk), 0) << pdm_last_error();
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  std::vector<std::byte> got(kLength);
+  EXPECT_EQ(pdm_pread(fd, got.data(), kLength, 0), static_cast<ssize_t>(kShrunk))
+      << "a cached size outlived a shrink on rank " << rank();
+  got.resize(kShrunk);
+  EXPECT_TRUE(got == pattern(9, 0, kShrunk));
+  // And growth by another rank's write is seen past the cached size.
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank() == 2 % size()) write_all(fd, pattern(10, 0, 1000), kLength);
+  MPI_Barrier(MPI_COMM_WORLD);
+  std::vector<std::byte> tail(1000);
+  EXPECT_EQ(pdm_pread(fd, tail.data(), tail.size(), kLength), 1000);
+  EXPECT_TRUE(tail == pattern(10, 0, 1000));
+  EXPECT_EQ(pdm_close(fd), 0);
+  MPI_Barrier(MPI_COMM_WORLD);
+}
+
 // Bad input gets the POSIX errno, never a crash.
 TEST(BadInput, EveryMisuseGetsThePosixErrno) {
   const std::string file = test_path("file-r" + std::to_string(rank()));
