@@ -15,6 +15,7 @@
 
 #include "apps/bench/bench_common.h"
 #include "runtime/mpi/collective.h"
+#include "runtime/mpi/job_exit.h"
 
 // The benchmarks, in the order `pdm-bench --help` lists them. Adding one is
 // adding its file, bench_<name>.cpp, which defines
@@ -33,26 +34,6 @@ std::vector<Benchmark> benchmarks() {
 #define PDM_MAKE_BENCHMARK_(name) name##_benchmark(),
   return {PDM_BENCHMARKS(PDM_MAKE_BENCHMARK_)};
 #undef PDM_MAKE_BENCHMARK_
-}
-
-// Whether this process prints: rank 0 once MPI is up; before that (usage
-// errors, --help) the rank the launcher put in the environment.
-bool is_printing_rank() {
-  int initialized = 0;
-  MPI_Initialized(&initialized);
-  int finalized = 0;
-  MPI_Finalized(&finalized);
-  if (initialized && !finalized) {
-    int rank = 0;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    return rank == 0;
-  }
-  for (const char *name : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"}) {
-    if (const char *value = std::getenv(name); value != nullptr && *value != '\0') {
-      return std::string_view(value) == "0";
-    }
-  }
-  return true;
 }
 
 std::string top_help(const std::vector<Benchmark> &all) {
@@ -111,17 +92,6 @@ Result<po::variables_map> parse_options(const Benchmark &benchmark,
   return options;
 }
 
-// The exit code every rank returns: the highest of all ranks.
-int agree_exit_code(const mpi::Comm &world, int code) {
-  int highest = code;
-  MPI_Request request = MPI_REQUEST_NULL;
-  if (MPI_Iallreduce(&code, &highest, 1, MPI_INT, MPI_MAX, world.get(), &request) != MPI_SUCCESS ||
-      !mpi::wait_request(request, "MPI_Iallreduce").ok()) {
-    return std::max(code, kExitFailed);
-  }
-  return highest;
-}
-
 int run_with_mpi(const Benchmark &benchmark, po::variables_map options, int &argc, char **&argv) {
   int provided = 0;
   if (MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided) != MPI_SUCCESS) {
@@ -132,7 +102,7 @@ int run_with_mpi(const Benchmark &benchmark, po::variables_map options, int &arg
   {
     auto world = mpi::Comm::dup(MPI_COMM_WORLD);
     if (!world.ok()) {
-      if (is_printing_rank()) fmt::print(stderr, "pdm-bench: {}\n", world.error().message);
+      if (mpi::is_printing_rank()) fmt::print(stderr, "pdm-bench: {}\n", world.error().message);
       code = kExitFailed;
     } else {
       Context context(benchmark, std::move(options), *world);
@@ -144,7 +114,7 @@ int run_with_mpi(const Benchmark &benchmark, po::variables_map options, int &arg
                    context.rank(), e.what());
         code = kExitFailed;
       }
-      code = agree_exit_code(*world, code);
+      code = mpi::agree_exit_code(*world, code, kExitFailed);
     }
   }
   MPI_Finalize();
@@ -155,18 +125,18 @@ int run(int argc, char **argv) {
   const std::vector<Benchmark> all = benchmarks();
   const std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
-    if (is_printing_rank()) fmt::print(stderr, "{}", top_help(all));
+    if (mpi::is_printing_rank()) fmt::print(stderr, "{}", top_help(all));
     return kExitUsage;
   }
   const std::string &first = args.front();
   if (first == "--help" || first == "-h" || first == "help") {
-    if (is_printing_rank()) fmt::print("{}", top_help(all));
+    if (mpi::is_printing_rank()) fmt::print("{}", top_help(all));
     return kExitOk;
   }
   const auto benchmark =
       std::find_if(all.begin(), all.end(), [&](const Benchmark &b) { return b.name == first; });
   if (benchmark == all.end()) {
-    if (is_printing_rank()) {
+    if (mpi::is_printing_rank()) {
       fmt::print(stderr, "pdm-bench: '{}' is not a benchmark; see 'pdm-bench --help'\n", first);
     }
     return kExitUsage;
@@ -174,11 +144,11 @@ int run(int argc, char **argv) {
   // Parsed before MPI starts, so that --help and usage errors need no launcher.
   auto options = parse_options(*benchmark, std::vector<std::string>(args.begin() + 1, args.end()));
   if (!options.ok()) {
-    if (is_printing_rank()) fmt::print(stderr, "{}\n", options.error().message);
+    if (mpi::is_printing_rank()) fmt::print(stderr, "{}\n", options.error().message);
     return kExitUsage;
   }
   if (options->count("help")) {
-    if (is_printing_rank()) fmt::print("{}", benchmark_help(*benchmark));
+    if (mpi::is_printing_rank()) fmt::print("{}", benchmark_help(*benchmark));
     return kExitOk;
   }
   return run_with_mpi(*benchmark, std::move(options).value(), argc, argv);

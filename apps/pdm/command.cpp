@@ -18,6 +18,7 @@
 #include "runtime/base/settings.h"
 #include "runtime/base/size.h"
 #include "runtime/mpi/collective.h"
+#include "runtime/mpi/job_exit.h"
 
 namespace pdm::cli {
 namespace {
@@ -126,21 +127,7 @@ std::string help_text(const Command &command) {
 }
 
 bool is_printing_rank() {
-  int initialized = 0;
-  MPI_Initialized(&initialized);
-  int finalized = 0;
-  MPI_Finalized(&finalized);
-  if (initialized && !finalized) {
-    int rank = 0;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    return rank == 0;
-  }
-  for (const char *name : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"}) {
-    if (const char *value = std::getenv(name); value != nullptr && *value != '\0') {
-      return std::string_view(value) == "0";
-    }
-  }
-  return true;
+  return mpi::is_printing_rank();
 }
 
 std::string_view without_pdm_prefix(std::string_view message) {

@@ -14,6 +14,7 @@
 
 #include "apps/pdm/command.h"
 #include "runtime/mpi/collective.h"
+#include "runtime/mpi/job_exit.h"
 
 namespace pdm::cli {
 namespace {
@@ -53,17 +54,6 @@ std::string top_help(const std::vector<Command> &all) {
   return text;
 }
 
-// The exit code every rank returns: the highest of all ranks.
-int agree_exit_code(const mpi::Comm &world, int code) {
-  int highest = code;
-  MPI_Request request = MPI_REQUEST_NULL;
-  if (MPI_Iallreduce(&code, &highest, 1, MPI_INT, MPI_MAX, world.get(), &request) != MPI_SUCCESS ||
-      !mpi::wait_request(request, "MPI_Iallreduce").ok()) {
-    return std::max(code, kExitFailed);
-  }
-  return highest;
-}
-
 int run_with_mpi(const Command &command, CommandLine line, int &argc, char **&argv) {
   int provided = 0;
   if (MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided) != MPI_SUCCESS) {
@@ -86,7 +76,7 @@ int run_with_mpi(const Command &command, CommandLine line, int &argc, char **&ar
                    invocation.rank(), e.what());
         code = kExitFailed;
       }
-      code = agree_exit_code(*world, code);
+      code = mpi::agree_exit_code(*world, code, kExitFailed);
     }
   }
   MPI_Finalize();
