@@ -56,9 +56,9 @@ bool EventService::wanted(int type) const {
           event_bit(type)) != 0;
 }
 
-Result<Session> EventService::target_of(int type) const {
+Result<std::vector<Session>> EventService::targets_of(int type, bool synchronous) const {
   const int self = engine_.membership().current()->self();
-  return control_.read([&](const SessionTable &t) -> Result<Session> {
+  return control_.read([&](const SessionTable &t) -> Result<std::vector<Session>> {
     const DispTarget target = t.disposition(fs_, type);
     if (target.empty()) {
       return make_error(EIO, "event {} is enabled but disposed to no session", type);
@@ -68,18 +68,20 @@ Result<Session> EventService::target_of(int type) const {
       if (s == nullptr || s->state != SessionState::kActive) {
         return make_error(EIO, "event {}: session {} is not active", type, target.session);
       }
-      return *s;
+      return std::vector<Session>{*s};
     }
-    const Session *chosen = nullptr;
+    std::vector<Session> active;
     for (const Session *m : t.members(target.group)) {
-      if (m->state != SessionState::kActive) continue;
-      if (m->node == self) return *m;  // B18: handled where it arises
-      if (chosen == nullptr) chosen = m;
+      if (m->state == SessionState::kActive) active.push_back(*m);
     }
-    if (chosen == nullptr) {
+    if (active.empty()) {
       return make_error(EIO, "event {}: group '{}' has no active member", type, target.group);
     }
-    return *chosen;
+    if (!synchronous && t.group_options(target.group).async_to_all) return active;  // B19
+    for (const Session &m : active) {
+      if (m.node == self) return std::vector<Session>{m};  // B18: handled where it arises
+    }
+    return std::vector<Session>{active.front()};
   });
 }
 
@@ -93,41 +95,50 @@ Token EventService::make_token() {
 
 Status EventService::raise(const pfs::FsEvent &event, bool synchronous) {
   if (!wanted(event.type)) return {};
-  auto target = target_of(event.type);
-  if (!target.ok()) {
+  auto targets = targets_of(event.type, synchronous);
+  if (!targets.ok()) {
     // XDSM/GPFS: an enabled event nobody holds fails a synchronous operation;
     // an asynchronous one is dropped.
-    return synchronous ? Status(std::move(target).error()) : Status{};
+    return synchronous ? Status(std::move(targets).error()) : Status{};
   }
   EventMessage m;
   m.type = event.type;
   m.source = engine_.membership().current()->self();
-  m.session = target->id;
   m.object1 = {event.object1.ino, event.object1.generation};
   m.object2 = {event.object2.ino, event.object2.generation};
   m.name1 = event.name1;
   m.name2 = event.name2;
   m.mode = event.mode;
   m.retcode = event.retcode;
-  if (synchronous) {
-    m.token = make_token();
+  if (!synchronous) {
+    // Every target at once; an asynchronous event never fails the operation.
+    std::vector<mpi::PendingCall> calls;
+    for (const Session &target : *targets) {
+      m.session = target.id;
+      calls.push_back(engine_.start(target.node, kDeliver, mpi::encode_message(m)));
+    }
+    engine_.wait_all(calls);
+    return {};
+  }
+  const Session &target = targets->front();
+  m.session = target.id;
+  m.token = make_token();
+  {
     std::lock_guard lock(mutex_);
     pending_[m.token] = Pending{};
   }
-  auto delivered = engine_.call(target->node, kDeliver, mpi::encode_message(m));
+  auto delivered = engine_.call(target.node, kDeliver, mpi::encode_message(m));
   if (!delivered.ok()) {
     std::lock_guard lock(mutex_);
     pending_.erase(m.token);
-    return synchronous ? Status(make_error(EIO, "event {} could not reach session {}: {}",
-                                           event.type, target->id, delivered.error().message))
-                       : Status{};
+    return make_error(EIO, "event {} could not reach session {}: {}", event.type, target.id,
+                      delivered.error().message);
   }
-  if (!synchronous) return {};
   std::unique_lock lock(mutex_);
   changed_.wait(lock, [&] { return pending_[m.token].outcome.has_value(); });
   const int error = *pending_[m.token].outcome;
   pending_.erase(m.token);
-  if (error != 0) return make_error(error, "aborted by DM session {}", target->id);
+  if (error != 0) return make_error(error, "aborted by DM session {}", target.id);
   return {};
 }
 

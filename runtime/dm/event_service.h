@@ -6,7 +6,8 @@
 // enabled synchronous event without one fails the operation with EIO. A
 // group disposition goes to the group's member on this rank when there is
 // one (the event is handled where it arises, B18), else to its lowest active
-// member. The event travels by RPC to the session node, which queues it. A
+// member; a group with async_to_all gets asynchronous events at every
+// member (B19). The event travels by RPC to the session node, which queues it. A
 // synchronous event carries a cluster-unique token and blocks the operation
 // until the session responds: CONTINUE lets it go on, ABORT fails it with
 // the session's errno.
@@ -95,7 +96,9 @@ class EventService : public pfs::EventGate {
     std::map<Token, EventMessage> outstanding;
     std::uint32_t next_sequence = 1;
   };
-  Result<Session> target_of(int type) const;
+  // The sessions an event goes to: one, or every active member of a group
+  // that asked for asynchronous events to all (B19).
+  Result<std::vector<Session>> targets_of(int type, bool synchronous) const;
   Status check_local_session(SessionId session) const;
   Token make_token();
 

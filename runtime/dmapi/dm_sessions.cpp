@@ -244,4 +244,61 @@ int dm_getall_disp(dm_sessid_t sid, size_t buflen, void *bufp, size_t *rlenp) {
       -1);
 }
 
+int pdm_dm_set_session_group(dm_sessid_t sid, const char *group) {
+  return guarded(
+      [&] {
+        if (group == nullptr) return fail(Error{EFAULT, "pdm_dm_set_session_group: null group"});
+        auto node = running();
+        if (!node.ok()) return fail(node.error());
+        auto session = session_of(**node, sid);
+        if (!session.ok()) return fail(session.error());
+        dm::Update u = make(dm::Update::Kind::kModifySession);
+        u.session = *session;
+        u.session.group = group;
+        auto done = (*node)->control().submit(u);
+        return done.ok() ? 0 : fail(done.error());
+      },
+      -1);
+}
+
+int pdm_dm_set_group_options(const char *group, int async_to_all) {
+  return guarded(
+      [&] {
+        if (group == nullptr) return fail(Error{EFAULT, "pdm_dm_set_group_options: null group"});
+        auto node = running();
+        if (!node.ok()) return fail(node.error());
+        dm::Update u = make(dm::Update::Kind::kSetGroupOptions);
+        u.group = group;
+        u.options.async_to_all = async_to_all != 0;
+        auto done = (*node)->control().submit(u);
+        return done.ok() ? 0 : fail(done.error());
+      },
+      -1);
+}
+
+int pdm_dm_set_group_disp(const char *group, void *hanp, size_t hlen, dm_eventset_t *eventsetp,
+                          unsigned int maxevent) {
+  return guarded(
+      [&] {
+        if (group == nullptr || eventsetp == nullptr) {
+          return fail(Error{EFAULT, "pdm_dm_set_group_disp: null argument"});
+        }
+        if (*group == '\0') return fail(Error{EINVAL, "pdm_dm_set_group_disp: empty group"});
+        if (maxevent > DM_EVENT_MAX) return fail(Error{E2BIG, "maxevent exceeds DM_EVENT_MAX"});
+        auto node = running();
+        if (!node.ok()) return fail(node.error());
+        auto fs = disposition_fs(**node, hanp, hlen);
+        if (!fs.ok()) return fail(fs.error());
+        const dm_eventset_t mask =
+            maxevent >= 64 ? ~dm_eventset_t{0} : ((dm_eventset_t{1} << maxevent) - 1);
+        dm::Update u = make(dm::Update::Kind::kSetDisposition);
+        u.group = group;
+        u.fs = *fs;
+        u.events = *eventsetp & mask;
+        auto done = (*node)->control().submit(u);
+        return done.ok() ? 0 : fail(done.error());
+      },
+      -1);
+}
+
 }  // extern "C"

@@ -425,6 +425,22 @@ int dm_query_right(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token, d
 int dm_upgrade_right(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token);
 int dm_downgrade_right(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token);
 
+/* ---- pdm extensions: session groups (beyond XDSM; docs/DMAPI.md) ----
+ * The sessions of one distributed DM application (one per rank) join a
+ * named group. An event disposed to a group goes to the member on the rank
+ * where the event arises when there is one, else to its lowest active member;
+ * with async_to_all set, an asynchronous event goes to every member. */
+
+/* Puts a session into a group ("" leaves it); returns once every rank knows. */
+int pdm_dm_set_session_group(dm_sessid_t sid, const char *group);
+/* Sets a group's options: async_to_all != 0 delivers asynchronous events to
+ * every member. */
+int pdm_dm_set_group_options(const char *group, int async_to_all);
+/* dm_set_disp for a group: the events of the file system (or, for MOUNT,
+ * the global handle) are disposed to the group. */
+int pdm_dm_set_group_disp(const char *group, void *hanp, size_t hlen, dm_eventset_t *eventsetp,
+                          unsigned int maxevent);
+
 #ifdef __cplusplus
 }
 #endif
