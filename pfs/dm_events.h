@@ -22,4 +22,10 @@ inline constexpr int kDestroy = 20;
 inline constexpr int kNospace = 21;
 inline constexpr int kUser = 22;
 
+// The events pfs's event points raise today (dm_get_config_events reports
+// exactly these; extend it with every new event point).
+inline constexpr unsigned long long kGenerated =
+    (1ull << kCreate) | (1ull << kPostcreate) | (1ull << kRemove) | (1ull << kPostremove) |
+    (1ull << kRename) | (1ull << kPostrename) | (1ull << kDestroy);
+
 }  // namespace pdm::pfs::dm_event

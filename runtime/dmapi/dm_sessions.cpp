@@ -7,7 +7,9 @@
 #include <cstring>
 #include <vector>
 
+#include "pfs/dm_events.h"
 #include "runtime/dmapi/handle.h"
+#include "runtime/mpi/fields.h"
 #include "runtime/node/c_boundary.h"
 #include "runtime/node/process_node.h"
 
@@ -297,6 +299,69 @@ int pdm_dm_set_group_disp(const char *group, void *hanp, size_t hlen, dm_eventse
         u.events = *eventsetp & mask;
         auto done = (*node)->control().submit(u);
         return done.ok() ? 0 : fail(done.error());
+      },
+      -1);
+}
+
+int dm_get_config_events(void *hanp, size_t hlen, unsigned int nelem, dm_eventset_t *eventsetp,
+                         unsigned int *nelemp) {
+  return guarded(
+      [&] {
+        if (eventsetp == nullptr || nelemp == nullptr) {
+          return fail(Error{EFAULT, "dm_get_config_events: null pointer"});
+        }
+        if (auto handle = pdm::dmapi::Handle::decode(hanp, hlen); !handle.ok()) {
+          return fail(handle.error());
+        }
+        *nelemp = DM_EVENT_MAX;
+        if (nelem < DM_EVENT_MAX) {
+          return fail(Error{E2BIG, "dm_get_config_events: nelem below DM_EVENT_MAX"});
+        }
+        *eventsetp = pdm::pfs::dm_event::kGenerated;
+        return 0;
+      },
+      -1);
+}
+
+int dm_get_config(void *hanp, size_t hlen, dm_config_t flagname, dm_size_t *retvalp) {
+  return guarded(
+      [&] {
+        if (retvalp == nullptr) return fail(Error{EFAULT, "dm_get_config: null retvalp"});
+        if (auto handle = pdm::dmapi::Handle::decode(hanp, hlen); !handle.ok()) {
+          return fail(handle.error());
+        }
+        // What pdm does today; each value changes with the feature it names.
+        switch (flagname) {
+          case DM_CONFIG_MAX_HANDLE_SIZE:
+            *retvalp = pdm::dmapi::kHandleSize;
+            return 0;
+          case DM_CONFIG_MAX_MESSAGE_DATA:
+            *retvalp = pdm::mpi::kMaxString;  // the largest name an event carries
+            return 0;
+          case DM_CONFIG_LEGACY:
+            *retvalp = 1;  // SGI-style dm_stat_t and handles
+            return 0;
+          case DM_CONFIG_BULKALL:
+          case DM_CONFIG_CREATE_BY_HANDLE:
+          case DM_CONFIG_DTIME_OVERLOAD:
+          case DM_CONFIG_LOCK_UPGRADE:
+          case DM_CONFIG_MAX_ATTR_ON_DESTROY:
+          case DM_CONFIG_MAX_ATTRIBUTE_SIZE:
+          case DM_CONFIG_MAX_MANAGED_REGIONS:
+          case DM_CONFIG_OBJ_REF:
+          case DM_CONFIG_PENDING:
+          case DM_CONFIG_PERS_ATTRIBUTES:
+          case DM_CONFIG_PERS_EVENTS:
+          case DM_CONFIG_PERS_INHERIT_ATTRIBS:
+          case DM_CONFIG_PERS_MANAGED_REGIONS:
+          case DM_CONFIG_PUNCH_HOLE:
+          case DM_CONFIG_TOTAL_ATTRIBUTE_SPACE:
+          case DM_CONFIG_WILL_RETRY:
+            *retvalp = 0;  // not supported (yet): docs/DMAPI.md
+            return 0;
+          default:
+            return fail(Error{EINVAL, "dm_get_config: unknown flag"});
+        }
       },
       -1);
 }

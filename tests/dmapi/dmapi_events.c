@@ -94,6 +94,24 @@ int main(int argc, char **argv) {
   void *fsh = NULL;
   size_t fshlen = 0;
   CHECK(dm_path_to_fshandle("/", &fsh, &fshlen) == 0, "dm_path_to_fshandle");
+  /* dm_get_config_events names exactly the events pdm generates. */
+  dm_eventset_t generated = 0;
+  unsigned int nelem = 0;
+  CHECK(dm_get_config_events(fsh, fshlen, DM_EVENT_MAX, &generated, &nelem) == 0 &&
+            nelem == DM_EVENT_MAX,
+        "dm_get_config_events");
+  CHECK(DMEV_ISSET(DM_EVENT_CREATE, generated) && DMEV_ISSET(DM_EVENT_POSTCREATE, generated) &&
+            DMEV_ISSET(DM_EVENT_REMOVE, generated) && DMEV_ISSET(DM_EVENT_DESTROY, generated) &&
+            !DMEV_ISSET(DM_EVENT_LINK, generated) && !DMEV_ISSET(DM_EVENT_DEBUT, generated) &&
+            !DMEV_ISSET(DM_EVENT_SYMLINK, generated),
+        "generated set %#llx", (unsigned long long)generated);
+  CHECK(dm_get_config_events(fsh, fshlen, 1, &generated, &nelem) == -1 && errno == E2BIG,
+        "nelem below DM_EVENT_MAX is E2BIG");
+  dm_size_t value = 0;
+  CHECK(dm_get_config(fsh, fshlen, DM_CONFIG_MAX_HANDLE_SIZE, &value) == 0 && value == fshlen,
+        "DM_CONFIG_MAX_HANDLE_SIZE is the handle size");
+  CHECK(dm_get_config(fsh, fshlen, DM_CONFIG_PUNCH_HOLE, &value) == 0 && value == 0,
+        "no punch hole yet");
   dm_sessid_t sid = DM_NO_SESSION;
   if (rank == kDm) {
     char info[] = "events-test";
