@@ -38,19 +38,7 @@ Result<Transfer> prepare(pfs::FileSystem &fs, const std::string &local, const st
 Result<TransferEnds> open_ends(pfs::FileSystem &fs, const Transfer &transfer) {
   PDM_ASSIGN_OR_RETURN(LocalFile source, LocalFile::open(transfer.from, O_RDONLY));
   PDM_ASSIGN_OR_RETURN(PdmFile destination, PdmFile::open(fs, transfer.to, O_WRONLY));
-  auto in = std::make_shared<LocalFile>(std::move(source));
-  auto out = std::make_shared<PdmFile>(std::move(destination));
-  return TransferEnds{[in](std::span<std::byte> buffer, std::uint64_t offset) {
-                        return in->read_exactly(buffer, offset);
-                      },
-                      [out](std::span<const std::byte> data, std::uint64_t offset) {
-                        return out->write_all(data, offset);
-                      },
-                      [in, out]() -> Status {
-                        Status closed_out = out->close();
-                        Status closed_in = in->close();
-                        return closed_out.ok() ? closed_in : closed_out;
-                      }};
+  return transfer_ends(std::move(source), std::move(destination));
 }
 
 int run(Invocation &invocation) {

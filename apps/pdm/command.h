@@ -251,6 +251,26 @@ struct TransferEnds {
   std::function<Status()> close;  // both ends; reports the first failure
 };
 
+// The ends of a transfer from `in` (anything with read_exactly and close) to
+// `out` (anything with write_all and close): put and get differ only in which
+// end is the pdm file and which the local one.
+template <typename In, typename Out>
+TransferEnds transfer_ends(In source, Out destination) {
+  auto in = std::make_shared<In>(std::move(source));
+  auto out = std::make_shared<Out>(std::move(destination));
+  return TransferEnds{[in](std::span<std::byte> buffer, std::uint64_t offset) {
+                        return in->read_exactly(buffer, offset);
+                      },
+                      [out](std::span<const std::byte> data, std::uint64_t offset) {
+                        return out->write_all(data, offset);
+                      },
+                      [in, out]() -> Status {
+                        Status closed_out = out->close();
+                        Status closed_in = in->close();
+                        return closed_out.ok() ? closed_in : closed_out;
+                      }};
+}
+
 // Collective over the ranks of a mounted file system: rank 0 runs prepare,
 // every rank learns its outcome and the plan; each rank with chunks opens
 // its ends and copies its chunks through one chunk-sized buffer; all agree
