@@ -95,7 +95,7 @@ class FileSystem {
     int flags = 0;
     std::atomic<bool> was_read{false};
     // A size the file had at least, learned under shrink epoch known_epoch
-    // (see SizeNotices); no_epoch = nothing cached.
+    // (see SizeNotices); kNoEpoch = nothing cached.
     static constexpr std::uint64_t kNoEpoch = ~std::uint64_t{0};
     std::mutex size_mutex;
     std::uint64_t known_size = 0;
