@@ -2,6 +2,9 @@
 // <pdm/dmapi.h>, which pfs does not include: it knows events, not the C API).
 #pragma once
 
+#include <array>
+#include <string_view>
+
 namespace pdm::pfs::dm_event {
 
 inline constexpr int kMount = 1;
@@ -27,5 +30,17 @@ inline constexpr int kUser = 22;
 inline constexpr unsigned long long kGenerated =
     (1ull << kCreate) | (1ull << kPostcreate) | (1ull << kRemove) | (1ull << kPostremove) |
     (1ull << kRename) | (1ull << kPostrename) | (1ull << kDestroy);
+
+// Lower-case XDSM names by event number (DM_EVENT_READ = 16 is "read"), for
+// tools and logs; events pdm does not have keep their XDSM names too.
+inline constexpr std::array<std::string_view, 23> kNames = {
+    "cancel",   "mount",      "preunmount", "unmount",     "debut",  "create",
+    "close",    "postcreate", "remove",     "postremove",  "rename", "postrename",
+    "link",     "postlink",   "symlink",    "postsymlink", "read",   "write",
+    "truncate", "attribute",  "destroy",    "nospace",     "user"};
+
+inline std::string_view name(int event) {
+  return event >= 0 && event < static_cast<int>(kNames.size()) ? kNames[event] : "unknown";
+}
 
 }  // namespace pdm::pfs::dm_event

@@ -18,7 +18,7 @@ PACKAGES=(
   libboost-program-options-dev
   libgtest-dev libgmock-dev
   libspdlog-dev libfmt-dev nlohmann-json3-dev libxxhash-dev
-  clang-format
+  clang-format python3
 )
 
 usage() {

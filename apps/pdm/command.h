@@ -65,6 +65,8 @@ Command mv_command();
 Command truncate_command();
 Command df_command();
 Command fsck_command();
+Command sessions_command();
+Command events_command();
 
 struct CommandLine {
   po::variables_map options;

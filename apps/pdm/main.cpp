@@ -21,9 +21,9 @@ namespace {
 
 std::vector<Command> commands() {
   std::vector<Command> all;
-  for (auto make :
-       {mkfs_command, put_command, get_command, cat_command, ls_command, stat_command,
-        mkdir_command, rm_command, mv_command, truncate_command, df_command, fsck_command}) {
+  for (auto make : {mkfs_command, put_command, get_command, cat_command, ls_command, stat_command,
+                    mkdir_command, rm_command, mv_command, truncate_command, df_command,
+                    fsck_command, sessions_command, events_command}) {
     all.push_back(make());
   }
   return all;

@@ -1,5 +1,6 @@
 #include "runtime/dm/event_service.h"
 
+#include "runtime/dm/event_tap.h"
 #include "runtime/mpi/typed_rpc.h"
 
 namespace pdm::dm {
@@ -31,6 +32,7 @@ void EventService::attach() {
                                              Queue &queue = queues_[m.session];
                                              EventMessage queued = m;
                                              queued.sequence = queue.next_sequence++;
+                                             if (tap_ != nullptr) tap_->record(queued);
                                              queue.undelivered.push_back(std::move(queued));
                                            }
                                            changed_.notify_all();
@@ -194,6 +196,15 @@ Result<std::vector<Token>> EventService::tokens(SessionId session) {
   std::vector<Token> out;
   for (const auto &[token, m] : queues_[session].outstanding) out.push_back(token);
   return out;
+}
+
+std::map<SessionId, EventService::QueueCounts> EventService::queue_counts() {
+  std::lock_guard lock(mutex_);
+  std::map<SessionId, QueueCounts> counts;
+  for (const auto &[session, queue] : queues_) {
+    counts[session] = {queue.undelivered.size(), queue.outstanding.size()};
+  }
+  return counts;
 }
 
 }  // namespace pdm::dm

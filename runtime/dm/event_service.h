@@ -37,6 +37,8 @@
 
 namespace pdm::dm {
 
+class EventTap;
+
 using Token = std::int32_t;  // dm_token_t; 0 is DM_INVALID_TOKEN (asynchronous events)
 
 struct EventObjectWire {
@@ -70,6 +72,9 @@ class EventService : public pfs::EventGate {
 
   // Registers the delivery and response handlers; before the engine starts.
   void attach();
+  // Every event queued for a session of this rank is also recorded in tap
+  // (for `pdm events`); before the engine starts.
+  void set_tap(EventTap *tap) { tap_ = tap; }
 
   // EventGate.
   bool wanted(int type) const override;
@@ -86,6 +91,13 @@ class EventService : public pfs::EventGate {
   Status respond(SessionId session, Token token, int error);
   // The tokens a session holds (handed out, not answered).
   Result<std::vector<Token>> tokens(SessionId session);
+
+  // What the sessions of this rank have waiting, for `pdm sessions`.
+  struct QueueCounts {
+    std::size_t undelivered = 0;  // queued, not yet handed out by dm_get_events
+    std::size_t outstanding = 0;  // synchronous, handed out, not answered
+  };
+  std::map<SessionId, QueueCounts> queue_counts();
 
  private:
   struct Pending {
@@ -105,6 +117,7 @@ class EventService : public pfs::EventGate {
   mpi::RpcEngine &engine_;
   ControlPlane &control_;
   FsId fs_;
+  EventTap *tap_ = nullptr;
 
   std::mutex mutex_;
   std::condition_variable changed_;    // a pending outcome arrived, or an event was queued

@@ -1,5 +1,11 @@
 #include "runtime/node/node.h"
 
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <sstream>
+
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "pfs/config/volume.h"
@@ -89,6 +95,7 @@ Result<std::unique_ptr<Node>> Node::start(
   PDM_ASSIGN_OR_RETURN(auto fsid, dmapi::parse_fs_id(config->fs_id));
   node->events_ = std::make_unique<dm::EventService>(*node->engine_, *node->control_, fsid);
   node->events_->attach();
+  node->events_->set_tap(&node->tap_);
   node->fs_->set_event_gate(node->events_.get());
   node->shrink_notices_ = std::make_unique<dm::ShrinkNotices>(*node->control_);
   node->fs_->set_size_notices(node->shrink_notices_.get());
@@ -102,6 +109,10 @@ Result<std::unique_ptr<Node>> Node::start(
     }
   }
   PDM_TRY(mpi::barrier(sync));
+  PDM_ASSIGN_OR_RETURN(auto job, node->job_identity(sync));
+  node->status_ = std::make_unique<StatusPublisher>(config->volumes.front() + "/run",
+                                                    std::move(job), *node->membership_,
+                                                    *node->control_, *node->events_, node->tap_);
   spdlog::debug("mounted {} on {} ranks", fs_config, node->size_);
   return node;
 }
@@ -112,10 +123,12 @@ Status Node::stop() {
   auto view = membership_->current();
   // Everyone keeps serving until all ranks are done with the file system.
   Status status = mpi::barrier(view->sync_comm());
+  if (status_) status_->remove();
   // Completes the broadcast every rank keeps posted for session-table updates.
   if (auto closed = control_->shutdown(); !closed.ok() && status.ok()) status = std::move(closed);
   engine_->stop();
   if (auto flushed = fs_->flush(); !flushed.ok() && status.ok()) status = std::move(flushed);
+  status_.reset();
   fs_.reset();
   shrink_notices_.reset();
   events_.reset();
@@ -123,6 +136,30 @@ Status Node::stop() {
   lease_.reset();
   engine_.reset();
   return status;
+}
+
+Result<JobIdentity> Node::job_identity(const mpi::Comm &sync) const {
+  // Rank 0 holds the lease; every rank's status file names the same job.
+  std::string text;
+  if (rank_ == 0 && lease_) {
+    const pfs::LeaseHolder &holder = lease_->holder();
+    text = fmt::format("{}\n{}\n{}", holder.host, holder.pid, holder.since);
+  }
+  std::array<char, 512> buffer{};
+  std::copy_n(text.begin(), std::min(text.size(), buffer.size() - 1), buffer.begin());
+  if (int rc = MPI_Bcast(buffer.data(), static_cast<int>(buffer.size()), MPI_CHAR, 0, sync.get());
+      rc != MPI_SUCCESS) {
+    return make_error(EIO, "mount: broadcasting the job identity failed (MPI error {})", rc);
+  }
+  JobIdentity job;
+  std::istringstream lines(std::string(buffer.data()));
+  std::string pid, since;
+  std::getline(lines, job.host);
+  std::getline(lines, pid);
+  std::getline(lines, since);
+  std::from_chars(pid.data(), pid.data() + pid.size(), job.pid);
+  std::from_chars(since.data(), since.data() + since.size(), job.since);
+  return job;
 }
 
 Node::~Node() {

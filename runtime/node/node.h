@@ -30,6 +30,7 @@
 #include "runtime/dm/event_service.h"
 #include "runtime/dm/shrink_notices.h"
 #include "runtime/mpi/rpc.h"
+#include "runtime/node/status_publisher.h"
 
 namespace pdm::node {
 
@@ -56,6 +57,8 @@ class Node {
 
  private:
   Node() = default;
+  // Collective: the lease holder's identity, from rank 0 to every rank.
+  Result<JobIdentity> job_identity(const mpi::Comm &sync) const;
 
   int rank_ = 0;
   int size_ = 0;
@@ -63,9 +66,11 @@ class Node {
   std::unique_ptr<mpi::RpcEngine> engine_;
   std::unique_ptr<pfs::FileSystem> fs_;
   std::unique_ptr<dm::ControlPlane> control_;
+  dm::EventTap tap_;  // before events_: the service records into it
   std::unique_ptr<dm::EventService> events_;
   std::unique_ptr<dm::ShrinkNotices> shrink_notices_;
   std::optional<pfs::MountLease> lease_;
+  std::unique_ptr<StatusPublisher> status_;
   bool stopped_ = false;
 };
 

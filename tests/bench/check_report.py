@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""Runs a pdm-bench command line and checks its JSON report.
+
+    check_report.py BENCHMARK COMMAND...
+
+The report must be one JSON object on stdout with the fields the benchmark
+documents, every latency summary ordered (p50 <= p99 <= max) and positive,
+and every rate positive. Exit 0 if so, 1 with the reason otherwise.
+"""
+import json
+import subprocess
+import sys
+
+
+def fail(message, run=None):
+    print(f"FAIL: {message}", file=sys.stderr)
+    if run is not None:
+        print("---- stdout\n" + run.stdout + "\n---- stderr\n" + run.stderr, file=sys.stderr)
+    sys.exit(1)
+
+
+def check_latency(report, key, run):
+    summary = report.get(key)
+    if not isinstance(summary, dict) or set(summary) != {"p50", "p99", "max"}:
+        fail(f"{key}: expected p50/p99/max, got {summary!r}", run)
+    if not 0 < summary["p50"] <= summary["p99"] <= summary["max"]:
+        fail(f"{key}: not 0 < p50 <= p99 <= max: {summary}", run)
+
+
+def check_events(report, run):
+    for key in ("mpi_ping_pong_us", "sync_round_trip_us", "local_round_trip_us",
+                "session_create_us"):
+        check_latency(report, key, run)
+    rates = report["async_events_per_second"]
+    if not rates["median"] > 0 or len(rates["runs"]) != report["repeat"]:
+        fail(f"async_events_per_second: {rates}", run)
+    ratio = report["ratio"]["sync_p50_over_ping_pong_p50"]
+    if not ratio > 0:
+        fail(f"ratio: {ratio}", run)
+    if report["target"]["met"] != (ratio <= report["target"]["sync_p50_over_ping_pong_p50_max"]):
+        fail(f"target.met disagrees with the ratio: {report['target']}", run)
+
+
+CHECKS = {"events": check_events}
+
+
+def main():
+    if len(sys.argv) < 3 or sys.argv[1] not in CHECKS:
+        print(__doc__, file=sys.stderr)
+        return 2
+    run = subprocess.run(sys.argv[2:], capture_output=True, text=True, timeout=280)
+    if run.returncode != 0:
+        fail(f"exit status {run.returncode}", run)
+    try:
+        report = json.loads(run.stdout)
+    except json.JSONDecodeError as error:
+        fail(f"stdout is not one JSON object: {error}", run)
+    if report.get("benchmark") != sys.argv[1]:
+        fail(f"benchmark is {report.get('benchmark')!r}", run)
+    CHECKS[sys.argv[1]](report, run)
+    print(f"bench {sys.argv[1]}: report ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
