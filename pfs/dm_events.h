@@ -29,7 +29,7 @@ inline constexpr int kUser = 22;
 // exactly these; extend it with every new event point).
 inline constexpr unsigned long long kGenerated =
     (1ull << kCreate) | (1ull << kPostcreate) | (1ull << kRemove) | (1ull << kPostremove) |
-    (1ull << kRename) | (1ull << kPostrename) | (1ull << kDestroy);
+    (1ull << kRename) | (1ull << kPostrename) | (1ull << kAttribute) | (1ull << kDestroy);
 
 // Lower-case XDSM names by event number (DM_EVENT_READ = 16 is "read"), for
 // tools and logs; events pdm does not have keep their XDSM names too.

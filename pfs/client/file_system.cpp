@@ -10,6 +10,8 @@
 #include "pfs/config/volume.h"
 #include "pfs/data/data_handlers.h"
 #include "pfs/dm_events.h"
+#include "pfs/meta/dm_attr_handlers.h"
+#include "pfs/meta/dm_attr_protocol.h"
 #include "pfs/meta/meta_handlers.h"
 #include "pfs/meta/meta_protocol.h"
 #include "pfs/volume_map.h"
@@ -60,6 +62,7 @@ Result<std::unique_ptr<FileSystem>> FileSystem::create(const FsConfig &config,
   }
   register_data_handlers(engine, fs->objects_);
   register_meta_handlers(engine, [raw = fs.get()] { return raw->meta_.get(); });
+  register_dm_attr_handlers(engine, [raw = fs.get()] { return raw->meta_.get(); });
   return fs;
 }
 
@@ -317,10 +320,42 @@ Status FileSystem::truncate_inode(const Inode &inode, std::uint64_t length) {
   PDM_TRY(data_.truncate(layout_of(inode), inode.ino, std::min(inode.size, length)));
   AttrChange change;
   change.size = length;
-  PDM_TRY(meta_call<Inode>(meta_msg::kSetattr, SetattrRequest{inode.ino, change}));
+  PDM_ASSIGN_OR_RETURN(auto changed,
+                       meta_call<Inode>(meta_msg::kSetattr, SetattrRequest{inode.ino, change}));
   // Every rank drops the sizes it cached before this truncate returns.
   if (length < inode.size && notices_ != nullptr) PDM_TRY(notices_->announce_shrink());
+  attribute_event(changed);
   return {};
+}
+
+void FileSystem::attribute_event(const Inode &inode) {
+  if (!wanted(dm_event::kAttribute)) return;
+  FsEvent event;
+  event.type = dm_event::kAttribute;
+  event.object1 = {inode.ino, inode.generation};
+  event.mode = inode.mode;
+  (void)gate_->raise(event, false);
+}
+
+Result<Inode> FileSystem::dm_set_attr(InodeNumber ino, std::uint64_t generation,
+                                      const AttrChange &change, std::optional<TimeNs> ctime) {
+  std::optional<std::uint64_t> old_size;
+  if (change.size) {
+    PDM_ASSIGN_OR_RETURN(auto object, meta_call<ObjectAttrs>(dm_attr_msg::kGetObject,
+                                                             ObjectRequest{ino, generation}));
+    const Inode &inode = object.inode;
+    if (inode.is_dir()) return make_error(EISDIR, "inode {} is a directory", ino);
+    // As truncate: never expose bytes an earlier, longer version left behind.
+    PDM_TRY(data_.truncate(layout_of(inode), ino, std::min(inode.size, *change.size)));
+    old_size = inode.size;
+  }
+  PDM_ASSIGN_OR_RETURN(auto changed,
+                       meta_call<Inode>(dm_attr_msg::kSetFileattr,
+                                        SetFileattrRequest{ino, generation, change, ctime}));
+  if (old_size && *change.size < *old_size && notices_ != nullptr) {
+    PDM_TRY(notices_->announce_shrink());
+  }
+  return changed;
 }
 
 Status FileSystem::ftruncate(int fd, std::int64_t length) {

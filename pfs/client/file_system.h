@@ -71,6 +71,12 @@ class FileSystem {
   // The entries of a directory in name order, at most max_entries after `after`.
   Result<std::vector<DirEntry>> readdir(std::string_view path, std::string_view after,
                                         std::size_t max_entries);
+  // dm_set_fileattr: sets what `change` and `ctime` name on the object
+  // (ino, generation) and nothing else (no implicit times, no event: XFS
+  // raises none for DMAPI calls). A size change trims the objects first, as
+  // truncate does, and a shrink is announced before it returns.
+  Result<Inode> dm_set_attr(InodeNumber ino, std::uint64_t generation, const AttrChange &change,
+                            std::optional<TimeNs> ctime);
   Result<std::vector<VolumeUsage>> volume_usage();
   Result<StoreStats> metadata_stats();
 
@@ -107,6 +113,9 @@ class FileSystem {
   // Destroys an inode that lost its last name and opener: objects, then record.
   Status destroy(const Unlinked &gone);
   Status truncate_inode(const Inode &inode, std::uint64_t length);
+  // The asynchronous ATTRIBUTE event after an inode attribute change by a
+  // file operation (XFS raises it at the end of every setattr but DMAPI's).
+  void attribute_event(const Inode &inode);
   bool wanted(int type) const { return gate_ != nullptr && gate_->wanted(type); }
   // The shrink epoch now (kNoEpoch without notices: never cache).
   std::uint64_t shrink_epoch() const;

@@ -82,6 +82,7 @@ struct MetaStore::Impl {
   MDB_dbi orphans = 0;
   MDB_dbi meta = 0;
   MDB_dbi parents = 0;  // directory ino -> parent ino (the root is its own parent)
+  MDB_dbi dmattrs = 0;  // ino + DM attribute name -> value
   std::mutex mutex;
 
   Impl() = default;
@@ -144,15 +145,25 @@ struct MetaStore::Impl {
                          TimeNs now);
   Status drop_link(MDB_txn *txn, Inode &inode, TimeNs now);
   Status check_not_into_own_subtree(MDB_txn *txn, InodeNumber dir, InodeNumber destination);
+
+  // DM layer (meta_store.h): EBADF unless inode `ino` exists with `generation`.
+  Result<Inode> load_object(MDB_txn *txn, InodeNumber ino, std::uint64_t generation);
+  // The object's DM attributes in name order (names and values).
+  Result<std::vector<DmAttr>> dmattrs_of(MDB_txn *txn, InodeNumber ino);
+  Result<bool> has_dmattrs(MDB_txn *txn, InodeNumber ino);
+  // Attributes go with their inode: called wherever an inode record is deleted.
+  Status erase_dmattrs(MDB_txn *txn, InodeNumber ino);
+  // The name under which `parent` links `child` (a scan of the directory).
+  Result<std::optional<std::string>> name_in(MDB_txn *txn, InodeNumber parent, InodeNumber child);
 };
 
 Status MetaStore::Impl::open_databases(MDB_txn *txn) {
-  // "dmattrs", "regions" and "eventlists" belong to the DM layer (issue #3);
-  // they are created here so that every store has the same set of databases.
+  // "regions" and "eventlists" belong to the DM layer (issue #3); they are
+  // created here so that every store has the same set of databases.
   MDB_dbi unused = 0;
   const std::pair<const char *, MDB_dbi *> databases[] = {
       {"inodes", &inodes},  {"dentries", &dentries}, {"orphans", &orphans},
-      {"meta", &meta},      {"parents", &parents},   {"dmattrs", &unused},
+      {"meta", &meta},      {"parents", &parents},   {"dmattrs", &dmattrs},
       {"regions", &unused}, {"eventlists", &unused}};
   for (const auto &[name, dbi] : databases) {
     if (int rc = mdb_dbi_open(txn, name, MDB_CREATE, dbi); rc != 0) {
@@ -353,6 +364,79 @@ Status MetaStore::Impl::check_not_into_own_subtree(MDB_txn *txn, InodeNumber dir
   return corrupt("the parents database", fmt::format("a cycle above directory {}", destination));
 }
 
+Result<Inode> MetaStore::Impl::load_object(MDB_txn *txn, InodeNumber ino,
+                                           std::uint64_t generation) {
+  PDM_ASSIGN_OR_RETURN(auto value, fetch(txn, inodes, ino_key(ino), "an inode"));
+  if (!value) return make_error(EBADF, "inode {} generation {}: no such object", ino, generation);
+  PDM_ASSIGN_OR_RETURN(Inode inode, decode_inode(ino, *value));
+  if (inode.generation != generation) {
+    return make_error(EBADF, "inode {} generation {}: no such object (inode {} is generation {})",
+                      ino, generation, ino, inode.generation);
+  }
+  return inode;
+}
+
+Result<std::vector<DmAttr>> MetaStore::Impl::dmattrs_of(MDB_txn *txn, InodeNumber ino) {
+  const std::string prefix = ino_key(ino);
+  lmdb::Cursor cursor;
+  if (int rc = cursor.open(txn, dmattrs); rc != 0) return lmdb_error(rc, "opening a cursor");
+  std::vector<DmAttr> out;
+  MDB_val key = lmdb::to_val(prefix);
+  MDB_val value{};
+  int rc = cursor.get(&key, &value, MDB_SET_RANGE);
+  for (; rc == 0; rc = cursor.get(&key, &value, MDB_NEXT)) {
+    const std::string_view k = lmdb::view_of(key);
+    if (!k.starts_with(prefix)) break;
+    out.push_back(DmAttr{std::string(k.substr(prefix.size())), std::string(lmdb::view_of(value))});
+  }
+  if (rc != 0 && rc != MDB_NOTFOUND) {
+    return lmdb_error(rc, fmt::format("listing the DM attributes of inode {}", ino));
+  }
+  return out;
+}
+
+Result<bool> MetaStore::Impl::has_dmattrs(MDB_txn *txn, InodeNumber ino) {
+  const std::string prefix = ino_key(ino);
+  lmdb::Cursor cursor;
+  if (int rc = cursor.open(txn, dmattrs); rc != 0) return lmdb_error(rc, "opening a cursor");
+  MDB_val key = lmdb::to_val(prefix);
+  MDB_val value{};
+  const int rc = cursor.get(&key, &value, MDB_SET_RANGE);
+  if (rc == MDB_NOTFOUND) return false;
+  if (rc != 0) return lmdb_error(rc, fmt::format("reading the DM attributes of inode {}", ino));
+  return lmdb::view_of(key).starts_with(prefix);
+}
+
+Status MetaStore::Impl::erase_dmattrs(MDB_txn *txn, InodeNumber ino) {
+  PDM_ASSIGN_OR_RETURN(auto attrs, dmattrs_of(txn, ino));
+  for (const auto &attr : attrs) {
+    PDM_TRY(erase(txn, dmattrs, ino_key(ino) + attr.name, "a DM attribute"));
+  }
+  return {};
+}
+
+Result<std::optional<std::string>> MetaStore::Impl::name_in(MDB_txn *txn, InodeNumber parent,
+                                                            InodeNumber child) {
+  const std::string prefix = ino_key(parent);
+  lmdb::Cursor cursor;
+  if (int rc = cursor.open(txn, dentries); rc != 0) return lmdb_error(rc, "opening a cursor");
+  MDB_val key = lmdb::to_val(prefix);
+  MDB_val value{};
+  int rc = cursor.get(&key, &value, MDB_SET_RANGE);
+  for (; rc == 0; rc = cursor.get(&key, &value, MDB_NEXT)) {
+    const std::string_view k = lmdb::view_of(key);
+    if (!k.starts_with(prefix)) break;
+    const std::string_view name = k.substr(prefix.size());
+    PDM_ASSIGN_OR_RETURN(
+        auto ino, decode_u64(value, fmt::format("entry {:?} of directory {}", name, parent)));
+    if (ino == child) return std::optional<std::string>(std::string(name));
+  }
+  if (rc != 0 && rc != MDB_NOTFOUND) {
+    return lmdb_error(rc, fmt::format("listing directory {}", parent));
+  }
+  return std::optional<std::string>();
+}
+
 MetaStore::MetaStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 MetaStore::~MetaStore() = default;
 
@@ -520,6 +604,7 @@ Status MetaStore::rmdir(InodeNumber parent, std::string_view name) {
   PDM_TRY(impl_->erase(txn.get(), impl_->dentries, dentry_key(parent, name), "a directory entry"));
   PDM_TRY(impl_->erase(txn.get(), impl_->inodes, ino_key(inode.ino), "an inode"));
   PDM_TRY(impl_->erase(txn.get(), impl_->parents, ino_key(inode.ino), "a parent record"));
+  PDM_TRY(impl_->erase_dmattrs(txn.get(), inode.ino));
   --dir.nlink;
   dir.mtime = dir.ctime = now_ns();
   PDM_TRY(impl_->put_inode(txn.get(), dir));
@@ -570,6 +655,7 @@ Result<RenameOutcome> MetaStore::rename(InodeNumber src_parent, std::string_view
       }
       PDM_TRY(impl_->erase(t, impl_->inodes, ino_key(target.ino), "an inode"));
       PDM_TRY(impl_->erase(t, impl_->parents, ino_key(target.ino), "a parent record"));
+      PDM_TRY(impl_->erase_dmattrs(t, target.ino));
       --dst_dir.nlink;
     } else {
       PDM_TRY(impl_->drop_link(t, target, now));
@@ -694,6 +780,7 @@ Status MetaStore::forget(InodeNumber ino) {
   }
   PDM_TRY(impl_->erase(txn.get(), impl_->inodes, ino_key(ino), "an inode"));
   PDM_TRY(impl_->erase(txn.get(), impl_->orphans, ino_key(ino), "an orphan"));
+  PDM_TRY(impl_->erase_dmattrs(txn.get(), ino));
   return impl_->commit(txn);
 }
 
@@ -767,6 +854,202 @@ Status MetaStore::for_each_dentry(
   }
   if (rc != MDB_NOTFOUND) return impl_->lmdb_error(rc, "listing directory entries");
   return {};
+}
+
+// ---- The DM layer's view ---------------------------------------------------
+
+namespace {
+
+Status validate_dmattr_name(std::string_view name) {
+  if (name.empty() || name.size() > kMaxDmAttrName) {
+    return make_error(EINVAL, "a DM attribute name has 1 to {} bytes, not {}", kMaxDmAttrName,
+                      name.size());
+  }
+  if (name.find('\0') != std::string_view::npos) {
+    return make_error(EINVAL, "a DM attribute name may not contain NUL");
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::pair<Inode, bool>> MetaStore::get_object(InodeNumber ino, std::uint64_t generation) {
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(false));
+  PDM_ASSIGN_OR_RETURN(Inode inode, impl_->load_object(txn.get(), ino, generation));
+  PDM_ASSIGN_OR_RETURN(bool pers, impl_->has_dmattrs(txn.get(), ino));
+  return std::pair{std::move(inode), pers};
+}
+
+Status MetaStore::set_dmattr(InodeNumber ino, std::uint64_t generation, std::string_view name,
+                             std::string_view value, bool set_dtime) {
+  PDM_TRY(validate_dmattr_name(name));
+  if (value.size() > kMaxDmAttrValue) {
+    return make_error(E2BIG, "a DM attribute value of {} bytes exceeds the limit of {}",
+                      value.size(), kMaxDmAttrValue);
+  }
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(true));
+  PDM_ASSIGN_OR_RETURN(Inode inode, impl_->load_object(txn.get(), ino, generation));
+  PDM_ASSIGN_OR_RETURN(auto attrs, impl_->dmattrs_of(txn.get(), ino));
+  std::size_t space = name.size() + value.size();
+  for (const auto &attr : attrs) {
+    if (attr.name != name) space += attr.name.size() + attr.value.size();
+  }
+  if (space > kMaxDmAttrSpace) {
+    return make_error(E2BIG,
+                      "inode {}: its DM attributes would take {} bytes, over the limit of {}", ino,
+                      space, kMaxDmAttrSpace);
+  }
+  PDM_TRY(
+      impl_->store(txn.get(), impl_->dmattrs, ino_key(ino) + std::string(name),
+                   value.empty() ? kNoValue : std::as_bytes(std::span(value.data(), value.size())),
+                   fmt::format("DM attribute {:?} of inode {}", name, ino)));
+  if (set_dtime) {
+    inode.ctime = now_ns();
+    PDM_TRY(impl_->put_inode(txn.get(), inode));
+  }
+  return impl_->commit(txn);
+}
+
+Result<std::string> MetaStore::get_dmattr(InodeNumber ino, std::uint64_t generation,
+                                          std::string_view name) {
+  PDM_TRY(validate_dmattr_name(name));
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(false));
+  PDM_TRY(impl_->load_object(txn.get(), ino, generation));
+  const std::string what = fmt::format("DM attribute {:?} of inode {}", name, ino);
+  PDM_ASSIGN_OR_RETURN(
+      auto value, impl_->fetch(txn.get(), impl_->dmattrs, ino_key(ino) + std::string(name), what));
+  if (!value) return make_error(ENOENT, "inode {}: no DM attribute {:?}", ino, name);
+  return std::string(lmdb::view_of(*value));
+}
+
+Status MetaStore::remove_dmattr(InodeNumber ino, std::uint64_t generation, std::string_view name,
+                                bool set_dtime) {
+  PDM_TRY(validate_dmattr_name(name));
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(true));
+  PDM_ASSIGN_OR_RETURN(Inode inode, impl_->load_object(txn.get(), ino, generation));
+  const std::string key = ino_key(ino) + std::string(name);
+  const std::string what = fmt::format("DM attribute {:?} of inode {}", name, ino);
+  PDM_ASSIGN_OR_RETURN(auto value, impl_->fetch(txn.get(), impl_->dmattrs, key, what));
+  if (!value) return make_error(ENOENT, "inode {}: no DM attribute {:?}", ino, name);
+  PDM_TRY(impl_->erase(txn.get(), impl_->dmattrs, key, what));
+  if (set_dtime) {
+    inode.ctime = now_ns();
+    PDM_TRY(impl_->put_inode(txn.get(), inode));
+  }
+  return impl_->commit(txn);
+}
+
+Result<std::vector<DmAttr>> MetaStore::list_dmattrs(InodeNumber ino, std::uint64_t generation) {
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(false));
+  PDM_TRY(impl_->load_object(txn.get(), ino, generation));
+  return impl_->dmattrs_of(txn.get(), ino);
+}
+
+Result<Inode> MetaStore::dm_set_attr(InodeNumber ino, std::uint64_t generation,
+                                     const AttrChange &change, std::optional<TimeNs> ctime) {
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(true));
+  PDM_ASSIGN_OR_RETURN(Inode inode, impl_->load_object(txn.get(), ino, generation));
+  if (change.size) {
+    if (inode.is_dir()) {
+      return make_error(EISDIR, "inode {}: is a directory; its size cannot be set", ino);
+    }
+    inode.size = *change.size;
+  }
+  if (change.mode) inode.mode = (inode.mode & S_IFMT) | (*change.mode & 07777);
+  if (change.uid) inode.uid = *change.uid;
+  if (change.gid) inode.gid = *change.gid;
+  if (change.atime) inode.atime = *change.atime;
+  if (change.mtime) inode.mtime = *change.mtime;
+  if (ctime) inode.ctime = *ctime;
+  PDM_TRY(impl_->put_inode(txn.get(), inode));
+  PDM_TRY(impl_->commit(txn));
+  return inode;
+}
+
+Result<DirAttrsPage> MetaStore::dir_attrs(InodeNumber dir, std::uint64_t generation,
+                                          std::uint64_t skip, std::size_t max_entries) {
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(false));
+  PDM_ASSIGN_OR_RETURN(Inode inode, impl_->load_object(txn.get(), dir, generation));
+  if (!inode.is_dir()) return make_error(ENOTDIR, "inode {}: not a directory", dir);
+  const std::string prefix = ino_key(dir);
+  lmdb::Cursor cursor;
+  if (int rc = cursor.open(txn.get(), impl_->dentries); rc != 0) {
+    return impl_->lmdb_error(rc, "opening a cursor");
+  }
+  DirAttrsPage page;
+  MDB_val key = lmdb::to_val(prefix);
+  MDB_val value{};
+  std::uint64_t position = 0;
+  int rc = cursor.get(&key, &value, MDB_SET_RANGE);
+  for (; rc == 0; rc = cursor.get(&key, &value, MDB_NEXT), ++position) {
+    const std::string_view k = lmdb::view_of(key);
+    if (!k.starts_with(prefix)) break;
+    if (position < skip) continue;
+    if (page.entries.size() == max_entries) {
+      page.more = true;
+      break;
+    }
+    const std::string_view name = k.substr(prefix.size());
+    PDM_ASSIGN_OR_RETURN(
+        auto child, impl_->decode_u64(value, fmt::format("entry {:?} of directory {}", name, dir)));
+    DirAttrsEntry entry;
+    entry.name = std::string(name);
+    PDM_ASSIGN_OR_RETURN(entry.inode, impl_->load_inode(txn.get(), child));
+    PDM_ASSIGN_OR_RETURN(entry.has_dmattrs, impl_->has_dmattrs(txn.get(), child));
+    page.entries.push_back(std::move(entry));
+  }
+  if (rc != 0 && rc != MDB_NOTFOUND) {
+    return impl_->lmdb_error(rc, fmt::format("listing directory {}", dir));
+  }
+  return page;
+}
+
+Result<std::string> MetaStore::path_of(InodeNumber dir, std::uint64_t dir_generation,
+                                       InodeNumber target, std::uint64_t target_generation) {
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(false));
+  MDB_txn *t = txn.get();
+  PDM_ASSIGN_OR_RETURN(Inode directory, impl_->load_object(t, dir, dir_generation));
+  PDM_TRY(impl_->load_object(t, target, target_generation));
+  if (!directory.is_dir()) return make_error(ENOTDIR, "inode {}: not a directory", dir);
+  // Names from the target up to the root, through the "parents" records.
+  std::vector<std::string> names;
+  if (target != dir) {
+    PDM_ASSIGN_OR_RETURN(auto name, impl_->name_in(t, dir, target));
+    if (!name) return make_error(ENOENT, "directory {} has no entry for inode {}", dir, target);
+    names.push_back(std::move(*name));
+  }
+  MDB_stat stat{};
+  if (int rc = mdb_stat(t, impl_->parents, &stat); rc != 0) {
+    return impl_->lmdb_error(rc, "counting parents");
+  }
+  InodeNumber at = dir;
+  for (std::size_t steps = 0; at != kRootInode; ++steps) {
+    if (steps > stat.ms_entries) {
+      return impl_->corrupt("the parents database", fmt::format("a cycle above directory {}", dir));
+    }
+    const std::string what = fmt::format("parent of directory {}", at);
+    PDM_ASSIGN_OR_RETURN(auto parent_record, impl_->fetch(t, impl_->parents, ino_key(at), what));
+    if (!parent_record) return impl_->corrupt(what, "the record is missing");
+    PDM_ASSIGN_OR_RETURN(auto parent, impl_->decode_u64(*parent_record, what));
+    PDM_ASSIGN_OR_RETURN(auto name, impl_->name_in(t, parent, at));
+    if (!name) return impl_->corrupt(what, fmt::format("directory {} has no entry for it", parent));
+    names.push_back(std::move(*name));
+    at = parent;
+  }
+  std::string path;
+  for (auto it = names.rbegin(); it != names.rend(); ++it) {
+    path += '/';
+    path += *it;
+  }
+  return path.empty() ? std::string("/") : path;
 }
 
 }  // namespace pdm::pfs

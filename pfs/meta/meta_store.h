@@ -13,8 +13,9 @@
 // Databases: "inodes" (ino -> Inode), "dentries" (parent ino + name -> child),
 // "orphans" (unlinked inodes whose objects are not yet destroyed), "meta"
 // (counters, format), "parents" (directory -> its parent, so rename can
-// refuse to move a directory into its own subtree), and, for the DM layer
-// (issue #3), "dmattrs", "regions" and "eventlists", created empty here.
+// refuse to move a directory into its own subtree), "dmattrs" (ino + DM
+// attribute name -> value, XDSM dm_set_dmattr; they go with their inode), and,
+// for the DM layer (issue #3), "regions" and "eventlists", created empty here.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +25,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "pfs/meta/inode.h"
@@ -56,6 +58,35 @@ struct AttrChange {
 struct RenameOutcome {
   Inode moved;                    // the renamed inode (ctime updated)
   std::optional<Inode> replaced;  // a file the rename replaced (now nlink 0, an orphan)
+};
+
+// DM attributes (XDSM dm_set_dmattr): a name of 1 to 8 bytes without NUL
+// (DM_ATTR_NAME_SIZE; the C layer cuts a shorter name at its first NUL) and
+// an opaque value.
+inline constexpr std::size_t kMaxDmAttrName = 8;
+// DM_CONFIG_MAX_ATTRIBUTE_SIZE: one value fits one wire string (mpi::kMaxString).
+inline constexpr std::size_t kMaxDmAttrValue = 64 * 1024;
+// DM_CONFIG_TOTAL_ATTRIBUTE_SPACE: names and values of one object together,
+// so dm_getall_dmattr is always one response of bounded size.
+inline constexpr std::size_t kMaxDmAttrSpace = 1024 * 1024;
+
+struct DmAttr {
+  std::string name;
+  std::string value;
+  bool operator==(const DmAttr &) const = default;
+};
+
+// One entry of dm_get_dirattrs: the name, the child's inode, and whether it
+// has DM attributes (dt_pers).
+struct DirAttrsEntry {
+  std::string name;
+  Inode inode;
+  bool has_dmattrs = false;
+};
+
+struct DirAttrsPage {
+  std::vector<DirAttrsEntry> entries;
+  bool more = false;  // entries remain after these
 };
 
 struct StoreStats {
@@ -110,6 +141,41 @@ class MetaStore {
   Result<std::vector<InodeNumber>> orphans();
   // Deletes an orphan's record once its objects are destroyed (EBUSY if nlink > 0).
   Status forget(InodeNumber ino);
+
+  // ---- The DM layer's view (XDSM attribute functions). Objects are named
+  // by inode number and generation, as handles name them: EBADF when no such
+  // object exists (any more), XDSM's error for a stale handle. Each call is
+  // one transaction; DM attributes are deleted with their inode (forget,
+  // rmdir, a rename replacing a directory).
+
+  // The object's inode and whether it has DM attributes.
+  Result<std::pair<Inode, bool>> get_object(InodeNumber ino, std::uint64_t generation);
+  // Creates or replaces a DM attribute. EINVAL for a bad name; E2BIG for a
+  // value over kMaxDmAttrValue or an object's attributes over kMaxDmAttrSpace.
+  // `set_dtime`: pdm overloads dtime onto ctime (DM_CONFIG_DTIME_OVERLOAD), so
+  // ctime becomes now in the same transaction.
+  Status set_dmattr(InodeNumber ino, std::uint64_t generation, std::string_view name,
+                    std::string_view value, bool set_dtime);
+  // ENOENT if the object has no attribute of that name.
+  Result<std::string> get_dmattr(InodeNumber ino, std::uint64_t generation, std::string_view name);
+  Status remove_dmattr(InodeNumber ino, std::uint64_t generation, std::string_view name,
+                       bool set_dtime);
+  // All DM attributes of the object, in name order.
+  Result<std::vector<DmAttr>> list_dmattrs(InodeNumber ino, std::uint64_t generation);
+  // dm_set_fileattr: sets exactly what `change` and `ctime` name. Unlike
+  // set_attr no time changes implicitly (as XFS does for DMAPI calls: an HSM
+  // restoring a file must not make it look modified). No event.
+  Result<Inode> dm_set_attr(InodeNumber ino, std::uint64_t generation, const AttrChange &change,
+                            std::optional<TimeNs> ctime);
+  // dm_get_dirattrs: after skipping `skip` entries of the directory in name
+  // order, at most max_entries entries. ENOTDIR for a non-directory.
+  Result<DirAttrsPage> dir_attrs(InodeNumber dir, std::uint64_t generation, std::uint64_t skip,
+                                 std::size_t max_entries);
+  // dm_handle_to_path: "/a/b/name" where `name` is target's entry in `dir`
+  // ("/..." of the directory itself when target is dir). ENOTDIR if dir is
+  // not a directory, ENOENT if no entry of dir links target.
+  Result<std::string> path_of(InodeNumber dir, std::uint64_t dir_generation, InodeNumber target,
+                              std::uint64_t target_generation);
 
   Result<StoreStats> stats();
   // Makes every committed transaction durable (mdb_env_sync with force).

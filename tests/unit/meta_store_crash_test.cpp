@@ -10,7 +10,8 @@
 // (or one more). Many short rounds on one store, each a new child
 // continuing where the last was killed, land kills inside many different
 // operations; a mutation split over two transactions fails this test
-// within a few dozen rounds.
+// within a few dozen rounds. DM attributes are part of the state: one
+// set with setdtime (attribute and ctime) is one transaction too.
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -127,6 +128,17 @@ class Workload {
       change.size = size;
       return count(store.set_attr(target->ino, change));
     }
+    if (kind < 97) {
+      // DM attributes (dm_set_dmattr / dm_remove_dmattr, setdtime by coin).
+      auto target = store.lookup(dir, name);
+      if (!target.ok()) return tolerate(target.error());
+      const std::string attr = size % 2 == 0 ? "state" : "loc";
+      if (kind < 95) {
+        return count(store.set_dmattr(target->ino, target->generation, attr,
+                                      fmt::format("v{}", size), coin));
+      }
+      return count(store.remove_dmattr(target->ino, target->generation, attr, coin));
+    }
     auto orphans = store.orphans();
     if (!orphans.ok()) return orphans.error();
     if (orphans->empty()) return {};
@@ -181,6 +193,7 @@ struct Fingerprint {
   std::set<std::tuple<InodeNumber, std::string, InodeNumber>> dentries;
   std::vector<InodeNumber> orphans;
   std::uint64_t next_ino = 0;
+  std::map<std::pair<InodeNumber, std::string>, std::string> dmattrs;
   bool operator==(const Fingerprint &) const = default;
 };
 
@@ -195,6 +208,11 @@ Fingerprint fingerprint(Store &store) {
   }));
   out.orphans = must(store.orphans());
   out.next_ino = must(store.stats()).next_ino;
+  for (const auto &[ino, fields] : out.inodes) {
+    for (const auto &attr : must(store.list_dmattrs(ino, std::get<0>(fields)))) {
+      out.dmattrs[{ino, attr.name}] = attr.value;
+    }
+  }
   return out;
 }
 

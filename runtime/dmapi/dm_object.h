@@ -1,0 +1,43 @@
+// The object of the mounted file system a DMAPI handle names, for the calls
+// that act on one file or directory (DM attributes, file attributes,
+// directory listings, paths), and the metadata calls they make: one request
+// to the rank that serves the metadata per C call.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "runtime/dmapi/handle.h"
+#include "runtime/mpi/typed_rpc.h"
+#include "runtime/node/node.h"
+
+namespace pdm::dmapi {
+
+struct Object {
+  node::Node *node = nullptr;
+  FsId fsid = 0;
+  std::uint64_t ino = 0;
+  std::uint64_t generation = 0;
+};
+
+// EINVAL before pdm_start; EBADF for bytes that are not a handle, for the
+// global handle and for a handle of another file system (XDSM: "not a valid
+// handle"); EINVAL for a file system handle, which names no object.
+Result<Object> object_of(const void *hanp, std::size_t hlen);
+
+// EINVAL unless `sid` is a session (any rank's) in the replicated table.
+// Tokens are not checked: access rights come with another part of issue #3.
+Status check_session(node::Node &node, int sid);
+
+template <typename Resp, typename Req>
+Result<Resp> meta_call(const Object &object, mpi::MsgType type, const Req &request) {
+  return mpi::call_typed<Resp>(object.node->engine(), object.node->fs().metadata_rank(), type,
+                               request);
+}
+
+template <typename Req>
+Status meta_status(const Object &object, mpi::MsgType type, const Req &request) {
+  return mpi::call_status(object.node->engine(), object.node->fs().metadata_rank(), type, request);
+}
+
+}  // namespace pdm::dmapi
