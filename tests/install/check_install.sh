@@ -128,7 +128,33 @@ check_cmake_package() {
   run_mpi "$tmp/cmake_consumer/cmake_consumer"
 }
 
+# The port-style DMAPI tests (tests/dmapi/*.c) are C99 programs written as an
+# outside DM application is: each must build from the installed headers and
+# library through pdm.pc alone, strictly. ctest runs them from the build tree
+# (and under the sanitizers); here dmapi_events also runs from the install,
+# on a file system the installed `pdm` makes.
+check_dmapi_port_tests() {
+  local flags test name
+  flags=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs pdm)
+  for test in "$src"/tests/dmapi/*.c; do
+    name=$(basename "$test" .c)
+    step "$mpicc -std=c99 -pedantic -Werror $name.c \$(pkg-config --cflags --libs pdm)"
+    # shellcheck disable=SC2086 # word splitting of the flags is intended
+    "$mpicc" -std=c99 -pedantic -Wall -Werror -o "$tmp/$name" "$test" $flags -lpthread ||
+      fail "building $name.c as an outside program with the pkg-config flags"
+    require_installed_libpdm "$tmp/$name"
+  done
+  [[ -e "$prefix/bin/pdm" ]] || { step "no installed pdm: not running dmapi_events"; return; }
+  local preload extra=()
+  preload=$(sanitizer_preload)
+  [[ -z "$preload" ]] || extra=(-x "LD_PRELOAD=$preload")
+  step "run_with_fs.sh: the installed pdm and dmapi_events, 4 ranks"
+  bash "$src/tests/dmapi/run_with_fs.sh" "$prefix/bin/pdm" "$mpiexec" 4 "$tmp/dmapi_events" \
+    "${mpiexec_flags[@]}" "${extra[@]}" || fail "dmapi_events (installed) exited with $?"
+}
+
 check_install_tree
 check_pkg_config
 check_cmake_package
+check_dmapi_port_tests
 step "all checks passed"
