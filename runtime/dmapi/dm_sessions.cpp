@@ -343,8 +343,10 @@ int dm_get_config(void *hanp, size_t hlen, dm_config_t flagname, dm_size_t *retv
             return 0;
           case DM_CONFIG_BULKALL:
           case DM_CONFIG_CREATE_BY_HANDLE:
-          case DM_CONFIG_DTIME_OVERLOAD:
           case DM_CONFIG_LOCK_UPGRADE:
+            *retvalp = 1;  // dm_upgrade_right keeps the SHARED right until EXCL is granted
+            return 0;
+          case DM_CONFIG_DTIME_OVERLOAD:
           case DM_CONFIG_MAX_ATTR_ON_DESTROY:
           case DM_CONFIG_MAX_ATTRIBUTE_SIZE:
           case DM_CONFIG_MAX_MANAGED_REGIONS:
