@@ -69,6 +69,14 @@ Status RightsService::change(const RightChange &change, bool wait) {
 Status RightsService::drain(std::uint64_t ino, Right right) {
   if (right == Right::kNull) return {};  // released meanwhile (its token was answered)
   mpi::Backoff backoff;
+  bool counted = false;  // in draining_
+  struct Uncount {
+    std::atomic<std::uint32_t> &draining;
+    bool &counted;
+    ~Uncount() {
+      if (counted) --draining;
+    }
+  } uncount{draining_, counted};
   for (;;) {
     auto view = engine_.membership().current();
     std::vector<mpi::PendingCall> calls;
@@ -83,6 +91,8 @@ Status RightsService::drain(std::uint64_t ino, Right right) {
       total += count.count;
     }
     if (total == 0) return {};
+    if (!counted) ++draining_;
+    counted = true;
     backoff.pause();  // operations that started before the grant are finishing
   }
 }

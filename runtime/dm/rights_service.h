@@ -22,6 +22,7 @@
 // acknowledgement condition variable, never spins.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 
@@ -57,6 +58,8 @@ class RightsService : public pfs::ObjectAccess {
   // File operations of this rank waiting for a right on ino to go (tests use
   // it to see that an operation is blocked without timing anything).
   std::uint32_t waiting(std::uint64_t ino) const;
+  // Grants of this rank waiting for operations that were already running.
+  std::uint32_t draining() const { return draining_; }
 
  protected:
   void end(pfs::InodeNumber ino, pfs::AccessKind kind) override;
@@ -83,6 +86,7 @@ class RightsService : public pfs::ObjectAccess {
   // so counting an operation is atomic with applying a right.
   std::map<std::uint64_t, Counts> counts_;
   Counts unresolved_;  // begin_unresolved: in flight on every object
+  std::atomic<std::uint32_t> draining_{0};
 };
 
 }  // namespace pdm::dm

@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <thread>
 
 #include "runtime/mpi/backoff.h"
@@ -289,6 +290,73 @@ TEST(AccessRights, ExclExcludesRightsAndFileOperationsSharedLetsReadsThrough) {
   }
   if (fd >= 0) {
     EXPECT_EQ(pdm_close(fd), 0);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+}
+
+// An operation already running when a right is granted must finish before
+// dm_request_right returns. Rank 2 holds an operation in flight (a guard of
+// ObjectAccess, exactly what pread takes); rank 1's request is granted on
+// every rank but does not return until rank 2's operation ends.
+TEST(AccessRights, AGrantWaitsForTheOperationsAlreadyRunning) {
+  if (rank() == 0) {
+    int fd = pdm_open("/rights-busy", O_CREAT | O_WRONLY, 0644);
+    ASSERT_GE(fd, 0) << pdm_last_error();
+    ASSERT_EQ(pdm_close(fd), 0);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  struct stat st {};
+  ASSERT_EQ(pdm_stat("/rights-busy", &st), 0) << pdm_last_error();
+  const auto ino = static_cast<std::uint64_t>(st.st_ino);
+  std::optional<pfs::AccessGuard> running;
+  if (rank() == kWriter) {
+    auto guard = node::process_node()->rights().begin(ino, pfs::AccessKind::kRead);
+    ASSERT_TRUE(guard.ok()) << guard.error().message;
+    running.emplace(std::move(guard).value());
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+
+  dm_sessid_t sid = DM_NO_SESSION;
+  void *fsh = nullptr;
+  void *h = nullptr;
+  std::size_t fshlen = 0;
+  std::size_t hlen = 0;
+  std::unique_ptr<TokenSource> token;
+  std::unique_ptr<Operation> request;
+  if (rank() == kDm) {
+    ASSERT_EQ(dm_path_to_fshandle(const_cast<char *>("/rights-busy"), &fsh, &fshlen), 0);
+    ASSERT_EQ(dm_path_to_handle(const_cast<char *>("/rights-busy"), &h, &hlen), 0);
+    char info[] = "rights-busy";
+    ASSERT_EQ(dm_create_session(DM_NO_SESSION, info, &sid), 0);
+    dm_eventset_t create = 0;
+    DMEV_SET(DM_EVENT_CREATE, create);
+    ASSERT_EQ(dm_set_disp(sid, fsh, fshlen, DM_NO_TOKEN, &create, DM_EVENT_MAX), 0);
+    ASSERT_EQ(dm_set_eventlist(sid, fsh, fshlen, DM_NO_TOKEN, &create, DM_EVENT_MAX), 0);
+    token = std::make_unique<TokenSource>(sid, DM_EVENT_CREATE, [] {
+      const int created = pdm_open("/rights-busy-token", O_CREAT | O_WRONLY, 0644);
+      return created < 0 ? -1L : static_cast<long>(pdm_close(created));
+    });
+    request = std::make_unique<Operation>([&] {
+      return static_cast<long>(dm_request_right(sid, h, hlen, token->token, 0, DM_RIGHT_EXCL));
+    });
+    // The request is granted everywhere, then finds rank 2's operation
+    // running and waits for it (draining), and cannot return meanwhile.
+    mpi::Backoff backoff;
+    auto &rights = node::process_node()->rights();
+    while (rights.draining() != 1 && !request->done()) backoff.pause();
+    EXPECT_FALSE(request->done()) << "dm_request_right returned while an operation was running";
+    EXPECT_TRUE(excluded_here(ino, pfs::AccessKind::kRead));
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  running.reset();  // rank 2's operation ends
+  if (rank() == kDm) {
+    EXPECT_EQ(request->join(), 0) << pdm_last_error();
+    token->answer();
+    dm_eventset_t none = 0;
+    EXPECT_EQ(dm_set_eventlist(sid, fsh, fshlen, DM_NO_TOKEN, &none, DM_EVENT_MAX), 0);
+    EXPECT_EQ(dm_destroy_session(sid), 0);
+    dm_handle_free(h, hlen);
+    dm_handle_free(fsh, fshlen);
   }
   MPI_Barrier(MPI_COMM_WORLD);
 }
