@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <functional>
 
@@ -140,7 +141,7 @@ Result<int> FileSystem::open(std::string_view path, int flags, mode_t mode) {
   open_file->inode = opened.inode;
   open_file->flags = flags;
   if ((flags & O_TRUNC) && access != O_RDONLY && opened.inode.is_file() && opened.inode.size > 0) {
-    if (auto truncated = truncate_inode(opened.inode, 0); !truncated.ok()) {
+    if (auto truncated = truncate_guarded(opened.inode.ino, 0); !truncated.ok()) {
       (void)meta_call<Unlinked>(meta_msg::kClose, CloseRequest{opened.inode.ino, false});
       return std::move(truncated).error();
     }
@@ -243,6 +244,7 @@ Result<std::size_t> FileSystem::pread(int fd, std::span<std::byte> buffer, std::
   if (buffer.size() > SSIZE_MAX) return make_error(EINVAL, "read of {} bytes", buffer.size());
   if (f->inode.is_dir()) return make_error(EISDIR, "file descriptor {} is a directory", fd);
   if (buffer.empty()) return std::size_t{0};
+  PDM_ASSIGN_OR_RETURN(auto guard, access(f->inode.ino, AccessKind::kRead));
   const auto start = static_cast<std::uint64_t>(offset);
   // Inside a size this client knows (and no file shrank since): no
   // metadata call at all.
@@ -300,6 +302,7 @@ Result<std::size_t> FileSystem::pwrite(int fd, std::span<const std::byte> data,
   if (start + data.size() < start || start + data.size() > static_cast<std::uint64_t>(LLONG_MAX)) {
     return make_error(EFBIG, "write past the largest file offset");
   }
+  PDM_ASSIGN_OR_RETURN(auto guard, access(f->inode.ino, AccessKind::kModify));
   // The size and mtime change travels alongside the data, not before it.
   const std::uint64_t epoch = shrink_epoch();
   auto extend =
@@ -358,21 +361,54 @@ Result<Inode> FileSystem::dm_set_attr(InodeNumber ino, std::uint64_t generation,
   return changed;
 }
 
+Status FileSystem::truncate_guarded(InodeNumber ino, std::uint64_t length) {
+  PDM_ASSIGN_OR_RETURN(auto guard, access(ino, AccessKind::kModify));
+  PDM_ASSIGN_OR_RETURN(auto inode, (meta_call<Inode>(meta_msg::kGetattr, InodeRequest{ino})));
+  return truncate_inode(inode, length);
+}
+
 Status FileSystem::ftruncate(int fd, std::int64_t length) {
   PDM_ASSIGN_OR_RETURN(auto f, file(fd));
   if ((f->flags & O_ACCMODE) == O_RDONLY) {
     return make_error(EINVAL, "file descriptor {} is not open for writing", fd);
   }
   if (length < 0) return make_error(EINVAL, "negative length {}", length);
-  PDM_ASSIGN_OR_RETURN(auto inode,
-                       (meta_call<Inode>(meta_msg::kGetattr, InodeRequest{f->inode.ino})));
-  return truncate_inode(inode, static_cast<std::uint64_t>(length));
+  return truncate_guarded(f->inode.ino, static_cast<std::uint64_t>(length));
 }
 
 Status FileSystem::truncate(std::string_view path, std::int64_t length) {
   if (length < 0) return make_error(EINVAL, "negative length {}", length);
   PDM_ASSIGN_OR_RETURN(auto inode, stat(path));
-  return truncate_inode(inode, static_cast<std::uint64_t>(length));
+  if (inode.is_dir()) return make_error(EISDIR, "{} is a directory", path);
+  return truncate_guarded(inode.ino, static_cast<std::uint64_t>(length));
+}
+
+Result<AccessGuard> FileSystem::access(InodeNumber ino, AccessKind kind) {
+  if (access_ == nullptr) return AccessGuard{};
+  return access_->begin(ino, kind);
+}
+
+Result<std::vector<AccessGuard>> FileSystem::access_paths(
+    std::initializer_list<std::string_view> paths, AccessKind kind) {
+  std::vector<AccessGuard> guards;
+  if (access_ == nullptr) return guards;
+  // No right held anywhere (the common case): no lookup at all.
+  if (auto unresolved = access_->begin_unresolved(kind)) {
+    guards.push_back(std::move(*unresolved));
+    return guards;
+  }
+  std::vector<InodeNumber> inos;
+  for (auto path : paths) {
+    if (auto inode = stat(path); inode.ok()) inos.push_back(inode->ino);
+  }
+  // In inode order, so two operations on the same pair cannot wait on each other.
+  std::sort(inos.begin(), inos.end());
+  inos.erase(std::unique(inos.begin(), inos.end()), inos.end());
+  for (InodeNumber ino : inos) {
+    PDM_ASSIGN_OR_RETURN(auto guard, access_->begin(ino, kind));
+    guards.push_back(std::move(guard));
+  }
+  return guards;
 }
 
 Status FileSystem::fsync(int fd) {
@@ -383,6 +419,7 @@ Status FileSystem::fsync(int fd) {
 
 Result<Inode> FileSystem::fstat(int fd) {
   PDM_ASSIGN_OR_RETURN(auto f, file(fd));
+  PDM_ASSIGN_OR_RETURN(auto guard, access(f->inode.ino, AccessKind::kRead));
   return meta_call<Inode>(meta_msg::kGetattr, InodeRequest{f->inode.ino});
 }
 
@@ -397,6 +434,7 @@ Status FileSystem::unlink(std::string_view path) {
     if (auto inode = stat(path); inode.ok()) mode = inode->mode;
   }
   PDM_TRY(pre_event(dm_event::kRemove, path, mode));
+  PDM_ASSIGN_OR_RETURN(auto guards, access_paths({path}, AccessKind::kModify));
   auto gone = meta_call<Unlinked>(meta_msg::kUnlink, PathRequest{std::string(path)});
   post_event(dm_event::kPostremove, path,
              gone.ok() ? EventObject{gone->inode.ino, gone->inode.generation} : EventObject{}, mode,
@@ -408,6 +446,7 @@ Status FileSystem::unlink(std::string_view path) {
 
 Status FileSystem::rename(std::string_view from, std::string_view to) {
   PDM_TRY(pre_event(dm_event::kRename, from, 0, to));
+  PDM_ASSIGN_OR_RETURN(auto guards, access_paths({from, to}, AccessKind::kModify));
   auto renamed =
       meta_call<Renamed>(meta_msg::kRename, RenameRequest{std::string(from), std::string(to)});
   post_event(
@@ -433,6 +472,7 @@ Status FileSystem::mkdir(std::string_view path, mode_t mode) {
 
 Status FileSystem::rmdir(std::string_view path) {
   PDM_TRY(pre_event(dm_event::kRemove, path, S_IFDIR));
+  PDM_ASSIGN_OR_RETURN(auto guards, access_paths({path}, AccessKind::kModify));
   auto removed = meta_status(meta_msg::kRmdir, PathRequest{std::string(path)});
   post_event(dm_event::kPostremove, path, EventObject{}, S_IFDIR,
              removed.ok() ? 0 : removed.error().code);

@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -29,6 +30,7 @@
 #include "pfs/event_gate.h"
 #include "pfs/layout.h"
 #include "pfs/meta/meta_service.h"
+#include "pfs/object_access.h"
 #include "pfs/size_notices.h"
 #include "runtime/mpi/rpc.h"
 
@@ -94,6 +96,8 @@ class FileSystem {
   // Announces shrinks cluster-wide, so clients may cache sizes (null: every
   // read asks the metadata owner for the size).
   void set_size_notices(SizeNotices *notices) { notices_ = notices; }
+  // The DM layer's access rights (null: nothing excludes an operation).
+  void set_object_access(ObjectAccess *access) { access_ = access; }
 
  private:
   struct OpenFile {
@@ -116,6 +120,16 @@ class FileSystem {
   // The asynchronous ATTRIBUTE event after an inode attribute change by a
   // file operation (XFS raises it at the end of every setattr but DMAPI's).
   void attribute_event(const Inode &inode);
+  // Truncates under a modify guard, with the size fetched once the guard holds.
+  Status truncate_guarded(InodeNumber ino, std::uint64_t length);
+  // Waits while a DM access right excludes the operation on the object, and
+  // holds its place in flight until the guard goes (pfs/object_access.h).
+  Result<AccessGuard> access(InodeNumber ino, AccessKind kind);
+  // The same for operations that name their objects by path (unlink,
+  // rename, rmdir): paths that do not resolve get no guard (the operation
+  // fails by itself).
+  Result<std::vector<AccessGuard>> access_paths(std::initializer_list<std::string_view> paths,
+                                                AccessKind kind);
   bool wanted(int type) const { return gate_ != nullptr && gate_->wanted(type); }
   // The shrink epoch now (kNoEpoch without notices: never cache).
   std::uint64_t shrink_epoch() const;
@@ -144,6 +158,7 @@ class FileSystem {
   std::unique_ptr<MetaService> meta_;
   EventGate *gate_ = nullptr;
   SizeNotices *notices_ = nullptr;
+  ObjectAccess *access_ = nullptr;
 
   std::mutex files_mutex_;
   std::unordered_map<int, std::shared_ptr<OpenFile>> files_;

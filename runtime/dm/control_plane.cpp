@@ -85,6 +85,16 @@ std::uint64_t ControlPlane::acknowledged() const {
   return acknowledged_;
 }
 
+Status ControlPlane::wait_beyond(std::uint64_t version) {
+  std::unique_lock lock(mutex_);
+  while (acknowledged_ <= version) {
+    if (phase_ == Phase::kClosed) return make_error(ESHUTDOWN, "pdm stopped");
+    // Bounded only so that a stop is noticed; every acknowledgement notifies.
+    acked_cv_.wait_for(lock, std::chrono::milliseconds(50));
+  }
+  return {};
+}
+
 Status ControlPlane::post_broadcast() {
   auto view = engine_.membership().current();
   const int root = view->comm_rank_of(view->manager());

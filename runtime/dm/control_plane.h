@@ -61,6 +61,11 @@ class ControlPlane {
     return read(table_);
   }
   std::uint64_t acknowledged() const;
+  // Blocks (on a condition variable) until an update newer than `version`
+  // reached every rank; ESHUTDOWN when pdm stops first. A waiter that read
+  // acknowledged() before looking at the replica misses no change: whatever
+  // changes the replica afterwards carries a newer version.
+  Status wait_beyond(std::uint64_t version);
 
  private:
   struct Accepted {

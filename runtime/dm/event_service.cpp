@@ -187,7 +187,19 @@ Status EventService::respond(SessionId session, Token token, int error) {
       return make_error(ESRCH, "session {} holds no token {}", session, token);
     }
   }
-  return mpi::call_status(engine_, source_of(token), kRespond, Response{token, error});
+  // The token's rights go before the operation goes on: it may touch the object.
+  Status released = on_answered_ ? on_answered_(token) : Status{};
+  PDM_TRY(mpi::call_status(engine_, source_of(token), kRespond, Response{token, error}));
+  return released;
+}
+
+Status EventService::holds_token(SessionId session, Token token) {
+  PDM_TRY(check_local_session(session));
+  std::lock_guard lock(mutex_);
+  if (queues_[session].outstanding.count(token) == 0) {
+    return make_error(ESRCH, "session {} holds no token {}", session, token);
+  }
+  return {};
 }
 
 Result<std::vector<Token>> EventService::tokens(SessionId session) {

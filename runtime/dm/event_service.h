@@ -91,6 +91,15 @@ class EventService : public pfs::EventGate {
   Status respond(SessionId session, Token token, int error);
   // The tokens a session holds (handed out, not answered).
   Result<std::vector<Token>> tokens(SessionId session);
+  // OK if `session` is a session of this rank that holds `token` (access
+  // rights are held by such tokens); EINVAL for no such session here, ESRCH
+  // for a token it does not hold.
+  Status holds_token(SessionId session, Token token);
+  // Runs when a token is answered, before the outcome goes to the source:
+  // the DM layer releases the token's access rights there (XDSM).
+  void set_on_answered(std::function<Status(Token)> on_answered) {
+    on_answered_ = std::move(on_answered);
+  }
 
   // What the sessions of this rank have waiting, for `pdm sessions`.
   struct QueueCounts {
@@ -124,6 +133,7 @@ class EventService : public pfs::EventGate {
   std::map<Token, Pending> pending_;   // source side
   std::map<SessionId, Queue> queues_;  // session side
   std::uint32_t next_token_ = 0;
+  std::function<Status(Token)> on_answered_;
 };
 
 }  // namespace pdm::dm

@@ -180,8 +180,14 @@ Status SessionTable::validate(const Update &u) const {
         return make_error(EINVAL, "invalid group name '{}'", u.group);
       }
       return {};
+    case Kind::kChangeRight:
+      if (session(u.right.session) == nullptr) {
+        return make_error(ESRCH, "session {} does not exist", u.right.session);
+      }
+      return rights_.validate(u.right);
     case Kind::kOrphanNode:
     case Kind::kShrinkNotice:
+    case Kind::kReleaseToken:
       return {};
   }
   return make_error(EINVAL, "unknown session table update {}", static_cast<int>(u.kind));
@@ -226,6 +232,7 @@ Status SessionTable::apply(const Update &u) {
       const std::string group = sessions_[u.session.id].group;
       sessions_.erase(u.session.id);
       clear_dispositions_of(u.session.id);
+      rights_.drop_session(u.session.id);
       // A group's dispositions go with its last member.
       if (!group.empty() && members(group).empty()) {
         for (auto &[fs, state] : fs_) {
@@ -264,6 +271,12 @@ Status SessionTable::apply(const Update &u) {
     case Kind::kShrinkNotice:
       ++shrink_epoch_;
       break;
+    case Kind::kChangeRight:
+      rights_.apply(u.right);
+      break;
+    case Kind::kReleaseToken:
+      rights_.drop_token(u.right.token);
+      break;
   }
   version_ = u.version;
   return {};
@@ -274,6 +287,7 @@ SessionTable::Snapshot SessionTable::snapshot() const {
   out.version = version_;
   out.last_session_id = last_session_id_;
   out.shrink_epoch = shrink_epoch_;
+  out.rights = rights_.all();
   for (const auto &[id, s] : sessions_) out.sessions.push_back(s);
   for (const auto &[name, options] : groups_) out.groups.push_back({name, options});
   for (const auto &[fs, state] : fs_) {
@@ -305,6 +319,7 @@ Result<SessionTable> SessionTable::from_snapshot(const Snapshot &snapshot) {
     std::copy(f.dispositions.begin(), f.dispositions.end(), state.dispositions.begin());
     state.eventlist = f.eventlist;
   }
+  PDM_ASSIGN_OR_RETURN(table.rights_, RightsTable::from(snapshot.rights));
   return table;
 }
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "runtime/base/result.h"
+#include "runtime/dm/rights_table.h"
 #include "runtime/mpi/fields.h"
 
 namespace pdm::dm {
@@ -86,6 +87,8 @@ struct Update {
     kSetGroupOptions,  // group, options
     kOrphanNode,       // node: every session of that node becomes orphaned (failure handling)
     kShrinkNotice,     // a file shrank somewhere: every rank drops the sizes it cached
+    kChangeRight,      // right: a token's access right on an object (dm_request_right etc.)
+    kReleaseToken,     // right.token: the token was answered; its rights go
   };
   std::uint64_t version = 0;
   Kind kind = Kind::kCreateSession;
@@ -95,7 +98,10 @@ struct Update {
   FsId fs = kGlobalFs;
   EventSet events = 0;
   int node = -1;
-  auto fields() { return std::tie(version, kind, session, group, options, fs, events, node); }
+  RightChange right;
+  auto fields() {
+    return std::tie(version, kind, session, group, options, fs, events, node, right);
+  }
 };
 
 class SessionTable {
@@ -122,6 +128,8 @@ class SessionTable {
   EventSet disposed_to(FsId fs, SessionId session) const;
   EventSet eventlist(FsId fs) const;
   const std::map<FsId, FsState> &file_systems() const { return fs_; }
+  // The access rights tokens hold on objects (issue #3).
+  const RightsTable &rights() const { return rights_; }
 
   // A full copy (for a new manager or a joining rank).
   struct NamedGroup {
@@ -142,8 +150,10 @@ class SessionTable {
     std::vector<NamedGroup> groups;
     std::vector<FsCopy> file_systems;
     std::uint64_t shrink_epoch = 0;
+    std::vector<HeldRight> rights;
     auto fields() {
-      return std::tie(version, last_session_id, sessions, groups, file_systems, shrink_epoch);
+      return std::tie(version, last_session_id, sessions, groups, file_systems, shrink_epoch,
+                      rights);
     }
   };
   Snapshot snapshot() const;
@@ -161,6 +171,7 @@ class SessionTable {
   std::map<SessionId, Session> sessions_;
   std::map<std::string, GroupOptions> groups_;
   std::map<FsId, FsState> fs_;
+  RightsTable rights_;
 };
 
 }  // namespace pdm::dm

@@ -354,9 +354,11 @@ int dm_get_config(void *hanp, size_t hlen, dm_config_t flagname, dm_size_t *retv
           case DM_CONFIG_DTIME_OVERLOAD:
             *retvalp = 1;  // dtime is ctime, as in XFS
             return 0;
+          case DM_CONFIG_LOCK_UPGRADE:
+            *retvalp = 1;  // dm_upgrade_right keeps the SHARED right until EXCL is granted
+            return 0;
           case DM_CONFIG_BULKALL:
           case DM_CONFIG_CREATE_BY_HANDLE:
-          case DM_CONFIG_LOCK_UPGRADE:
           case DM_CONFIG_MAX_ATTR_ON_DESTROY:  // no dm_set_return_on_destroy
           case DM_CONFIG_MAX_MANAGED_REGIONS:
           case DM_CONFIG_OBJ_REF:

@@ -99,6 +99,11 @@ Result<std::unique_ptr<Node>> Node::start(
   node->fs_->set_event_gate(node->events_.get());
   node->shrink_notices_ = std::make_unique<dm::ShrinkNotices>(*node->control_);
   node->fs_->set_size_notices(node->shrink_notices_.get());
+  node->rights_ = std::make_unique<dm::RightsService>(*node->engine_, *node->control_);
+  node->rights_->attach();
+  node->fs_->set_object_access(node->rights_.get());
+  node->events_->set_on_answered(
+      [rights = node->rights_.get()](dm::Token token) { return rights->release_token(token); });
 
   PDM_TRY(node->engine_->start());
   PDM_TRY(mpi::barrier(sync));
@@ -132,6 +137,7 @@ Status Node::stop() {
   fs_.reset();
   shrink_notices_.reset();
   events_.reset();
+  rights_.reset();
   control_.reset();
   lease_.reset();
   engine_.reset();

@@ -28,6 +28,7 @@
 #include "runtime/cluster/view.h"
 #include "runtime/dm/control_plane.h"
 #include "runtime/dm/event_service.h"
+#include "runtime/dm/rights_service.h"
 #include "runtime/dm/shrink_notices.h"
 #include "runtime/mpi/rpc.h"
 #include "runtime/node/status_publisher.h"
@@ -50,6 +51,7 @@ class Node {
   pfs::FileSystem &fs() { return *fs_; }
   dm::ControlPlane &control() { return *control_; }
   dm::EventService &events() { return *events_; }
+  dm::RightsService &rights() { return *rights_; }
   cluster::Membership &membership() { return *membership_; }
   mpi::RpcEngine &engine() { return *engine_; }
   int rank() const { return rank_; }
@@ -69,6 +71,7 @@ class Node {
   dm::EventTap tap_;  // before events_: the service records into it
   std::unique_ptr<dm::EventService> events_;
   std::unique_ptr<dm::ShrinkNotices> shrink_notices_;
+  std::unique_ptr<dm::RightsService> rights_;
   std::optional<pfs::MountLease> lease_;
   std::unique_ptr<StatusPublisher> status_;
   bool stopped_ = false;
