@@ -90,12 +90,21 @@ std::optional<EventSet> SessionTable::object_eventlist(FsId fs, std::uint64_t in
 }
 
 EventSet SessionTable::object_events_union(FsId fs) const {
+  auto it = object_union_.find(fs);
+  return it == object_union_.end() ? 0 : it->second;
+}
+
+void SessionTable::recompute_object_union(FsId fs) {
   EventSet set = 0;
   for (auto it = objects_.lower_bound({fs, 0}); it != objects_.end() && it->first.first == fs;
        ++it) {
     set |= it->second.events;
   }
-  return set;
+  if (set == 0) {
+    object_union_.erase(fs);
+  } else {
+    object_union_[fs] = set;
+  }
 }
 
 Status SessionTable::preload_object_eventlists(const std::vector<ObjectEventList> &lists) {
@@ -108,6 +117,7 @@ Status SessionTable::preload_object_eventlists(const std::vector<ObjectEventList
     }
     objects_[{l.fs, l.ino}] = l;
   }
+  for (const auto &l : lists) recompute_object_union(l.fs);
   return {};
 }
 
@@ -304,10 +314,12 @@ Status SessionTable::apply(const Update &u) {
       break;
     case Kind::kSetObjectEventList:
       objects_[{u.fs, u.ino}] = ObjectEventList{u.fs, u.ino, u.generation, u.events};
+      recompute_object_union(u.fs);
       break;
     case Kind::kDropObjectEventList: {
       auto it = objects_.find({u.fs, u.ino});
       if (it != objects_.end() && it->second.generation == u.generation) objects_.erase(it);
+      recompute_object_union(u.fs);
       break;
     }
   }
@@ -353,6 +365,7 @@ Result<SessionTable> SessionTable::from_snapshot(const Snapshot &snapshot) {
     state.eventlist = f.eventlist;
   }
   for (const auto &l : snapshot.object_eventlists) table.objects_[{l.fs, l.ino}] = l;
+  for (const auto &l : snapshot.object_eventlists) table.recompute_object_union(l.fs);
   return table;
 }
 

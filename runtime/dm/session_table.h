@@ -189,6 +189,8 @@ class SessionTable {
  private:
   Status validate_disposition(const Update &update) const;
   void clear_dispositions_of(SessionId id);
+  // Recomputes object_union_[fs] after a per-file list of fs changed.
+  void recompute_object_union(FsId fs);
 
   std::uint64_t version_ = 0;
   std::uint64_t shrink_epoch_ = 0;
@@ -197,6 +199,9 @@ class SessionTable {
   std::map<std::string, GroupOptions> groups_;
   std::map<FsId, FsState> fs_;
   std::map<std::pair<FsId, std::uint64_t>, ObjectEventList> objects_;  // (fs, ino)
+  // The union of the per-file lists of each fs, kept so that every file
+  // operation's check costs one lookup however many lists exist.
+  std::map<FsId, EventSet> object_union_;
 };
 
 }  // namespace pdm::dm

@@ -282,6 +282,21 @@ int main(int argc, char **argv) {
   if (rank == kOther) setenv("PDM_FAULT_NOSPACE_WRITES", "3", 1);
   CHECK(pdm_start(MPI_COMM_WORLD, argv[1]) == 0, "pdm_start");
   CHECK(dm_path_to_fshandle("/", &fsh, &fshlen) == 0, "dm_path_to_fshandle");
+  /* What dm_get_config(_events) report now. */
+  dm_size_t value = 0;
+  dm_eventset_t generated = 0;
+  unsigned int nelem = 0;
+  CHECK(dm_get_config(fsh, fshlen, DM_CONFIG_PENDING, &value) == 0 && value == 1, "PENDING");
+  CHECK(dm_get_config(fsh, fshlen, DM_CONFIG_PERS_EVENTS, &value) == 0 && value == 1,
+        "PERS_EVENTS");
+  CHECK(dm_get_config(fsh, fshlen, DM_CONFIG_MAX_MESSAGE_DATA, &value) == 0 && value >= 4096,
+        "MAX_MESSAGE_DATA %llu", (unsigned long long)value);
+  CHECK(dm_get_config_events(fsh, fshlen, DM_EVENT_MAX, &generated, &nelem) == 0,
+        "dm_get_config_events");
+  CHECK(DMEV_ISSET(DM_EVENT_MOUNT, generated) && DMEV_ISSET(DM_EVENT_PREUNMOUNT, generated) &&
+            DMEV_ISSET(DM_EVENT_UNMOUNT, generated) && DMEV_ISSET(DM_EVENT_CLOSE, generated) &&
+            DMEV_ISSET(DM_EVENT_NOSPACE, generated) && DMEV_ISSET(DM_EVENT_USER, generated),
+        "generated %#llx", (unsigned long long)generated);
   char info[] = "messages";
   if (rank == kDm) {
     CHECK(dm_create_session(DM_NO_SESSION, info, &a) == 0, "session A");
