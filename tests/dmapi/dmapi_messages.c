@@ -6,7 +6,8 @@
  *      a session that holds a token is EBUSY.
  *   2. dm_send_msg ASYNC across ranks; a session with an undelivered event
  *      cannot be destroyed (EBUSY), from its own rank or another.
- *   3. dm_send_msg SYNC: the sender waits for the answer, ABORT's errno.
+ *   3. dm_send_msg SYNC: the sender waits for the answer, ABORT's errno;
+ *      an event moved to another session is answered from there.
  *   4. MOUNT, when B takes the MOUNT disposition, and dm_get_mountinfo.
  *   5. NOSPACE: rank 2 runs with fault.nospace_writes = 3 (its first three
  *      data transfers fail with ENOSPC as on a full volume): CONTINUE
@@ -142,13 +143,24 @@ static void sync_messages(void) {
           "ABORT(EPERM) comes back to the sender");
     CHECK(dm_send_msg(b, DM_MSGTYPE_SYNC, sizeof text, text) == 0, "CONTINUE");
   } else if (rank == kDm) {
+    /* The first is aborted by B; the second is moved to D and answered
+     * there: the waiting sender must still get the answer. */
+    char info[] = "d";
+    dm_sessid_t d = DM_NO_SESSION;
+    dm_token_t moved = 0;
+    CHECK(dm_create_session(DM_NO_SESSION, info, &d) == 0, "session D");
     for (int i = 0; i < 2; ++i) {
       dm_eventmsg_t *m = next_event(b);
       CHECK(m->ev_type == DM_EVENT_USER && m->ev_token != DM_INVALID_TOKEN, "sync USER event");
-      CHECK(dm_respond_event(b, m->ev_token, i == 0 ? DM_RESP_ABORT : DM_RESP_CONTINUE,
-                             i == 0 ? EPERM : 0, 0, NULL) == 0,
-            "respond");
+      if (i == 0) {
+        CHECK(dm_respond_event(b, m->ev_token, DM_RESP_ABORT, EPERM, 0, NULL) == 0, "abort");
+      } else {
+        CHECK(dm_move_event(b, m->ev_token, d, &moved) == 0, "move to D");
+        CHECK(dm_destroy_session(d) == -1 && errno == EBUSY, "D holds the token: EBUSY");
+        CHECK(dm_respond_event(d, moved, DM_RESP_CONTINUE, 0, 0, NULL) == 0, "D answers");
+      }
     }
+    CHECK(dm_destroy_session(d) == 0, "D is idle");
   } else if (rank == 0) {
     CHECK(dm_send_msg(b, DM_MSGTYPE_INVALID, sizeof text, text) == -1 && errno == EINVAL,
           "invalid msgtype: EINVAL");
