@@ -380,6 +380,12 @@ Status EventService::close_local(SessionId session) {
 
 Status EventService::close_session(SessionId session) {
   PDM_ASSIGN_OR_RETURN(int node, node_of(session));
+  const bool orphaned = control_.read([&](const SessionTable &t) {
+    const Session *s = t.session(session);
+    return s != nullptr && s->state == SessionState::kOrphaned;
+  });
+  // An orphaned session's node is gone, and its queues with it: nothing to check.
+  if (orphaned) return {};
   if (node == engine_.membership().current()->self()) return close_local(session);
   return mpi::call_status(engine_, node, kCloseSession, SessionRequest{session});
 }
