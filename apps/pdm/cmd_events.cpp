@@ -137,7 +137,8 @@ class Tail {
     });
     for (const Json &line : lines) {
       if (session_ && line.contains("session") && line["session"].get<int>() != *session_) continue;
-      fmt::print("{}\n", json_ ? line.dump() : human_line(line));
+      fmt::print("{}\n", json_ ? line.dump(-1, ' ', false, Json::error_handler_t::replace)
+                               : human_line(line));
     }
     std::fflush(stdout);
   }

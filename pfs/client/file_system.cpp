@@ -43,7 +43,8 @@ FileSystem::FileSystem(const FsConfig &config, mpi::RpcEngine &engine,
       engine_(engine),
       options_(options),
       objects_(config.volumes),
-      data_(engine, objects_, options.max_request, direct_volumes(config, options.direct)) {}
+      data_(engine, objects_, options.max_request, direct_volumes(config, options.direct)),
+      nospace_faults_(options.fault_nospace_writes) {}
 
 FileSystem::~FileSystem() = default;
 
@@ -155,17 +156,30 @@ Result<int> FileSystem::open(std::string_view path, int flags, mode_t mode) {
 
 Status FileSystem::close(int fd) {
   std::shared_ptr<OpenFile> open_file;
+  bool last_here = false;
   {
     std::lock_guard lock(files_mutex_);
     auto it = files_.find(fd);
     if (it == files_.end()) return make_error(EBADF, "file descriptor {} is not open", fd);
     open_file = std::move(it->second);
     files_.erase(it);
+    last_here = std::none_of(files_.begin(), files_.end(), [&](const auto &entry) {
+      return entry.second->inode.ino == open_file->inode.ino;
+    });
   }
   PDM_ASSIGN_OR_RETURN(
       auto closed,
       (meta_call<Unlinked>(meta_msg::kClose,
                            CloseRequest{open_file->inode.ino, open_file->was_read.load()})));
+  // XDSM CLOSE (asynchronous): the last close of the file on this rank; an
+  // open file on another rank is another client's open.
+  if (last_here && wanted(dm_event::kClose)) {
+    FsEvent event;
+    event.type = dm_event::kClose;
+    event.object1 = {open_file->inode.ino, open_file->inode.generation};
+    event.mode = open_file->inode.mode;
+    (void)gate_->raise(event, false);
+  }
   if (closed.destroy) return destroy(closed);
   return {};
 }
@@ -173,6 +187,7 @@ Status FileSystem::close(int fd) {
 Status FileSystem::destroy(const Unlinked &gone) {
   PDM_TRY(data_.remove(gone.inode.ino));
   PDM_TRY(meta_status(meta_msg::kForget, InodeRequest{gone.inode.ino}));
+  if (gate_ != nullptr) gate_->object_gone({gone.inode.ino, gone.inode.generation});
   if (wanted(dm_event::kDestroy)) {
     FsEvent event;
     event.type = dm_event::kDestroy;
@@ -308,12 +323,40 @@ Result<std::size_t> FileSystem::pwrite(int fd, std::span<const std::byte> data,
   auto extend =
       engine_.start(metadata_rank(), meta_msg::kExtend,
                     mpi::encode_message(ExtendRequest{f->inode.ino, start + data.size()}));
-  Status written = data_.write(layout_of(f->inode), f->inode.ino, start, data);
+  Status written = write_data(*f, start, data);
   PDM_ASSIGN_OR_RETURN(auto response, engine_.wait(extend));
   PDM_ASSIGN_OR_RETURN(auto extended, mpi::decode_payload<Inode>(response.payload()));
   PDM_TRY(written);
   learn_size(*f, extended.size, epoch);
   return data.size();
+}
+
+Status FileSystem::write_data(const OpenFile &file, std::uint64_t start,
+                              std::span<const std::byte> data) {
+  for (;;) {
+    Status written;
+    std::uint64_t faults = nospace_faults_.load();
+    while (faults > 0 && !nospace_faults_.compare_exchange_weak(faults, faults - 1)) {
+    }
+    if (faults > 0) {
+      written =
+          make_error(ENOSPC, "inode {}: injected ENOSPC (fault.nospace_writes)", file.inode.ino);
+    } else {
+      written = data_.write(layout_of(file.inode), file.inode.ino, start, data);
+    }
+    if (written.ok() || written.error().code != ENOSPC || !wanted(dm_event::kNospace)) {
+      return written;
+    }
+    // XDSM NOSPACE: the DM application may free space (CONTINUE: try again)
+    // or give up (ABORT: the write fails with its errno).
+    FsEvent event;
+    event.type = dm_event::kNospace;
+    event.object1 = {file.inode.ino, file.inode.generation};
+    event.mode = file.inode.mode;
+    event.retcode = ENOSPC;
+    if (!gate_->wanted(event.type, event.object1)) return written;
+    PDM_TRY(gate_->raise(event, true));
+  }
 }
 
 Status FileSystem::truncate_inode(const Inode &inode, std::uint64_t length) {
@@ -485,6 +528,18 @@ Result<std::vector<DirEntry>> FileSystem::readdir(std::string_view path, std::st
       meta_msg::kReaddir,
       ReaddirRequest{std::string(path), std::string(after),
                      static_cast<std::uint32_t>(std::min<std::size_t>(max_entries, 65536))});
+}
+
+Result<Inode> FileSystem::getattr(InodeNumber ino) {
+  return meta_call<Inode>(meta_msg::kGetattr, InodeRequest{ino});
+}
+
+Status FileSystem::set_eventlist(InodeNumber ino, std::uint64_t generation, std::uint64_t events) {
+  return meta_status(meta_msg::kSetEventList, SetEventListRequest{ino, generation, events});
+}
+
+Result<std::vector<StoredEventList>> FileSystem::eventlists() {
+  return meta_call<std::vector<StoredEventList>>(meta_msg::kEventLists, mpi::Empty{});
 }
 
 Result<std::vector<VolumeUsage>> FileSystem::volume_usage() {

@@ -40,6 +40,10 @@ struct FileSystemOptions {
   std::uint64_t max_request = 8u << 20;              // io.max_request
   std::string direct = "auto";                       // io.direct: auto, on, off
   std::size_t meta_map_size = std::size_t{1} << 30;  // meta.map_size
+  // fault.nospace_writes: the first N pwrite calls of this rank fail their
+  // data transfer with ENOSPC as a full volume would (tests of the NOSPACE
+  // event; there is no small volume to fill deterministically).
+  std::uint64_t fault_nospace_writes = 0;
 };
 
 class FileSystem {
@@ -80,6 +84,12 @@ class FileSystem {
   Result<Inode> dm_set_attr(InodeNumber ino, std::uint64_t generation, const AttrChange &change,
                             std::optional<TimeNs> ctime);
   Result<std::vector<VolumeUsage>> volume_usage();
+  // The inode of a number (dm handles name inodes, not paths).
+  Result<Inode> getattr(InodeNumber ino);
+  // Per-file DM event lists, kept persistent by the metadata owner; the DM
+  // layer replicates them. ESTALE when the generation is gone.
+  Status set_eventlist(InodeNumber ino, std::uint64_t generation, std::uint64_t events);
+  Result<std::vector<StoredEventList>> eventlists();
   Result<StoreStats> metadata_stats();
 
   // POSIX view of an inode.
@@ -142,6 +152,9 @@ class FileSystem {
   // Raises a synchronous pre-operation event if wanted (its error aborts the operation).
   Status pre_event(int type, std::string_view path, std::uint32_t mode,
                    std::string_view path2 = {});
+  // Writes the data of a pwrite; on ENOSPC raises NOSPACE (synchronous) when
+  // wanted and retries for as long as the session answers CONTINUE.
+  Status write_data(const OpenFile &file, std::uint64_t start, std::span<const std::byte> data);
   // Raises the asynchronous post-operation event, if wanted, with the outcome.
   void post_event(int type, std::string_view path, EventObject child, std::uint32_t mode,
                   int retcode, std::string_view path2 = {});
@@ -159,6 +172,7 @@ class FileSystem {
   EventGate *gate_ = nullptr;
   SizeNotices *notices_ = nullptr;
   ObjectAccess *access_ = nullptr;
+  std::atomic<std::uint64_t> nospace_faults_{0};  // fault.nospace_writes left
 
   std::mutex files_mutex_;
   std::unordered_map<int, std::shared_ptr<OpenFile>> files_;

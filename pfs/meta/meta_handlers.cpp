@@ -74,6 +74,15 @@ void register_meta_handlers(mpi::RpcEngine &engine, std::function<MetaService *(
   engine.register_handler(
       meta_msg::kStats,
       make_handler<Empty>(on([](MetaService &m, const Empty &) { return m.stats(); })));
+  engine.register_handler(
+      meta_msg::kSetEventList,
+      make_handler<SetEventListRequest>(on([](MetaService &m, const SetEventListRequest &r) {
+        return m.store().set_eventlist(r.ino, r.generation, r.events);
+      })));
+  engine.register_handler(meta_msg::kEventLists,
+                          make_handler<Empty>(on([](MetaService &m, const Empty &) {
+                            return m.store().eventlists();
+                          })));
 }
 
 }  // namespace pdm::pfs

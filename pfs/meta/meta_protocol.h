@@ -28,7 +28,19 @@ enum : mpi::MsgType {
   kSync,
   kStats,
 };
+// Per-file DM event lists (issue #3), in the range 0x0260-0x027f.
+enum : mpi::MsgType {
+  kSetEventList = 0x0260,  // SetEventListRequest -> Empty
+  kEventLists = 0x0261,    // Empty -> std::vector<StoredEventList>
+};
 }  // namespace meta_msg
+
+struct SetEventListRequest {
+  InodeNumber ino = 0;
+  std::uint64_t generation = 0;
+  std::uint64_t events = 0;
+  auto fields() { return std::tie(ino, generation, events); }
+};
 
 struct PathRequest {
   std::string path;
@@ -94,6 +106,9 @@ inline auto wire_fields(Renamed &r) {
 }
 inline auto wire_fields(AttrChange &c) {
   return std::tie(c.size, c.mode, c.uid, c.gid, c.atime, c.mtime);
+}
+inline auto wire_fields(StoredEventList &l) {
+  return std::tie(l.ino, l.generation, l.events);
 }
 inline auto wire_fields(StoreStats &s) {
   return std::tie(s.inodes, s.orphans, s.next_ino);

@@ -81,8 +81,9 @@ struct MetaStore::Impl {
   MDB_dbi dentries = 0;
   MDB_dbi orphans = 0;
   MDB_dbi meta = 0;
-  MDB_dbi parents = 0;  // directory ino -> parent ino (the root is its own parent)
-  MDB_dbi dmattrs = 0;  // ino + DM attribute name -> value
+  MDB_dbi parents = 0;     // directory ino -> parent ino (the root is its own parent)
+  MDB_dbi dmattrs = 0;     // ino + DM attribute name -> value
+  MDB_dbi eventlists = 0;  // ino -> generation, dm_eventset_t (per-file DM event lists)
   std::mutex mutex;
 
   Impl() = default;
@@ -158,13 +159,13 @@ struct MetaStore::Impl {
 };
 
 Status MetaStore::Impl::open_databases(MDB_txn *txn) {
-  // "regions" and "eventlists" belong to the DM layer (issue #3); they are
-  // created here so that every store has the same set of databases.
+
+
   MDB_dbi unused = 0;
   const std::pair<const char *, MDB_dbi *> databases[] = {
       {"inodes", &inodes},  {"dentries", &dentries}, {"orphans", &orphans},
       {"meta", &meta},      {"parents", &parents},   {"dmattrs", &dmattrs},
-      {"regions", &unused}, {"eventlists", &unused}};
+      {"regions", &unused}, {"eventlists", &eventlists}};
   for (const auto &[name, dbi] : databases) {
     if (int rc = mdb_dbi_open(txn, name, MDB_CREATE, dbi); rc != 0) {
       return lmdb_error(rc, fmt::format("opening database '{}'", name));
@@ -605,6 +606,7 @@ Status MetaStore::rmdir(InodeNumber parent, std::string_view name) {
   PDM_TRY(impl_->erase(txn.get(), impl_->inodes, ino_key(inode.ino), "an inode"));
   PDM_TRY(impl_->erase(txn.get(), impl_->parents, ino_key(inode.ino), "a parent record"));
   PDM_TRY(impl_->erase_dmattrs(txn.get(), inode.ino));
+  PDM_TRY(impl_->erase(txn.get(), impl_->eventlists, ino_key(inode.ino), "an event list"));
   --dir.nlink;
   dir.mtime = dir.ctime = now_ns();
   PDM_TRY(impl_->put_inode(txn.get(), dir));
@@ -781,6 +783,7 @@ Status MetaStore::forget(InodeNumber ino) {
   PDM_TRY(impl_->erase(txn.get(), impl_->inodes, ino_key(ino), "an inode"));
   PDM_TRY(impl_->erase(txn.get(), impl_->orphans, ino_key(ino), "an orphan"));
   PDM_TRY(impl_->erase_dmattrs(txn.get(), ino));
+  PDM_TRY(impl_->erase(txn.get(), impl_->eventlists, ino_key(ino), "an event list"));
   return impl_->commit(txn);
 }
 
@@ -1050,6 +1053,48 @@ Result<std::string> MetaStore::path_of(InodeNumber dir, std::uint64_t dir_genera
     path += *it;
   }
   return path.empty() ? std::string("/") : path;
+}
+
+Status MetaStore::set_eventlist(InodeNumber ino, std::uint64_t generation, std::uint64_t events) {
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(true));
+  PDM_ASSIGN_OR_RETURN(Inode inode, impl_->load_inode(txn.get(), ino));
+  if (inode.generation != generation) {
+    return make_error(ESTALE, "inode {}: generation {} is gone (now {})", ino, generation,
+                      inode.generation);
+  }
+  mpi::Encoder value;
+  value.put(generation);
+  value.put(events);
+  PDM_TRY(impl_->store(txn.get(), impl_->eventlists, ino_key(ino), value.bytes(), "an event list"));
+  return impl_->commit(txn);
+}
+
+Result<std::vector<StoredEventList>> MetaStore::eventlists() {
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(false));
+  lmdb::Cursor cursor;
+  if (int rc = cursor.open(txn.get(), impl_->eventlists); rc != 0) {
+    return impl_->lmdb_error(rc, "opening a cursor");
+  }
+  std::vector<StoredEventList> out;
+  MDB_val key{};
+  MDB_val value{};
+  int rc = cursor.get(&key, &value, MDB_FIRST);
+  for (; rc == 0; rc = cursor.get(&key, &value, MDB_NEXT)) {
+    if (key.mv_size != kInoKeySize) {
+      return impl_->corrupt("the eventlists database", fmt::format("a {}-byte key", key.mv_size));
+    }
+    mpi::Decoder in(lmdb::bytes_of(value));
+    auto generation = in.get<std::uint64_t>();
+    auto events = in.get<std::uint64_t>();
+    if (!generation.ok() || !events.ok() || !in.expect_end().ok()) {
+      return impl_->corrupt("an event list", "undecodable record");
+    }
+    out.push_back({ino_of_key(lmdb::view_of(key)), *generation, *events});
+  }
+  if (rc != MDB_NOTFOUND) return impl_->lmdb_error(rc, "listing event lists");
+  return out;
 }
 
 }  // namespace pdm::pfs

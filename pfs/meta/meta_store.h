@@ -89,6 +89,14 @@ struct DirAttrsPage {
   bool more = false;  // entries remain after these
 };
 
+// A per-file DM event list as the "eventlists" database keeps it (the DM
+// layer's; pfs only stores it and drops it with the inode).
+struct StoredEventList {
+  InodeNumber ino = 0;
+  std::uint64_t generation = 0;
+  std::uint64_t events = 0;  // dm_eventset_t
+};
+
 struct StoreStats {
   std::uint64_t inodes = 0;  // inode records, orphans included
   std::uint64_t orphans = 0;
@@ -178,6 +186,13 @@ class MetaStore {
                               std::uint64_t target_generation);
 
   Result<StoreStats> stats();
+
+  // Per-file event lists: set (ENOENT for no such inode, ESTALE for another
+  // generation) and list all. A list goes when its inode's record goes
+  // (forget, rmdir).
+  Status set_eventlist(InodeNumber ino, std::uint64_t generation, std::uint64_t events);
+  Result<std::vector<StoredEventList>> eventlists();
+
   // Makes every committed transaction durable (mdb_env_sync with force).
   Status sync();
 

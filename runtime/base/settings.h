@@ -79,7 +79,10 @@ struct DurationIn {
     "largest single data request to one volume owner")                                           \
   X(io_direct, "io.direct", "PDM_IO_DIRECT", "io-direct", "auto",                                 \
     (setting::OneOf{"auto|on|off"}),                                                              \
-    "read/write shared volumes directly (auto: when this rank sees the volume; off for NFS)")
+    "read/write shared volumes directly (auto: when this rank sees the volume; off for NFS)")      \
+  X(fault_nospace_writes, "fault.nospace_writes", "PDM_FAULT_NOSPACE_WRITES",                     \
+    "fault-nospace-writes", "0", (setting::SizeIn{0, 1u << 20}),                                  \
+    "fault injection: the first N writes of each rank fail with ENOSPC (NOSPACE event tests)")
 // clang-format on
 
 // The resolved, typed value of every setting.

@@ -54,6 +54,13 @@ class ControlPlane {
   // goes quiet. Waits (with backoff) until this rank saw it.
   Status shutdown();
 
+  // At mount, on every rank before the first update: the per-file event
+  // lists read from the metadata store (all ranks load the same lists).
+  Status preload_object_eventlists(const std::vector<ObjectEventList> &lists) {
+    std::lock_guard lock(mutex_);
+    return table_.preload_object_eventlists(lists);
+  }
+
   // Reads of this rank's replica.
   template <typename Read>
   auto read(Read read) const {

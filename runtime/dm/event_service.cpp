@@ -1,13 +1,20 @@
 #include "runtime/dm/event_service.h"
 
+#include <spdlog/spdlog.h>
+
+#include "pfs/dm_events.h"
 #include "runtime/dm/event_tap.h"
 #include "runtime/mpi/typed_rpc.h"
 
 namespace pdm::dm {
 namespace {
 
-constexpr mpi::MsgType kDeliver = 0x0410;  // source -> session node: queue an event
-constexpr mpi::MsgType kRespond = 0x0411;  // session node -> source: the outcome of a token
+constexpr mpi::MsgType kDeliver = 0x0410;        // source -> session node: queue an event
+constexpr mpi::MsgType kRespond = 0x0411;        // session node -> source: the outcome of a token
+constexpr mpi::MsgType kCloseSession = 0x0412;   // any rank -> session node: close for destroy
+constexpr mpi::MsgType kReopenSession = 0x0413;  // any rank -> session node: undo the close
+
+namespace ev = pfs::dm_event;
 
 struct Response {
   Token token = 0;
@@ -15,8 +22,13 @@ struct Response {
   auto fields() { return std::tie(token, error); }
 };
 
-int source_of(Token token) {
-  return (token >> 20) - 1;
+struct SessionRequest {
+  SessionId session = 0;
+  auto fields() { return std::tie(session); }
+};
+
+bool is_rename(int type) {
+  return type == ev::kRename || type == ev::kPostrename;
 }
 
 }  // namespace
@@ -25,19 +37,9 @@ EventService::EventService(mpi::RpcEngine &engine, ControlPlane &control, FsId f
     : engine_(engine), control_(control), fs_(fs) {}
 
 void EventService::attach() {
-  engine_.register_handler(kDeliver, mpi::make_handler<EventMessage>(
-                                         [this](const EventMessage &m, const mpi::Request &) {
-                                           {
-                                             std::lock_guard lock(mutex_);
-                                             Queue &queue = queues_[m.session];
-                                             EventMessage queued = m;
-                                             queued.sequence = queue.next_sequence++;
-                                             if (tap_ != nullptr) tap_->record(queued);
-                                             queue.undelivered.push_back(std::move(queued));
-                                           }
-                                           changed_.notify_all();
-                                           return Status{};
-                                         }));
+  engine_.register_handler(
+      kDeliver, mpi::make_handler<EventMessage>(
+                    [this](const EventMessage &m, const mpi::Request &) { return enqueue(m); }));
   engine_.register_handler(
       kRespond, mpi::make_handler<Response>([this](const Response &r, const mpi::Request &) {
         {
@@ -51,17 +53,79 @@ void EventService::attach() {
         changed_.notify_all();
         return Status{};
       }));
+  engine_.register_handler(kCloseSession,
+                           mpi::make_handler<SessionRequest>(
+                               [this](const SessionRequest &r, const mpi::Request &) -> Status {
+                                 return close_local(r.session);
+                               }));
+  engine_.register_handler(kReopenSession,
+                           mpi::make_handler<SessionRequest>(
+                               [this](const SessionRequest &r, const mpi::Request &) -> Status {
+                                 {
+                                   std::lock_guard lock(mutex_);
+                                   queues_[r.session].closed = false;
+                                 }
+                                 return Status{};
+                               }));
+}
+
+Status EventService::enqueue(const EventMessage &m) {
+  const int self = engine_.membership().current()->self();
+  const bool here = control_.read([&](const SessionTable &t) {
+    const Session *s = t.session(m.session);
+    return s != nullptr && s->node == self;
+  });
+  if (!here) return make_error(ESRCH, "session {} is not on rank {}", m.session, self);
+  {
+    std::lock_guard lock(mutex_);
+    Queue &queue = queues_[m.session];
+    if (queue.closed) return make_error(ESRCH, "session {} is being destroyed", m.session);
+    EventMessage queued = m;
+    queued.sequence = queue.next_sequence++;
+    if (tap_ != nullptr) tap_->record(queued);
+    queue.undelivered.push_back(std::move(queued));
+  }
+  changed_.notify_all();
+  return {};
 }
 
 bool EventService::wanted(int type) const {
-  return (control_.read([&](const SessionTable &t) { return t.eventlist(fs_); }) &
+  return (control_.read([&](const SessionTable &t) {
+           return t.eventlist(fs_) | t.object_events_union(fs_);
+         }) &
           event_bit(type)) != 0;
 }
 
-Result<std::vector<Session>> EventService::targets_of(int type, bool synchronous) const {
+bool EventService::wanted(int type, pfs::EventObject governing) const {
+  const EventSet set = control_.read([&](const SessionTable &t) {
+    if (governing.valid()) {
+      if (auto own = t.object_eventlist(fs_, governing.ino, governing.generation)) return *own;
+    }
+    return t.eventlist(fs_);
+  });
+  return (set & event_bit(type)) != 0;
+}
+
+void EventService::object_gone(pfs::EventObject object) {
+  const bool listed = control_.read([&](const SessionTable &t) {
+    return t.object_eventlist(fs_, object.ino, object.generation).has_value();
+  });
+  if (!listed) return;
+  Update u;
+  u.kind = Update::Kind::kDropObjectEventList;
+  u.fs = fs_;
+  u.ino = object.ino;
+  u.generation = object.generation;
+  if (auto done = control_.submit(u); !done.ok()) {
+    // Harmless: inode numbers are never reused, and the stored list is gone.
+    spdlog::warn("could not drop the event list of inode {}: {}", object.ino, done.error().message);
+  }
+}
+
+Result<std::vector<Session>> EventService::targets_of(FsId fs, int type, bool synchronous) const {
   const int self = engine_.membership().current()->self();
   return control_.read([&](const SessionTable &t) -> Result<std::vector<Session>> {
-    const DispTarget target = t.disposition(fs_, type);
+    const DispTarget target = t.disposition(fs, type);
     if (target.empty()) {
       return make_error(EIO, "event {} is enabled but disposed to no session", type);
     }
@@ -96,8 +160,12 @@ Token EventService::make_token() {
 }
 
 Status EventService::raise(const pfs::FsEvent &event, bool synchronous) {
-  if (!wanted(event.type)) return {};
-  auto targets = targets_of(event.type, synchronous);
+  bool governed = wanted(event.type, event.object1);
+  if (!governed && is_rename(event.type) && event.object2.valid()) {
+    governed = wanted(event.type, event.object2);  // either directory may ask for it
+  }
+  if (!governed) return {};
+  auto targets = targets_of(fs_, event.type, synchronous);
   if (!targets.ok()) {
     // XDSM/GPFS: an enabled event nobody holds fails a synchronous operation;
     // an asynchronous one is dropped.
@@ -105,24 +173,29 @@ Status EventService::raise(const pfs::FsEvent &event, bool synchronous) {
   }
   EventMessage m;
   m.type = event.type;
-  m.source = engine_.membership().current()->self();
   m.object1 = {event.object1.ino, event.object1.generation};
   m.object2 = {event.object2.ino, event.object2.generation};
   m.name1 = event.name1;
   m.name2 = event.name2;
   m.mode = event.mode;
   m.retcode = event.retcode;
+  return deliver(std::move(m), *targets, synchronous);
+}
+
+Status EventService::deliver(EventMessage m, const std::vector<Session> &targets,
+                             bool synchronous) {
+  m.source = engine_.membership().current()->self();
   if (!synchronous) {
     // Every target at once; an asynchronous event never fails the operation.
     std::vector<mpi::PendingCall> calls;
-    for (const Session &target : *targets) {
+    for (const Session &target : targets) {
       m.session = target.id;
       calls.push_back(engine_.start(target.node, kDeliver, mpi::encode_message(m)));
     }
     engine_.wait_all(calls);
     return {};
   }
-  const Session &target = targets->front();
+  const Session &target = targets.front();
   m.session = target.id;
   m.token = make_token();
   {
@@ -133,7 +206,7 @@ Status EventService::raise(const pfs::FsEvent &event, bool synchronous) {
   if (!delivered.ok()) {
     std::lock_guard lock(mutex_);
     pending_.erase(m.token);
-    return make_error(EIO, "event {} could not reach session {}: {}", event.type, target.id,
+    return make_error(EIO, "event {} could not reach session {}: {}", m.type, target.id,
                       delivered.error().message);
   }
   std::unique_lock lock(mutex_);
@@ -156,6 +229,15 @@ Status EventService::check_local_session(SessionId session) const {
   });
 }
 
+Result<int> EventService::node_of(SessionId session) const {
+  auto node = control_.read([&](const SessionTable &t) {
+    const Session *s = t.session(session);
+    return s == nullptr ? -1 : s->node;
+  });
+  if (node < 0) return make_error(EINVAL, "session {} does not exist", session);
+  return node;
+}
+
 Result<std::vector<EventMessage>> EventService::get_events(
     SessionId session, unsigned max_messages, bool wait,
     const std::function<bool(std::size_t, const EventMessage &)> &fits) {
@@ -163,33 +245,57 @@ Result<std::vector<EventMessage>> EventService::get_events(
   std::unique_lock lock(mutex_);
   Queue &queue = queues_[session];
   if (queue.undelivered.empty()) {
-    if (!wait) return make_error(EAGAIN, "no event for session {}", session);
-    changed_.wait(lock, [&] { return !queue.undelivered.empty(); });
+    if (!wait || shut_down_) return make_error(EAGAIN, "no event for session {}", session);
+    ++queue.readers;
+    ++readers_;
+    changed_.wait(lock, [&] { return !queue.undelivered.empty() || shut_down_; });
+    --queue.readers;
+    --readers_;
+    if (shut_down_) changed_.notify_all();  // shutdown() waits for readers_ == 0
+    if (queue.undelivered.empty()) {
+      return make_error(ESHUTDOWN, "pdm is stopping: no more events for session {}", session);
+    }
   }
   std::vector<EventMessage> out;
   while (!queue.undelivered.empty() && out.size() < std::max(1u, max_messages) &&
          fits(out.size(), queue.undelivered.front())) {
     EventMessage m = std::move(queue.undelivered.front());
     queue.undelivered.pop_front();
-    if (m.token != 0) queue.outstanding.emplace(m.token, m);
+    if (m.token != 0) queue.outstanding.emplace(m.token, Outstanding{m, false});
     out.push_back(std::move(m));
   }
   if (out.empty()) return make_error(E2BIG, "the next event of session {} does not fit", session);
+  changed_.notify_all();  // wait_unmount_taken() watches the queues
   return out;
+}
+
+Result<EventService::Outstanding *> EventService::held(SessionId session, Token token) {
+  if (token <= 0) return make_error(EINVAL, "token {} is not a valid token", token);
+  Queue &queue = queues_[session];
+  auto it = queue.outstanding.find(token);
+  if (it == queue.outstanding.end()) {
+    return make_error(ESRCH, "session {} holds no token {}", session, token);
+  }
+  return &it->second;
 }
 
 Status EventService::respond(SessionId session, Token token, int error) {
   PDM_TRY(check_local_session(session));
+  int source = -1;
   {
     std::lock_guard lock(mutex_);
     Queue &queue = queues_[session];
-    if (queue.outstanding.erase(token) == 0) {
+    auto it = queue.outstanding.find(token);
+    if (it == queue.outstanding.end()) {
       return make_error(ESRCH, "session {} holds no token {}", session, token);
     }
+    source = it->second.message.source;
+    queue.outstanding.erase(it);
   }
   // The token's rights go before the operation goes on: it may touch the object.
   Status released = on_answered_ ? on_answered_(token) : Status{};
-  PDM_TRY(mpi::call_status(engine_, source_of(token), kRespond, Response{token, error}));
+  if (source < 0) return released;  // nobody waits for this token
+  PDM_TRY(mpi::call_status(engine_, source, kRespond, Response{token, error}));
   return released;
 }
 
@@ -217,6 +323,148 @@ std::map<SessionId, EventService::QueueCounts> EventService::queue_counts() {
     counts[session] = {queue.undelivered.size(), queue.outstanding.size()};
   }
   return counts;
+}
+
+Result<EventMessage> EventService::find(SessionId session, Token token) {
+  PDM_TRY(check_local_session(session));
+  std::lock_guard lock(mutex_);
+  PDM_ASSIGN_OR_RETURN(Outstanding * entry, held(session, token));
+  return entry->message;
+}
+
+Status EventService::move(SessionId from, Token token, SessionId to) {
+  PDM_TRY(check_local_session(from));
+  PDM_TRY(check_local_session(to));
+  std::lock_guard lock(mutex_);
+  PDM_ASSIGN_OR_RETURN(Outstanding * entry, held(from, token));
+  Queue &target = queues_[to];
+  if (target.closed) return make_error(EINVAL, "session {} is being destroyed", to);
+  Outstanding moved = std::move(*entry);
+  moved.message.session = to;
+  queues_[from].outstanding.erase(token);
+  target.outstanding.emplace(token, std::move(moved));
+  return {};
+}
+
+Status EventService::mark_pending(SessionId session, Token token) {
+  PDM_TRY(check_local_session(session));
+  std::lock_guard lock(mutex_);
+  PDM_ASSIGN_OR_RETURN(Outstanding * entry, held(session, token));
+  entry->pending = true;
+  return {};
+}
+
+Status EventService::send_message(SessionId target, bool synchronous, std::string data) {
+  if (data.size() > kMaxUserData) {
+    return make_error(E2BIG, "a message of {} bytes exceeds {}", data.size(), kMaxUserData);
+  }
+  auto session = control_.read([&](const SessionTable &t) -> std::optional<Session> {
+    const Session *s = t.session(target);
+    return s ? std::optional<Session>(*s) : std::nullopt;
+  });
+  if (!session) return make_error(EINVAL, "session {} does not exist", target);
+  EventMessage m;
+  m.type = ev::kUser;
+  m.data = std::move(data);
+  return deliver(std::move(m), {*session}, synchronous);
+}
+
+Result<Token> EventService::create_user_event(SessionId session, std::string data) {
+  if (data.size() > kMaxUserData) {
+    return make_error(E2BIG, "a message of {} bytes exceeds {}", data.size(), kMaxUserData);
+  }
+  PDM_TRY(check_local_session(session));
+  EventMessage m;
+  m.type = ev::kUser;
+  m.session = session;
+  m.source = -1;  // no operation waits for the answer
+  m.data = std::move(data);
+  m.token = make_token();
+  std::lock_guard lock(mutex_);
+  Queue &queue = queues_[session];
+  if (queue.closed) return make_error(EINVAL, "session {} is being destroyed", session);
+  m.sequence = queue.next_sequence++;
+  const Token token = m.token;
+  queue.outstanding.emplace(token, Outstanding{std::move(m), false});
+  return token;
+}
+
+Status EventService::close_local(SessionId session) {
+  std::lock_guard lock(mutex_);
+  Queue &queue = queues_[session];
+  if (!queue.undelivered.empty() || !queue.outstanding.empty() || queue.readers > 0) {
+    return make_error(EBUSY,
+                      "session {} has {} undelivered events, {} tokens and {} waiting readers",
+                      session, queue.undelivered.size(), queue.outstanding.size(), queue.readers);
+  }
+  queue.closed = true;
+  return {};
+}
+
+Status EventService::close_session(SessionId session) {
+  PDM_ASSIGN_OR_RETURN(int node, node_of(session));
+  const bool orphaned = control_.read([&](const SessionTable &t) {
+    const Session *s = t.session(session);
+    return s != nullptr && s->state == SessionState::kOrphaned;
+  });
+  // An orphaned session's node is gone, and its queues with it: nothing to check.
+  if (orphaned) return {};
+  if (node == engine_.membership().current()->self()) return close_local(session);
+  return mpi::call_status(engine_, node, kCloseSession, SessionRequest{session});
+}
+
+Status EventService::reopen_session(SessionId session) {
+  PDM_ASSIGN_OR_RETURN(int node, node_of(session));
+  return mpi::call_status(engine_, node, kReopenSession, SessionRequest{session});
+}
+
+EventMessage EventService::mount_message(pfs::EventObject root) const {
+  EventMessage m;
+  m.type = ev::kMount;
+  m.object2 = {root.ino, root.generation};  // the mount point: pdm's root directory
+  m.name1.assign(1, '/');  // the mount point in pdm's namespace (not = "/": GCC 12 -Wrestrict)
+  m.name2 = fmt::format("{:016x}", fs_);  // the "device": the file system's id
+  return m;
+}
+
+Status EventService::deliver_mount(SessionId session, pfs::EventObject root) {
+  PDM_ASSIGN_OR_RETURN(int node, node_of(session));
+  EventMessage m = mount_message(root);
+  m.session = session;
+  m.source = -1;
+  m.token = make_token();
+  return mpi::call_status(engine_, node, kDeliver, m);
+}
+
+Status EventService::unmount(pfs::EventObject root) {
+  pfs::FsEvent pre;
+  pre.type = ev::kPreunmount;
+  pre.object2 = root;
+  Status answer = raise(pre, true);
+  pfs::FsEvent done;
+  done.type = ev::kUnmount;
+  done.object2 = root;
+  (void)raise(done, false);
+  return answer;
+}
+
+void EventService::wait_unmount_taken() {
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [&] {
+    for (const auto &[id, queue] : queues_) {
+      for (const auto &m : queue.undelivered) {
+        if (m.type == ev::kUnmount) return false;
+      }
+    }
+    return true;
+  });
+}
+
+void EventService::shutdown() {
+  std::unique_lock lock(mutex_);
+  shut_down_ = true;
+  changed_.notify_all();
+  changed_.wait(lock, [&] { return readers_ == 0; });
 }
 
 }  // namespace pdm::dm

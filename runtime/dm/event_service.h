@@ -20,6 +20,19 @@
 //
 // Tokens are (source member + 1) * 2^20 + a per-source counter, so every
 // rank makes unique tokens without asking anyone; they fit dm_token_t (int).
+//
+// Event lists: an event governed by an object with a per-file list (in the
+// replicated session table) follows that list, else the file system's (see
+// pfs::FsEvent). USER events are addressed to a session, not disposed:
+// dm_send_msg delivers one to the session's node (synchronous ones wait for
+// the answer like any other), dm_create_userevent makes a token with no
+// operation behind it. A token whose message has source -1 has nobody
+// waiting: answering it only ends it (dm_create_userevent, MOUNT).
+//
+// Destroying a session: its node first closes it here (EBUSY while it has
+// undelivered events, tokens or a reader waiting in dm_get_events); a closed
+// session takes no new event, so nothing can slip in between the check and
+// the replicated destroy.
 #pragma once
 
 #include <condition_variable>
@@ -60,11 +73,15 @@ struct EventMessage {
   std::string name2;
   std::uint32_t mode = 0;
   std::int32_t retcode = 0;
+  std::string data;  // USER events: the message data
   auto fields() {
     return std::tie(token, sequence, type, source, session, object1, object2, name1, name2, mode,
-                    retcode);
+                    retcode, data);
   }
 };
+
+// The most message data a USER event carries (dm_send_msg, dm_create_userevent).
+inline constexpr std::size_t kMaxUserData = 64 * 1024 - 1024;
 
 class EventService : public pfs::EventGate {
  public:
@@ -78,7 +95,9 @@ class EventService : public pfs::EventGate {
 
   // EventGate.
   bool wanted(int type) const override;
+  bool wanted(int type, pfs::EventObject governing) const override;
   Status raise(const pfs::FsEvent &event, bool synchronous) override;
+  void object_gone(pfs::EventObject object) override;
 
   // Hands out up to max_messages events of a session of this rank, as many
   // as `fits` accepts (it is asked with the running count and each message);
@@ -107,21 +126,74 @@ class EventService : public pfs::EventGate {
     std::size_t outstanding = 0;  // synchronous, handed out, not answered
   };
   std::map<SessionId, QueueCounts> queue_counts();
+  // The message of a token the session holds: EINVAL for an invalid token,
+  // ESRCH for one it does not hold.
+  Result<EventMessage> find(SessionId session, Token token);
+  // Moves a held token to another session of this rank (the token stays the
+  // same; the source of the event is not told).
+  Status move(SessionId from, Token token, SessionId to);
+  // dm_pending: the session says it is still working on the token. Recorded
+  // only: pdm has no event timeout to extend yet (failure handling, #4).
+  Status mark_pending(SessionId session, Token token);
+
+  // USER events: an (a)synchronous message to a session on any rank; a
+  // synchronous one returns the session's answer (ABORT's errno).
+  Status send_message(SessionId target, bool synchronous, std::string data);
+  // A token of the session with no operation behind it.
+  Result<Token> create_user_event(SessionId session, std::string data);
+
+  // dm_destroy_session: closes the session at its node, EBUSY while it is
+  // busy; reopen() undoes a close whose destroy failed.
+  Status close_session(SessionId session);
+  Status reopen_session(SessionId session);
+
+  // MOUNT for the mounted file system, to a session that just took the MOUNT
+  // disposition (the file system was mounted before any session existed).
+  // Synchronous as XDSM says, but nothing waits for the answer.
+  Status deliver_mount(SessionId session, pfs::EventObject root);
+  // The MOUNT event data of the mounted file system (dm_get_mountinfo).
+  EventMessage mount_message(pfs::EventObject root) const;
+  // The manager, when the job unmounts: PREUNMOUNT (synchronous: waits for
+  // the answer) then UNMOUNT (asynchronous). An ABORT cannot keep the file
+  // system of an ending job mounted: it is returned for logging only.
+  Status unmount(pfs::EventObject root);
+  // Every rank, after unmount(): waits until the sessions of this rank have
+  // taken every UNMOUNT delivered to them.
+  void wait_unmount_taken();
+  // Wakes every reader (dm_get_events then fails with ESHUTDOWN once its
+  // queue is empty) and waits until none is left inside.
+  void shutdown();
 
  private:
   struct Pending {
     std::optional<int> outcome;  // errno; 0 = continue
   };
+  struct Outstanding {
+    EventMessage message;
+    bool pending = false;  // dm_pending was called
+  };
   struct Queue {
     std::deque<EventMessage> undelivered;
-    std::map<Token, EventMessage> outstanding;
+    std::map<Token, Outstanding> outstanding;
     std::uint32_t next_sequence = 1;
+    int readers = 0;  // threads waiting in get_events
+    bool closed = false;
   };
   // The sessions an event goes to: one, or every active member of a group
   // that asked for asynchronous events to all (B19).
-  Result<std::vector<Session>> targets_of(int type, bool synchronous) const;
+  Result<std::vector<Session>> targets_of(FsId fs, int type, bool synchronous) const;
   Status check_local_session(SessionId session) const;
   Token make_token();
+  // Sends m to the target sessions; synchronous: to the first, with a new
+  // token, and waits for the answer.
+  Status deliver(EventMessage m, const std::vector<Session> &targets, bool synchronous);
+  // The session's node, EINVAL if there is no such session.
+  Result<int> node_of(SessionId session) const;
+  // Session side of a delivery (the handler; never blocks).
+  Status enqueue(const EventMessage &m);
+  Status close_local(SessionId session);
+  // The outstanding entry of a token (mutex_ held).
+  Result<Outstanding *> held(SessionId session, Token token);
 
   mpi::RpcEngine &engine_;
   ControlPlane &control_;
@@ -134,6 +206,8 @@ class EventService : public pfs::EventGate {
   std::map<SessionId, Queue> queues_;  // session side
   std::uint32_t next_token_ = 0;
   std::function<Status(Token)> on_answered_;
+  bool shut_down_ = false;
+  int readers_ = 0;  // threads inside get_events
 };
 
 }  // namespace pdm::dm

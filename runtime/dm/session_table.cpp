@@ -82,6 +82,45 @@ EventSet SessionTable::eventlist(FsId fs) const {
   return it == fs_.end() ? 0 : it->second.eventlist;
 }
 
+std::optional<EventSet> SessionTable::object_eventlist(FsId fs, std::uint64_t ino,
+                                                       std::uint64_t generation) const {
+  auto it = objects_.find({fs, ino});
+  if (it == objects_.end() || it->second.generation != generation) return std::nullopt;
+  return it->second.events;
+}
+
+EventSet SessionTable::object_events_union(FsId fs) const {
+  auto it = object_union_.find(fs);
+  return it == object_union_.end() ? 0 : it->second;
+}
+
+void SessionTable::recompute_object_union(FsId fs) {
+  EventSet set = 0;
+  for (auto it = objects_.lower_bound({fs, 0}); it != objects_.end() && it->first.first == fs;
+       ++it) {
+    set |= it->second.events;
+  }
+  if (set == 0) {
+    object_union_.erase(fs);
+  } else {
+    object_union_[fs] = set;
+  }
+}
+
+Status SessionTable::preload_object_eventlists(const std::vector<ObjectEventList> &lists) {
+  if (version_ != 0) {
+    return make_error(EPROTO, "per-file event lists preloaded at table version {}", version_);
+  }
+  for (const auto &l : lists) {
+    if (l.ino == 0 || (l.events & ~supported_events())) {
+      return make_error(EPROTO, "stored event list of inode {} is invalid", l.ino);
+    }
+    objects_[{l.fs, l.ino}] = l;
+  }
+  for (const auto &l : lists) recompute_object_union(l.fs);
+  return {};
+}
+
 Status SessionTable::validate_disposition(const Update &u) const {
   const bool to_group = !u.group.empty();
   if (to_group == (u.session.id != 0)) {
@@ -185,6 +224,15 @@ Status SessionTable::validate(const Update &u) const {
         return make_error(ESRCH, "session {} does not exist", u.right.session);
       }
       return rights_.validate(u.right);
+    case Kind::kSetObjectEventList:
+      if (u.fs == kGlobalFs || u.ino == 0) {
+        return make_error(EINVAL, "a per-file event list names a file system and an inode");
+      }
+      if (u.events & ~supported_events()) {
+        return make_error(EINVAL, "event set {:#x} holds events pdm cannot generate", u.events);
+      }
+      return {};
+    case Kind::kDropObjectEventList:
     case Kind::kOrphanNode:
     case Kind::kShrinkNotice:
     case Kind::kReleaseToken:
@@ -277,6 +325,16 @@ Status SessionTable::apply(const Update &u) {
     case Kind::kReleaseToken:
       rights_.drop_token(u.right.token);
       break;
+    case Kind::kSetObjectEventList:
+      objects_[{u.fs, u.ino}] = ObjectEventList{u.fs, u.ino, u.generation, u.events};
+      recompute_object_union(u.fs);
+      break;
+    case Kind::kDropObjectEventList: {
+      auto it = objects_.find({u.fs, u.ino});
+      if (it != objects_.end() && it->second.generation == u.generation) objects_.erase(it);
+      recompute_object_union(u.fs);
+      break;
+    }
   }
   version_ = u.version;
   return {};
@@ -295,6 +353,7 @@ SessionTable::Snapshot SessionTable::snapshot() const {
         {fs, std::vector<DispTarget>(state.dispositions.begin(), state.dispositions.end()),
          state.eventlist});
   }
+  for (const auto &[key, list] : objects_) out.object_eventlists.push_back(list);
   return out;
 }
 
@@ -320,6 +379,8 @@ Result<SessionTable> SessionTable::from_snapshot(const Snapshot &snapshot) {
     state.eventlist = f.eventlist;
   }
   PDM_ASSIGN_OR_RETURN(table.rights_, RightsTable::from(snapshot.rights));
+  for (const auto &l : snapshot.object_eventlists) table.objects_[{l.fs, l.ino}] = l;
+  for (const auto &l : snapshot.object_eventlists) table.recompute_object_union(l.fs);
   return table;
 }
 

@@ -1,6 +1,7 @@
 // SessionTable: the replicated control state of the DM layer (DESIGN.md §4):
-// sessions, session groups, and per-file-system dispositions and event lists,
-// plus a version number. The session manager is its only writer: it checks a
+// sessions, session groups, per-file-system dispositions and event lists,
+// the per-file event lists (so that every rank routes by them without asking
+// anyone), plus a version number. The session manager is its only writer: it checks a
 // change with validate(), assigns what only it may assign (session ids), and
 // distributes the Update; every rank applies updates in version order, so all
 // replicas agree (B3, B7, B14, B15).
@@ -71,8 +72,22 @@ struct GroupOptions {
 
 struct FsState {
   std::array<DispTarget, kEventTypes> dispositions{};
-  EventSet eventlist = 0;  // the file system's event list (per-file lists live in pfs)
+  EventSet eventlist = 0;  // the file system's event list
   bool operator==(const FsState &) const = default;
+};
+
+// The event list of one file or directory (dm_set_eventlist on an object
+// handle). It overrides the file system's list for events governed by that
+// object. The metadata store keeps it persistent (pfs); the table holds a
+// replica on every rank, loaded at mount. Inode numbers are never reused, so
+// a list left behind by a destroyed inode can never govern another object.
+struct ObjectEventList {
+  FsId fs = kGlobalFs;
+  std::uint64_t ino = 0;
+  std::uint64_t generation = 0;
+  EventSet events = 0;
+  auto fields() { return std::tie(fs, ino, generation, events); }
+  bool operator==(const ObjectEventList &) const = default;
 };
 
 // One change to the table. Exactly the fields of its kind are meaningful.
@@ -89,6 +104,8 @@ struct Update {
     kShrinkNotice,     // a file shrank somewhere: every rank drops the sizes it cached
     kChangeRight,      // right: a token's access right on an object (dm_request_right etc.)
     kReleaseToken,     // right.token: the token was answered; its rights go
+    kSetObjectEventList,   // fs, ino, generation, events: a per-file event list
+    kDropObjectEventList,  // fs, ino, generation: the object is gone
   };
   std::uint64_t version = 0;
   Kind kind = Kind::kCreateSession;
@@ -99,8 +116,11 @@ struct Update {
   EventSet events = 0;
   int node = -1;
   RightChange right;
+  std::uint64_t ino = 0;  // per-file event lists
+  std::uint64_t generation = 0;
   auto fields() {
-    return std::tie(version, kind, session, group, options, fs, events, node, right);
+    return std::tie(version, kind, session, group, options, fs, events, node, right, ino,
+                    generation);
   }
 };
 
@@ -130,6 +150,18 @@ class SessionTable {
   const std::map<FsId, FsState> &file_systems() const { return fs_; }
   // The access rights tokens hold on objects (issue #3).
   const RightsTable &rights() const { return rights_; }
+  // The per-file list of an object (its generation must match), if it has one.
+  std::optional<EventSet> object_eventlist(FsId fs, std::uint64_t ino,
+                                           std::uint64_t generation) const;
+  // Every event type some per-file list of `fs` holds: an operation can skip
+  // resolving its object when the type is neither here nor in the fs list.
+  EventSet object_events_union(FsId fs) const;
+  const std::map<std::pair<FsId, std::uint64_t>, ObjectEventList> &object_eventlists() const {
+    return objects_;
+  }
+  // Installs the per-file lists read from the metadata store at mount, on
+  // every rank before the first update (EPROTO after one).
+  Status preload_object_eventlists(const std::vector<ObjectEventList> &lists);
 
   // A full copy (for a new manager or a joining rank).
   struct NamedGroup {
@@ -151,9 +183,10 @@ class SessionTable {
     std::vector<FsCopy> file_systems;
     std::uint64_t shrink_epoch = 0;
     std::vector<HeldRight> rights;
+    std::vector<ObjectEventList> object_eventlists;
     auto fields() {
       return std::tie(version, last_session_id, sessions, groups, file_systems, shrink_epoch,
-                      rights);
+                      rights, object_eventlists);
     }
   };
   Snapshot snapshot() const;
@@ -164,6 +197,8 @@ class SessionTable {
  private:
   Status validate_disposition(const Update &update) const;
   void clear_dispositions_of(SessionId id);
+  // Recomputes object_union_[fs] after a per-file list of fs changed.
+  void recompute_object_union(FsId fs);
 
   std::uint64_t version_ = 0;
   std::uint64_t shrink_epoch_ = 0;
@@ -172,6 +207,10 @@ class SessionTable {
   std::map<std::string, GroupOptions> groups_;
   std::map<FsId, FsState> fs_;
   RightsTable rights_;
+  std::map<std::pair<FsId, std::uint64_t>, ObjectEventList> objects_;  // (fs, ino)
+  // The union of the per-file lists of each fs, kept so that every file
+  // operation's check costs one lookup however many lists exist.
+  std::map<FsId, EventSet> object_union_;
 };
 
 }  // namespace pdm::dm

@@ -1,16 +1,15 @@
 // XDSM events in the C API: dm_get_events, dm_respond_event,
-// dm_getall_tokens, and the file system's event list (dm_set_eventlist,
-// dm_get_eventlist) over the DM layer's EventService and ControlPlane.
-//
-// dm_get_events lays each message out as SGI DMAPI programs read it: a
-// dm_eventmsg_t, then (8-byte aligned) the event structure ev_data points
-// to, then the handles and names its dm_vardata_t fields point to (offsets
-// from the start of the structure holding them); messages are chained by
+// dm_getall_tokens, and the event lists of the file system and of its files
+// (dm_set_eventlist, dm_get_eventlist) over the DM layer's EventService and
+// ControlPlane. Messages are laid out by event_layout.h and chained by
 // _link (DM_STEP_TO_NEXT).
 #include <pdm/dmapi.h>
 
 #include <cstring>
+#include <optional>
+#include <vector>
 
+#include "runtime/dmapi/event_layout.h"
 #include "runtime/dmapi/handle.h"
 #include "runtime/node/c_boundary.h"
 #include "runtime/node/process_node.h"
@@ -23,100 +22,49 @@ namespace dm = pdm::dm;
 
 namespace {
 
-constexpr std::size_t align8(std::size_t n) {
-  return (n + 7) / 8 * 8;
-}
-
 pdm::Result<pdm::node::Node *> running() {
   auto *node = pdm::node::process_node();
   if (node == nullptr) return Error{EINVAL, "pdm is not started: call pdm_start first"};
   return node;
 }
 
-bool has(const dm::EventObjectWire &o) {
-  return o.ino != 0;
+// The events a per-file list may hold (XDSM: the events that can occur on
+// that kind of object; EINVAL for others): a directory's namespace events,
+// a file's data events, and for both ATTRIBUTE, DESTROY and CLOSE.
+constexpr dm_eventset_t bit(int e) {
+  return dm_eventset_t{1} << e;
 }
+constexpr dm_eventset_t kObjectEvents =
+    bit(DM_EVENT_ATTRIBUTE) | bit(DM_EVENT_DESTROY) | bit(DM_EVENT_CLOSE);
+constexpr dm_eventset_t kDirectoryEvents =
+    kObjectEvents | bit(DM_EVENT_CREATE) | bit(DM_EVENT_POSTCREATE) | bit(DM_EVENT_REMOVE) |
+    bit(DM_EVENT_POSTREMOVE) | bit(DM_EVENT_RENAME) | bit(DM_EVENT_POSTRENAME);
+constexpr dm_eventset_t kFileEvents = kObjectEvents | bit(DM_EVENT_READ) | bit(DM_EVENT_WRITE) |
+                                      bit(DM_EVENT_TRUNCATE) | bit(DM_EVENT_NOSPACE);
 
-// The bytes one message takes in a dm_get_events buffer.
-std::size_t message_size(const dm::EventMessage &m) {
-  std::size_t data = 0;
-  if (m.type == DM_EVENT_DESTROY) {
-    data = align8(sizeof(dm_destroy_event_t)) + pdm::dmapi::kHandleSize;
-  } else {
-    data = align8(sizeof(dm_namesp_event_t)) + (has(m.object1) ? pdm::dmapi::kHandleSize : 0) +
-           (has(m.object2) ? pdm::dmapi::kHandleSize : 0) +
-           (m.name1.empty() ? 0 : m.name1.size() + 1) + (m.name2.empty() ? 0 : m.name2.size() + 1);
-  }
-  return align8(align8(sizeof(dm_eventmsg_t)) + data);
-}
-
-// Appends bytes after a structure and points a vardata at them.
-class Tail {
- public:
-  Tail(char *structure, std::size_t offset) : base_(structure), offset_(offset) {}
-  void put(dm_vardata_t &field, const void *data, std::size_t length) {
-    field.vd_offset = static_cast<int>(offset_);
-    field.vd_length = static_cast<unsigned int>(length);
-    std::memcpy(base_ + offset_, data, length);
-    offset_ += length;
-  }
-  std::size_t end() const { return offset_; }
-
- private:
-  char *base_;
-  std::size_t offset_;
+// What an event list call names: the mounted file system, or one of its
+// objects (checked to exist with that generation: EBADF otherwise).
+struct ListTarget {
+  pdm::dmapi::FsId fsid = 0;
+  std::optional<pdm::pfs::Inode> object;
 };
 
-void write_message(char *at, const dm::EventMessage &m, pdm::dmapi::FsId fsid, int link) {
-  std::memset(at, 0, message_size(m));
-  auto *msg = reinterpret_cast<dm_eventmsg_t *>(at);
-  msg->_link = link;
-  msg->ev_type = static_cast<dm_eventtype_t>(m.type);
-  msg->ev_token = m.token;
-  msg->ev_sequence = m.sequence;
-  char *data = at + align8(sizeof(dm_eventmsg_t));
-  msg->ev_data.vd_offset = static_cast<int>(data - at);
-  auto handle_bytes = [&](const dm::EventObjectWire &o) {
-    return pdm::dmapi::Handle::object(fsid, o.ino, o.generation).encode();
-  };
-  if (m.type == DM_EVENT_DESTROY) {
-    auto *ev = reinterpret_cast<dm_destroy_event_t *>(data);
-    Tail tail(data, align8(sizeof(dm_destroy_event_t)));
-    const auto h = handle_bytes(m.object1);
-    tail.put(ev->ds_handle, h.data(), h.size());
-    msg->ev_data.vd_length = static_cast<unsigned int>(tail.end());
-    return;
-  }
-  auto *ev = reinterpret_cast<dm_namesp_event_t *>(data);
-  ev->ne_mode = static_cast<mode_t>(m.mode);
-  ev->ne_retcode = m.retcode;
-  Tail tail(data, align8(sizeof(dm_namesp_event_t)));
-  if (has(m.object1)) {
-    const auto h = handle_bytes(m.object1);
-    tail.put(ev->ne_handle1, h.data(), h.size());
-  }
-  if (has(m.object2)) {
-    const auto h = handle_bytes(m.object2);
-    tail.put(ev->ne_handle2, h.data(), h.size());
-  }
-  if (!m.name1.empty()) tail.put(ev->ne_name1, m.name1.c_str(), m.name1.size() + 1);
-  if (!m.name2.empty()) tail.put(ev->ne_name2, m.name2.c_str(), m.name2.size() + 1);
-  msg->ev_data.vd_length = static_cast<unsigned int>(tail.end());
-}
-
-// The file system a handle names for an event list: only the mounted one.
-pdm::Status check_fs_handle(pdm::node::Node &node, const void *hanp, size_t hlen) {
+pdm::Result<ListTarget> list_target(pdm::node::Node &node, const void *hanp, size_t hlen) {
   PDM_ASSIGN_OR_RETURN(auto handle, pdm::dmapi::Handle::decode(hanp, hlen));
   PDM_ASSIGN_OR_RETURN(auto fsid, pdm::dmapi::parse_fs_id(node.fs().config().fs_id));
-  if (handle.is_object()) {
+  if (handle.is_global() || handle.fsid != fsid) {
     return Error{EINVAL,
-                 "per-file event lists are not supported yet (issue #3); "
-                 "set the file system's event list"};
+                 handle.to_string() + " is not the mounted file system or one of its files"};
   }
-  if (!handle.is_file_system() || handle.fsid != fsid) {
-    return Error{EINVAL, handle.to_string() + " is not the mounted file system"};
+  ListTarget target{fsid, std::nullopt};
+  if (handle.is_object()) {
+    auto inode = node.fs().getattr(handle.ino);
+    if (!inode.ok() || inode->generation != handle.generation) {
+      return Error{EBADF, handle.to_string() + " names no existing file"};
+    }
+    target.object = *inode;
   }
-  return {};
+  return target;
 }
 
 }  // namespace
@@ -136,7 +84,7 @@ int dm_get_events(dm_sessid_t sid, unsigned int maxmsgs, unsigned int flags, siz
         std::size_t used = 0;
         std::size_t first_needed = 0;
         auto fits = [&](std::size_t count, const dm::EventMessage &m) {
-          const std::size_t size = message_size(m);
+          const std::size_t size = pdm::dmapi::render_message(m, *fsid).size();
           if (count == 0) first_needed = size;
           if (used + size > buflen) return false;
           used += size;
@@ -149,10 +97,12 @@ int dm_get_events(dm_sessid_t sid, unsigned int maxmsgs, unsigned int flags, siz
         }
         char *at = static_cast<char *>(bufp);
         for (std::size_t i = 0; i < messages->size(); ++i) {
-          const auto &m = (*messages)[i];
-          const std::size_t size = message_size(m);
-          write_message(at, m, *fsid, i + 1 < messages->size() ? static_cast<int>(size) : 0);
-          at += size;
+          std::vector<char> bytes = pdm::dmapi::render_message((*messages)[i], *fsid);
+          if (i + 1 < messages->size()) {
+            reinterpret_cast<dm_eventmsg_t *>(bytes.data())->_link = static_cast<int>(bytes.size());
+          }
+          std::memcpy(at, bytes.data(), bytes.size());
+          at += bytes.size();
         }
         *rlenp = used;
         return 0;
@@ -211,18 +161,37 @@ int dm_set_eventlist(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token,
         if (maxevent > DM_EVENT_MAX) return fail(Error{E2BIG, "maxevent exceeds DM_EVENT_MAX"});
         auto node = running();
         if (!node.ok()) return fail(node.error());
-        if (auto ok = check_fs_handle(**node, hanp, hlen); !ok.ok()) return fail(ok.error());
+        auto target = list_target(**node, hanp, hlen);
+        if (!target.ok()) return fail(target.error());
         const bool session_exists = (*node)->control().read(
             [&](const dm::SessionTable &t) { return t.session(sid) != nullptr; });
         if (!session_exists) return fail(Error{EINVAL, "session does not exist"});
-        auto fsid = pdm::dmapi::parse_fs_id((*node)->fs().config().fs_id);
-        if (!fsid.ok()) return fail(fsid.error());
         const dm_eventset_t mask =
             maxevent >= 64 ? ~dm_eventset_t{0} : ((dm_eventset_t{1} << maxevent) - 1);
         dm::Update u;
-        u.kind = dm::Update::Kind::kSetEventList;
-        u.fs = *fsid;
+        u.fs = target->fsid;
         u.events = *eventsetp & mask;
+        if (!target->object) {
+          u.kind = dm::Update::Kind::kSetEventList;
+          auto done = (*node)->control().submit(u);
+          return done.ok() ? 0 : fail(done.error());
+        }
+        // A per-file list: persistent first (the metadata owner), then
+        // replicated, so every rank routes by it when this returns.
+        const auto &inode = *target->object;
+        const dm_eventset_t allowed = inode.is_dir() ? kDirectoryEvents : kFileEvents;
+        if (u.events & ~allowed) {
+          return fail(Error{EINVAL, "dm_set_eventlist: events that cannot occur on this object"});
+        }
+        if (auto stored = (*node)->fs().set_eventlist(inode.ino, inode.generation, u.events);
+            !stored.ok()) {
+          Error e = stored.error();
+          if (e.code == ENOENT || e.code == ESTALE) e.code = EBADF;
+          return fail(e);
+        }
+        u.kind = dm::Update::Kind::kSetObjectEventList;
+        u.ino = inode.ino;
+        u.generation = inode.generation;
         auto done = (*node)->control().submit(u);
         return done.ok() ? 0 : fail(done.error());
       },
@@ -231,7 +200,6 @@ int dm_set_eventlist(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token,
 
 int dm_get_eventlist(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token, unsigned int nelem,
                      dm_eventset_t *eventsetp, unsigned int *nelemp) {
-  (void)sid;
   (void)token;
   return guarded(
       [&] {
@@ -240,11 +208,18 @@ int dm_get_eventlist(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token,
         }
         auto node = running();
         if (!node.ok()) return fail(node.error());
-        if (auto ok = check_fs_handle(**node, hanp, hlen); !ok.ok()) return fail(ok.error());
-        auto fsid = pdm::dmapi::parse_fs_id((*node)->fs().config().fs_id);
-        if (!fsid.ok()) return fail(fsid.error());
-        const auto set =
-            (*node)->control().read([&](const dm::SessionTable &t) { return t.eventlist(*fsid); });
+        auto target = list_target(**node, hanp, hlen);
+        if (!target.ok()) return fail(target.error());
+        const bool session_exists = (*node)->control().read(
+            [&](const dm::SessionTable &t) { return t.session(sid) != nullptr; });
+        if (!session_exists) return fail(Error{EINVAL, "session does not exist"});
+        // An object's own list (empty when it has none: it then follows the
+        // file system's list), or the file system's.
+        const auto set = (*node)->control().read([&](const dm::SessionTable &t) -> dm_eventset_t {
+          if (!target->object) return t.eventlist(target->fsid);
+          return t.object_eventlist(target->fsid, target->object->ino, target->object->generation)
+              .value_or(0);
+        });
         *nelemp = DM_EVENT_MAX;
         if (nelem < DM_EVENT_MAX) {
           return fail(Error{E2BIG, "dm_get_eventlist: nelem below DM_EVENT_MAX"});

@@ -113,10 +113,17 @@ int dm_destroy_session(dm_sessid_t sid) {
       [&] {
         auto node = running();
         if (!node.ok()) return fail(node.error());
+        // The session's node closes it first: EBUSY while it has events not
+        // yet handed out, tokens not answered, or a reader waiting (XDSM);
+        // a closed session takes no new event until it is gone.
+        if (auto closed = (*node)->events().close_session(sid); !closed.ok()) {
+          return fail(closed.error());
+        }
         dm::Update u = make(dm::Update::Kind::kDestroySession);
         u.session.id = sid;
         auto done = (*node)->control().submit(u);
         if (!done.ok()) {
+          (void)(*node)->events().reopen_session(sid);
           // XDSM names EINVAL for a session id that is not valid.
           Error e = done.error();
           if (e.code == ESRCH) e.code = EINVAL;
@@ -196,6 +203,12 @@ int dm_set_disp(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token,
         u.events = *eventsetp & mask;
         return to_int([&]() -> pdm::Status {
           PDM_TRY((*node)->control().submit(u));
+          // The file system was mounted before any session existed: a
+          // session that takes MOUNT gets the MOUNT event of the mounted one.
+          if (*fs == dm::kGlobalFs && (u.events & (dm_eventset_t{1} << DM_EVENT_MOUNT))) {
+            PDM_ASSIGN_OR_RETURN(auto root, (*node)->fs().stat("/"));
+            PDM_TRY((*node)->events().deliver_mount(sid, {root.ino, root.generation}));
+          }
           return {};
         }());
       },
@@ -337,7 +350,11 @@ int dm_get_config(void *hanp, size_t hlen, dm_config_t flagname, dm_size_t *retv
             *retvalp = pdm::dmapi::kHandleSize;
             return 0;
           case DM_CONFIG_MAX_MESSAGE_DATA:
-            *retvalp = pdm::mpi::kMaxString;  // the largest name an event carries
+            *retvalp = dm::kMaxUserData;  // the most data a USER event carries
+            return 0;
+          case DM_CONFIG_PENDING:
+          case DM_CONFIG_PERS_EVENTS:
+            *retvalp = 1;  // dm_pending; per-file event lists in the metadata store
             return 0;
           case DM_CONFIG_LEGACY:
             *retvalp = 1;  // SGI-style dm_stat_t and handles
@@ -362,8 +379,6 @@ int dm_get_config(void *hanp, size_t hlen, dm_config_t flagname, dm_size_t *retv
           case DM_CONFIG_MAX_ATTR_ON_DESTROY:  // no dm_set_return_on_destroy
           case DM_CONFIG_MAX_MANAGED_REGIONS:
           case DM_CONFIG_OBJ_REF:
-          case DM_CONFIG_PENDING:
-          case DM_CONFIG_PERS_EVENTS:
           case DM_CONFIG_PERS_INHERIT_ATTRIBS:
           case DM_CONFIG_PERS_MANAGED_REGIONS:
           case DM_CONFIG_PUNCH_HOLE:

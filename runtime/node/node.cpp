@@ -85,6 +85,7 @@ Result<std::unique_ptr<Node>> Node::start(
   pfs::FileSystemOptions fs_options;
   fs_options.max_request = settings.io_max_request;
   fs_options.direct = settings.io_direct;
+  fs_options.fault_nospace_writes = settings.fault_nospace_writes;
   fs_options.meta_map_size = settings.meta_map_size;
   auto fs = pfs::FileSystem::create(*config, *node->engine_, fs_options);
   Status built = fs.ok() ? Status{} : Status(fs.error());
@@ -107,6 +108,15 @@ Result<std::unique_ptr<Node>> Node::start(
 
   PDM_TRY(node->engine_->start());
   PDM_TRY(mpi::barrier(sync));
+  // The per-file event lists, from the metadata store into every replica of
+  // the session table before anyone can submit an update.
+  Status loaded_lists = [&]() -> Status {
+    PDM_ASSIGN_OR_RETURN(auto stored, node->fs_->eventlists());
+    std::vector<dm::ObjectEventList> lists;
+    for (const auto &l : stored) lists.push_back({fsid, l.ino, l.generation, l.events});
+    return node->control_->preload_object_eventlists(lists);
+  }();
+  PDM_TRY(mpi::agree(sync, std::move(loaded_lists)));
   if (node->rank_ == 0) {
     if (auto recovered = node->fs_->recover_orphans(); !recovered.ok()) {
       spdlog::warn("mount: could not destroy the files an earlier job left unlinked: {}",
@@ -128,6 +138,22 @@ Status Node::stop() {
   auto view = membership_->current();
   // Everyone keeps serving until all ranks are done with the file system.
   Status status = mpi::barrier(view->sync_comm());
+  // XDSM unmount events, from the manager while every session still exists:
+  // PREUNMOUNT waits for its answer, UNMOUNT is taken by its session before
+  // any rank goes on (a DM application handles them in a thread of its own,
+  // as its main thread is here, in pdm_stop).
+  if (status.ok() && view->manager() == view->self()) {
+    auto root = fs_->stat("/");
+    if (root.ok()) {
+      if (auto answered = events_->unmount({root->ino, root->generation}); !answered.ok()) {
+        spdlog::warn("PREUNMOUNT: {} (the job's file system is unmounted anyway)",
+                     answered.error().message);
+      }
+    }
+  }
+  if (status.ok()) status = mpi::barrier(view->sync_comm());
+  if (status.ok()) events_->wait_unmount_taken();
+  events_->shutdown();
   if (status_) status_->remove();
   // Completes the broadcast every rank keeps posted for session-table updates.
   if (auto closed = control_->shutdown(); !closed.ok() && status.ok()) status = std::move(closed);

@@ -27,6 +27,15 @@ Json event_names(dm::EventSet set) {
   return names;
 }
 
+// Session infos, file names and USER event data are bytes, not always
+// UTF-8: invalid sequences become U+FFFD rather than an exception.
+std::string dump_text(const Json &doc, int indent) {
+  return doc.dump(indent, ' ', false, Json::error_handler_t::replace);
+}
+std::string dump_line(const Json &doc) {
+  return dump_text(doc, -1);
+}
+
 // Writes text to path through a temporary file and a rename, so that a
 // reader sees the old file or the new one, never a part.
 void write_atomically(const std::string &path, const std::string &text) {
@@ -107,7 +116,8 @@ Json StatusPublisher::event_json(const dm::EventTap::Entry &entry) {
           {"name1", m.name1},
           {"name2", m.name2},
           {"mode", m.mode},
-          {"retcode", m.retcode}};
+          {"retcode", m.retcode},
+          {"data", m.data}};
 }
 
 void StatusPublisher::start_log() {
@@ -129,7 +139,7 @@ void StatusPublisher::append_events() {
   if (entries.empty() && dropped == 0) return;
   std::string text;
   if (dropped != 0) text += Json{{"dropped", dropped}}.dump() + "\n";
-  for (const auto &entry : entries) text += event_json(entry).dump() + "\n";
+  for (const auto &entry : entries) text += dump_line(event_json(entry)) + "\n";
   if (log_bytes_ + text.size() > kMaxLogBytes) {
     const std::string path = events_path(run_dir_, member_);
     std::rename(path.c_str(), (path + ".1").c_str());
@@ -212,14 +222,14 @@ void StatusPublisher::publish(bool force) {
     const std::uint64_t version =
         control_.read([](const dm::SessionTable &t) { return t.version(); });
     if (force || version != published_version_) {
-      write_atomically(status_path(run_dir_), status_document().dump(2) + "\n");
+      write_atomically(status_path(run_dir_), dump_text(status_document(), 2) + "\n");
       published_version_ = version;
     }
   }
   Json queues = queues_document();
   std::string counts = queues["sessions"].dump();
   if (force || counts != published_queues_) {
-    write_atomically(queues_path(run_dir_, member_), queues.dump(2) + "\n");
+    write_atomically(queues_path(run_dir_, member_), dump_text(queues, 2) + "\n");
     published_queues_ = std::move(counts);
   }
 }

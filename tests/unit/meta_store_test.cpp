@@ -1006,4 +1006,31 @@ TEST_F(MetaStore, ConcurrentCallersAreSerialised) {
   EXPECT_EQ(*inos.rbegin(), static_cast<InodeNumber>(kThreads * kFiles + 1));
 }
 
+// ---- per-file DM event lists --------------------------------------------------
+
+// The stored list of an inode: persistent, tied to the generation, and gone
+// with the inode's record (forget for files, rmdir for directories).
+TEST_F(MetaStore, EventListsPersistAndGoWithTheirInode) {
+  const Inode d = dir(kRootInode, "d");
+  const Inode f = file(kRootInode, "f");
+  must(store_->set_eventlist(d.ino, d.generation, 0x20));
+  must(store_->set_eventlist(f.ino, f.generation, 0x40));
+  must(store_->set_eventlist(f.ino, f.generation, 0x140));  // replaces
+  EXPECT_EQ(code_of(store_->set_eventlist(f.ino, f.generation + 1, 1)), ESTALE);
+  EXPECT_EQ(code_of(store_->set_eventlist(9999, 1, 1)), ENOENT);
+  reopen();
+  auto lists = must(store_->eventlists());
+  ASSERT_EQ(lists.size(), 2u);
+  EXPECT_EQ(lists[0].ino, d.ino);
+  EXPECT_EQ(lists[0].generation, d.generation);
+  EXPECT_EQ(lists[0].events, 0x20u);
+  EXPECT_EQ(lists[1].ino, f.ino);
+  EXPECT_EQ(lists[1].events, 0x140u);
+  must(store_->rmdir(kRootInode, "d"));
+  must(store_->unlink(kRootInode, "f"));
+  EXPECT_EQ(must(store_->eventlists()).size(), 1u);  // an orphan keeps its list until forgotten
+  must(store_->forget(f.ino));
+  EXPECT_TRUE(must(store_->eventlists()).empty());
+}
+
 }  // namespace

@@ -207,11 +207,72 @@ TEST_F(SessionTableTest, ReplicasFedTheSameUpdatesAgreeB3) {
   e.fs = kFs;
   e.events = event_bit(kRead);
   record(e);
+  Update o = next(Update::Kind::kSetObjectEventList);
+  o.fs = kFs;
+  o.ino = 7;
+  o.generation = 3;
+  o.events = event_bit(kWrite);
+  record(o);
   for (const auto &u : log) ASSERT_TRUE(replica.apply(u).ok());
   EXPECT_EQ(replica, table);
   auto rebuilt = SessionTable::from_snapshot(table.snapshot());
   ASSERT_TRUE(rebuilt.ok());
   EXPECT_EQ(*rebuilt, table);
+}
+
+// Per-file event lists: kept per (fs, inode) with the generation, so a list
+// never applies to another incarnation; the union tells an operation whether
+// any object may want an event type; dropping needs the same generation.
+TEST_F(SessionTableTest, ObjectEventListsAreKeptPerInodeGeneration) {
+  Update set = next(Update::Kind::kSetObjectEventList);
+  set.fs = kFs;
+  set.ino = 42;
+  set.generation = 5;
+  set.events = 0;  // an empty list still overrides the file system's
+  ASSERT_TRUE(table.apply(set).ok());
+  ASSERT_TRUE(table.object_eventlist(kFs, 42, 5).has_value());
+  EXPECT_EQ(*table.object_eventlist(kFs, 42, 5), 0u);
+  EXPECT_FALSE(table.object_eventlist(kFs, 42, 6).has_value());
+  EXPECT_FALSE(table.object_eventlist(kFs + 1, 42, 5).has_value());
+  set = next(Update::Kind::kSetObjectEventList);
+  set.fs = kFs;
+  set.ino = 43;
+  set.generation = 1;
+  set.events = event_bit(kRead) | event_bit(kTruncate);
+  ASSERT_TRUE(table.apply(set).ok());
+  EXPECT_EQ(table.object_events_union(kFs), event_bit(kRead) | event_bit(kTruncate));
+  EXPECT_EQ(table.object_events_union(kFs + 1), 0u);
+
+  Update stale = next(Update::Kind::kDropObjectEventList);
+  stale.fs = kFs;
+  stale.ino = 43;
+  stale.generation = 2;
+  ASSERT_TRUE(table.apply(stale).ok());
+  EXPECT_TRUE(table.object_eventlist(kFs, 43, 1).has_value());
+  Update drop = next(Update::Kind::kDropObjectEventList);
+  drop.fs = kFs;
+  drop.ino = 43;
+  drop.generation = 1;
+  ASSERT_TRUE(table.apply(drop).ok());
+  EXPECT_FALSE(table.object_eventlist(kFs, 43, 1).has_value());
+  EXPECT_EQ(table.object_events_union(kFs), 0u);
+
+  Update bad = next(Update::Kind::kSetObjectEventList);
+  bad.fs = kGlobalFs;
+  bad.ino = 1;
+  EXPECT_EQ(table.apply(bad).error().code, EINVAL);
+  bad.fs = kFs;
+  bad.events = event_bit(kLink);
+  EXPECT_EQ(table.apply(bad).error().code, EINVAL);
+}
+
+// The lists loaded at mount go in before the first update, never after.
+TEST_F(SessionTableTest, ObjectEventListsArePreloadedOnlyBeforeTheFirstUpdate) {
+  ASSERT_TRUE(table.preload_object_eventlists({{kFs, 9, 1, event_bit(kWrite)}}).ok());
+  EXPECT_EQ(table.object_eventlist(kFs, 9, 1), event_bit(kWrite));
+  EXPECT_EQ(table.version(), 0u);
+  create(0);
+  EXPECT_EQ(table.preload_object_eventlists({{kFs, 10, 1, 0}}).error().code, EPROTO);
 }
 
 }  // namespace

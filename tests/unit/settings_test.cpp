@@ -74,7 +74,8 @@ TEST_F(SettingsTest, TableNamesFollowOneConventionAndAreUnique) {
     EXPECT_TRUE(environments.insert(info.environment).second) << info.environment;
     EXPECT_TRUE(flags.insert(info.flag).second) << info.flag;
   }
-  EXPECT_EQ(keys.size(), 4u);  // log.level, meta.map_size, io.max_request, io.direct
+  EXPECT_EQ(keys.size(), 5u);  // log.level, meta.map_size, io.max_request, io.direct,
+                               // fault.nospace_writes
 }
 
 TEST_F(SettingsTest, HelpListsEverySettingWithItsEnvironmentVariableAndDefault) {
