@@ -26,6 +26,7 @@ inline constexpr int kUser = 22;
 // exactly these; extend it with every new event point).
 inline constexpr unsigned long long kGenerated =
     (1ull << kCreate) | (1ull << kPostcreate) | (1ull << kRemove) | (1ull << kPostremove) |
-    (1ull << kRename) | (1ull << kPostrename) | (1ull << kDestroy);
+    (1ull << kRename) | (1ull << kPostrename) | (1ull << kRead) | (1ull << kWrite) |
+    (1ull << kTruncate) | (1ull << kDestroy);
 
 }  // namespace pdm::pfs::dm_event

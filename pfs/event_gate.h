@@ -30,6 +30,10 @@ struct FsEvent {
   std::string name2;       // the new name (RENAME)
   std::uint32_t mode = 0;  // the object's mode (CREATE, REMOVE)
   int retcode = 0;         // POST* events: the operation's result (0 or an errno)
+  // Data events (READ, WRITE, TRUNCATE; object1 is the file): the range the
+  // operation touches; TRUNCATE: offset = the new size, length 0.
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
 };
 
 class EventGate {
@@ -38,6 +42,9 @@ class EventGate {
   // True if the event type is in the file system's event list (no message).
   virtual bool wanted(int type) const = 0;
   // Synchronous: waits for the session's answer. Asynchronous: queues it.
+  // Data events (READ, WRITE, TRUNCATE) are raised when a managed region
+  // asks for them, whatever the event list says (as in XFS); they still
+  // need a disposition (EIO without one).
   virtual Status raise(const FsEvent &event, bool synchronous) = 0;
 };
 

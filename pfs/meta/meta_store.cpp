@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "pfs/meta/lmdb_txn.h"
+#include "runtime/mpi/fields.h"
 
 namespace pdm::pfs {
 namespace {
@@ -82,6 +83,7 @@ struct MetaStore::Impl {
   MDB_dbi orphans = 0;
   MDB_dbi meta = 0;
   MDB_dbi parents = 0;  // directory ino -> parent ino (the root is its own parent)
+  MDB_dbi regions = 0;  // file ino -> FileDmState (absent: no regions, nothing released)
   std::mutex mutex;
 
   Impl() = default;
@@ -143,17 +145,19 @@ struct MetaStore::Impl {
   Result<Inode> allocate(MDB_txn *txn, std::uint32_t mode, std::uint32_t uid, std::uint32_t gid,
                          TimeNs now);
   Status drop_link(MDB_txn *txn, Inode &inode, TimeNs now);
+  Result<FileDmState> load_dm_state(MDB_txn *txn, InodeNumber ino);
+  Status put_dm_state(MDB_txn *txn, InodeNumber ino, const FileDmState &state);
   Status check_not_into_own_subtree(MDB_txn *txn, InodeNumber dir, InodeNumber destination);
 };
 
 Status MetaStore::Impl::open_databases(MDB_txn *txn) {
-  // "dmattrs", "regions" and "eventlists" belong to the DM layer (issue #3);
+  // "dmattrs" and "eventlists" belong to the DM layer (issue #3);
   // they are created here so that every store has the same set of databases.
   MDB_dbi unused = 0;
   const std::pair<const char *, MDB_dbi *> databases[] = {
-      {"inodes", &inodes},  {"dentries", &dentries}, {"orphans", &orphans},
-      {"meta", &meta},      {"parents", &parents},   {"dmattrs", &unused},
-      {"regions", &unused}, {"eventlists", &unused}};
+      {"inodes", &inodes},   {"dentries", &dentries}, {"orphans", &orphans},
+      {"meta", &meta},       {"parents", &parents},   {"dmattrs", &unused},
+      {"regions", &regions}, {"eventlists", &unused}};
   for (const auto &[name, dbi] : databases) {
     if (int rc = mdb_dbi_open(txn, name, MDB_CREATE, dbi); rc != 0) {
       return lmdb_error(rc, fmt::format("opening database '{}'", name));
@@ -351,6 +355,25 @@ Status MetaStore::Impl::check_not_into_own_subtree(MDB_txn *txn, InodeNumber dir
     PDM_ASSIGN_OR_RETURN(at, decode_u64(*parent, what));
   }
   return corrupt("the parents database", fmt::format("a cycle above directory {}", destination));
+}
+
+Result<FileDmState> MetaStore::Impl::load_dm_state(MDB_txn *txn, InodeNumber ino) {
+  const std::string what = fmt::format("managed regions of inode {}", ino);
+  PDM_ASSIGN_OR_RETURN(auto value, fetch(txn, regions, ino_key(ino), what));
+  FileDmState state;
+  if (!value) return state;
+  mpi::Decoder in(lmdb::bytes_of(*value));
+  if (auto s = mpi::decode_field(in, state); !s.ok()) return corrupt(what, s.error().message);
+  if (auto end = in.expect_end(); !end.ok()) return corrupt(what, end.error().message);
+  return state;
+}
+
+Status MetaStore::Impl::put_dm_state(MDB_txn *txn, InodeNumber ino, const FileDmState &state) {
+  const std::string what = fmt::format("managed regions of inode {}", ino);
+  // An empty state keeps its record: the version must never go back.
+  mpi::Encoder out;
+  mpi::encode_field(out, state);
+  return store(txn, regions, ino_key(ino), out.bytes(), what);
 }
 
 MetaStore::MetaStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -605,6 +628,13 @@ Result<Inode> MetaStore::set_attr(InodeNumber ino, const AttrChange &change) {
       return make_error(EISDIR, "inode {}: is a directory; its size cannot be set", ino);
     }
     if (*change.size != inode.size) {
+      if (*change.size < inode.size) {
+        PDM_ASSIGN_OR_RETURN(auto state, impl_->load_dm_state(txn.get(), ino));
+        if (clear_released(state.released, *change.size, kToEnd)) {
+          ++state.version;
+          PDM_TRY(impl_->put_dm_state(txn.get(), ino, state));
+        }
+      }
       inode.size = *change.size;
       inode.mtime = now;
     }
@@ -663,6 +693,35 @@ Result<std::vector<DirEntry>> MetaStore::readdir(InodeNumber dir, std::string_vi
   return out;
 }
 
+Result<InodeDm> MetaStore::dm_state(InodeNumber ino) {
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(false));
+  InodeDm out;
+  PDM_ASSIGN_OR_RETURN(out.inode, impl_->load_inode(txn.get(), ino));
+  PDM_ASSIGN_OR_RETURN(out.state, impl_->load_dm_state(txn.get(), ino));
+  return out;
+}
+
+Result<InodeDm> MetaStore::update_dm_state(
+    InodeNumber ino, const std::function<bool(FileDmState &, Inode &)> &change) {
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(true));
+  InodeDm out;
+  PDM_ASSIGN_OR_RETURN(out.inode, impl_->load_inode(txn.get(), ino));
+  if (out.inode.is_dir()) {
+    return make_error(EINVAL, "inode {}: a directory has no managed regions or data", ino);
+  }
+  PDM_ASSIGN_OR_RETURN(out.state, impl_->load_dm_state(txn.get(), ino));
+  const Inode before = out.inode;
+  if (change(out.state, out.inode)) {
+    ++out.state.version;
+    PDM_TRY(impl_->put_dm_state(txn.get(), ino, out.state));
+  }
+  if (!(out.inode == before)) PDM_TRY(impl_->put_inode(txn.get(), out.inode));
+  PDM_TRY(impl_->commit(txn));
+  return out;
+}
+
 Result<std::vector<InodeNumber>> MetaStore::orphans() {
   std::lock_guard lock(impl_->mutex);
   PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(false));
@@ -694,6 +753,7 @@ Status MetaStore::forget(InodeNumber ino) {
   }
   PDM_TRY(impl_->erase(txn.get(), impl_->inodes, ino_key(ino), "an inode"));
   PDM_TRY(impl_->erase(txn.get(), impl_->orphans, ino_key(ino), "an orphan"));
+  PDM_TRY(impl_->erase(txn.get(), impl_->regions, ino_key(ino), "managed regions"));
   return impl_->commit(txn);
 }
 

@@ -1,5 +1,6 @@
 #include "runtime/dm/event_service.h"
 
+#include "pfs/dm_events.h"
 #include "runtime/mpi/typed_rpc.h"
 
 namespace pdm::dm {
@@ -16,6 +17,12 @@ struct Response {
 
 int source_of(Token token) {
   return (token >> 20) - 1;
+}
+
+// READ, WRITE, TRUNCATE: enabled by managed regions, not by the event list (XFS).
+bool is_data_event(int type) {
+  return type == pfs::dm_event::kRead || type == pfs::dm_event::kWrite ||
+         type == pfs::dm_event::kTruncate;
 }
 
 }  // namespace
@@ -94,7 +101,7 @@ Token EventService::make_token() {
 }
 
 Status EventService::raise(const pfs::FsEvent &event, bool synchronous) {
-  if (!wanted(event.type)) return {};
+  if (!is_data_event(event.type) && !wanted(event.type)) return {};
   auto targets = targets_of(event.type, synchronous);
   if (!targets.ok()) {
     // XDSM/GPFS: an enabled event nobody holds fails a synchronous operation;
@@ -110,6 +117,8 @@ Status EventService::raise(const pfs::FsEvent &event, bool synchronous) {
   m.name2 = event.name2;
   m.mode = event.mode;
   m.retcode = event.retcode;
+  m.offset = event.offset;
+  m.length = event.length;
   if (!synchronous) {
     // Every target at once; an asynchronous event never fails the operation.
     std::vector<mpi::PendingCall> calls;

@@ -4,7 +4,8 @@
 //
 // dm_get_events lays each message out as SGI DMAPI programs read it: a
 // dm_eventmsg_t, then (8-byte aligned) the event structure ev_data points
-// to, then the handles and names its dm_vardata_t fields point to (offsets
+// to (dm_data_event_t for READ/WRITE/TRUNCATE, dm_destroy_event_t,
+// dm_namesp_event_t), then the handles and names its dm_vardata_t fields point to (offsets
 // from the start of the structure holding them); messages are chained by
 // _link (DM_STEP_TO_NEXT).
 #include <pdm/dmapi.h>
@@ -37,11 +38,17 @@ bool has(const dm::EventObjectWire &o) {
   return o.ino != 0;
 }
 
+bool is_data_event(int type) {
+  return type == DM_EVENT_READ || type == DM_EVENT_WRITE || type == DM_EVENT_TRUNCATE;
+}
+
 // The bytes one message takes in a dm_get_events buffer.
 std::size_t message_size(const dm::EventMessage &m) {
   std::size_t data = 0;
   if (m.type == DM_EVENT_DESTROY) {
     data = align8(sizeof(dm_destroy_event_t)) + pdm::dmapi::kHandleSize;
+  } else if (is_data_event(m.type)) {
+    data = align8(sizeof(dm_data_event_t)) + pdm::dmapi::kHandleSize;
   } else {
     data = align8(sizeof(dm_namesp_event_t)) + (has(m.object1) ? pdm::dmapi::kHandleSize : 0) +
            (has(m.object2) ? pdm::dmapi::kHandleSize : 0) +
@@ -84,6 +91,16 @@ void write_message(char *at, const dm::EventMessage &m, pdm::dmapi::FsId fsid, i
     Tail tail(data, align8(sizeof(dm_destroy_event_t)));
     const auto h = handle_bytes(m.object1);
     tail.put(ev->ds_handle, h.data(), h.size());
+    msg->ev_data.vd_length = static_cast<unsigned int>(tail.end());
+    return;
+  }
+  if (is_data_event(m.type)) {
+    auto *ev = reinterpret_cast<dm_data_event_t *>(data);
+    ev->de_offset = static_cast<dm_off_t>(m.offset);
+    ev->de_length = m.length;
+    Tail tail(data, align8(sizeof(dm_data_event_t)));
+    const auto h = handle_bytes(m.object1);
+    tail.put(ev->de_handle, h.data(), h.size());
     msg->ev_data.vd_length = static_cast<unsigned int>(tail.end());
     return;
   }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "pfs/dm_events.h"
+#include "pfs/meta/dm_state.h"
 #include "runtime/dmapi/handle.h"
 #include "runtime/mpi/fields.h"
 #include "runtime/node/c_boundary.h"
@@ -341,20 +342,24 @@ int dm_get_config(void *hanp, size_t hlen, dm_config_t flagname, dm_size_t *retv
           case DM_CONFIG_LEGACY:
             *retvalp = 1;  // SGI-style dm_stat_t and handles
             return 0;
+          case DM_CONFIG_PUNCH_HOLE:
+          case DM_CONFIG_PERS_MANAGED_REGIONS:
+            *retvalp = 1;  // regions live in the metadata store
+            return 0;
+          case DM_CONFIG_MAX_MANAGED_REGIONS:
+            *retvalp = pdm::pfs::kMaxManagedRegions;
+            return 0;
           case DM_CONFIG_BULKALL:
           case DM_CONFIG_CREATE_BY_HANDLE:
           case DM_CONFIG_DTIME_OVERLOAD:
           case DM_CONFIG_LOCK_UPGRADE:
           case DM_CONFIG_MAX_ATTR_ON_DESTROY:
           case DM_CONFIG_MAX_ATTRIBUTE_SIZE:
-          case DM_CONFIG_MAX_MANAGED_REGIONS:
           case DM_CONFIG_OBJ_REF:
           case DM_CONFIG_PENDING:
           case DM_CONFIG_PERS_ATTRIBUTES:
           case DM_CONFIG_PERS_EVENTS:
           case DM_CONFIG_PERS_INHERIT_ATTRIBS:
-          case DM_CONFIG_PERS_MANAGED_REGIONS:
-          case DM_CONFIG_PUNCH_HOLE:
           case DM_CONFIG_TOTAL_ATTRIBUTE_SPACE:
           case DM_CONFIG_WILL_RETRY:
             *retvalp = 0;  // not supported (yet): docs/DMAPI.md
