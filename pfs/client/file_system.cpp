@@ -265,6 +265,7 @@ Result<std::size_t> FileSystem::pread(int fd, std::span<std::byte> buffer, std::
       // Inside a size this client knows, with the file's DM state of this
       // epoch: no metadata call at all.
       if (!blocked(*state, length)) {
+        if (read_window_hook_) read_window_hook_();
         PDM_TRY(data_.read(layout_of(f->inode), f->inode.ino, start, buffer));
         if (shrink_epoch() != epoch) continue;
         f->was_read = true;
@@ -277,6 +278,7 @@ Result<std::size_t> FileSystem::pread(int fd, std::span<std::byte> buffer, std::
       // and are cut off below.
       auto state_call = engine_.start(metadata_rank(), dm_state_msg::kGet,
                                       mpi::encode_message(InodeRequest{f->inode.ino}));
+      if (read_window_hook_) read_window_hook_();
       Status read = data_.read(layout_of(f->inode), f->inode.ino, start, buffer);
       PDM_ASSIGN_OR_RETURN(auto response, engine_.wait(state_call));
       PDM_ASSIGN_OR_RETURN(auto got, mpi::decode_payload<InodeDm>(response.payload()));

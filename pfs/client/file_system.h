@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -128,6 +129,9 @@ class FileSystem {
   // Announces shrinks cluster-wide, so clients may cache sizes (null: every
   // read asks the metadata owner for the size).
   void set_size_notices(SizeNotices *notices) { notices_ = notices; }
+  // Tests only: runs in pread after the DM state was checked and right
+  // before the data is read, so a test can put a dm_punch_hole exactly there.
+  void set_read_window_hook(std::function<void()> hook) { read_window_hook_ = std::move(hook); }
 
  private:
   struct OpenFile {
@@ -194,6 +198,7 @@ class FileSystem {
   std::unique_ptr<MetaService> meta_;
   EventGate *gate_ = nullptr;
   SizeNotices *notices_ = nullptr;
+  std::function<void()> read_window_hook_;
 
   std::mutex files_mutex_;
   std::unordered_map<int, std::shared_ptr<OpenFile>> files_;
