@@ -461,9 +461,8 @@ Status FileSystem::ftruncate(int fd, std::int64_t length) {
     return make_error(EINVAL, "file descriptor {} is not open for writing", fd);
   }
   if (length < 0) return make_error(EINVAL, "negative length {}", length);
-  PDM_ASSIGN_OR_RETURN(auto inode,
-                       (meta_call<Inode>(meta_msg::kGetattr, InodeRequest{f->inode.ino})));
-  return truncate_inode(inode, static_cast<std::uint64_t>(length));
+  // truncate_inode asks for the current size (with the DM state) itself.
+  return truncate_inode(f->inode, static_cast<std::uint64_t>(length));
 }
 
 Status FileSystem::truncate(std::string_view path, std::int64_t length) {

@@ -156,6 +156,8 @@ class FileSystem {
   Result<std::shared_ptr<OpenFile>> file(int fd);
   // Destroys an inode that lost its last name and opener: objects, then record.
   Status destroy(const Unlinked &gone);
+  // Sets the size of a file (given by an inode whose size and times may be
+  // stale: the current ones are asked for, with the DM state).
   Status truncate_inode(const Inode &inode, std::uint64_t length);
   bool wanted(int type) const { return gate_ != nullptr && gate_->wanted(type); }
   // The shrink epoch now (kNoEpoch without notices: never cache).
