@@ -94,7 +94,7 @@ static dm_eventmsg_t *next_event(dm_sessid_t sid) {
   return m;
 }
 
-static void errno_paths(dm_sessid_t sid, dm_sessid_t fsh_sid, void *fsh, size_t fshlen) {
+static void errno_paths(dm_sessid_t sid, void *fsh, size_t fshlen) {
   void *h = NULL, *gone = NULL;
   size_t hl = 0, gonelen = 0;
   dm_region_t regions[2];
@@ -106,7 +106,6 @@ static void errno_paths(dm_sessid_t sid, dm_sessid_t fsh_sid, void *fsh, size_t 
   dm_extent_t ext[4];
   char byte = 0;
   int fd;
-  (void)fsh_sid;
   write_file("/errno", 3 * 4096, 9);
   handle_of("/errno", &h, &hl);
   memset(regions, 0, sizeof regions);
@@ -217,7 +216,7 @@ int main(int argc, char **argv) {
     DMEV_SET(DM_EVENT_WRITE, set);
     DMEV_SET(DM_EVENT_TRUNCATE, set);
     CHECK(dm_set_disp(sid, fsh, fshlen, DM_NO_TOKEN, &set, DM_EVENT_MAX) == 0, "dm_set_disp");
-    errno_paths(sid, sid, fsh, fshlen);
+    errno_paths(sid, fsh, fshlen);
   }
   MPI_Bcast(&sid, 1, MPI_INT, kDm, MPI_COMM_WORLD);
 
