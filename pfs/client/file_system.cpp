@@ -129,7 +129,11 @@ Result<int> FileSystem::open(std::string_view path, int flags, mode_t mode) {
                         (wanted(dm_event::kCreate) || wanted(dm_event::kPostcreate)) &&
                         !stat(path).ok();
   if (creating) PDM_TRY(pre_event(dm_event::kCreate, path, S_IFREG | (mode & 07777)));
-  auto opened_or = meta_call<Created>(meta_msg::kOpen, request);
+  // The DM state comes with the open (learned under the epoch read before).
+  const std::uint64_t epoch = shrink_epoch();
+  auto opened_dm = meta_call<OpenedDm>(dm_state_msg::kOpen, request);
+  Result<Created> opened_or =
+      opened_dm.ok() ? Result<Created>(opened_dm->opened) : Result<Created>(opened_dm.error());
   if (creating) {
     post_event(dm_event::kPostcreate, path,
                opened_or.ok() ? EventObject{opened_or->inode.ino, opened_or->inode.generation}
@@ -140,6 +144,7 @@ Result<int> FileSystem::open(std::string_view path, int flags, mode_t mode) {
   auto open_file = std::make_shared<OpenFile>();
   open_file->inode = opened.inode;
   open_file->flags = flags;
+  learn_dm_state(*open_file, opened_dm->state, epoch);
   if ((flags & O_TRUNC) && access != O_RDONLY && opened.inode.is_file() && opened.inode.size > 0) {
     if (auto truncated = truncate_inode(opened.inode, 0); !truncated.ok()) {
       (void)meta_call<Unlinked>(meta_msg::kClose, CloseRequest{opened.inode.ino, false});

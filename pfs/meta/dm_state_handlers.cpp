@@ -54,6 +54,16 @@ Result<InodeDm> rewritten(MetaStore &store, const RewrittenRequest &request) {
   });
 }
 
+Result<OpenedDm> open_with_state(MetaService &service, const OpenRequest &request) {
+  PDM_ASSIGN_OR_RETURN(auto opened, service.open(request));
+  auto state = service.store().dm_state(opened.inode.ino);
+  if (!state.ok()) {
+    (void)service.close(opened.inode.ino, false);
+    return std::move(state).error();
+  }
+  return OpenedDm{std::move(opened), std::move(state->state)};
+}
+
 void register_dm_state_handlers(mpi::RpcEngine &engine, std::function<MetaService *()> service) {
   using mpi::make_handler;
   auto on = [service](auto op) {
@@ -75,6 +85,14 @@ void register_dm_state_handlers(mpi::RpcEngine &engine, std::function<MetaServic
       dm_state_msg::kRelease,
       make_handler<ReleaseRequest>(
           on([](MetaStore &s, const ReleaseRequest &r) { return release(s, r); })));
+  engine.register_handler(
+      dm_state_msg::kOpen,
+      make_handler<OpenRequest>(
+          [service](const OpenRequest &r, const mpi::Request &) -> Result<OpenedDm> {
+            MetaService *meta = service();
+            if (meta == nullptr) return make_error(ESTALE, "this rank does not serve metadata");
+            return open_with_state(*meta, r);
+          }));
   engine.register_handler(
       dm_state_msg::kRewritten,
       make_handler<RewrittenRequest>(

@@ -8,6 +8,7 @@
 #include <tuple>
 #include <vector>
 
+#include "pfs/meta/meta_protocol.h"
 #include "pfs/meta/meta_service.h"
 #include "runtime/mpi/fields.h"
 #include "runtime/mpi/rpc.h"
@@ -20,6 +21,7 @@ enum : mpi::MsgType {
   kSetRegions,    // SetRegionsRequest -> InodeDm (replaces the file's regions)
   kRelease,       // ReleaseRequest -> InodeDm (dm_punch_hole marks the range)
   kRewritten,     // RewrittenRequest -> InodeDm (a write unmarks its range)
+  kOpen,          // OpenRequest -> OpenedDm (meta_msg::kOpen, with the file's DM state)
 };
 }  // namespace dm_state_msg
 
@@ -51,10 +53,21 @@ inline auto wire_fields(InodeDm &r) {
   return std::tie(r.inode, r.state);
 }
 
+// An open's answer with the DM state, so that a client caches the state from
+// the start and a file without regions costs no call on its first write.
+struct OpenedDm {
+  Created opened;
+  FileDmState state;
+  auto fields() { return std::tie(opened, state); }
+};
+
 // The operations behind the messages (the metadata owner runs them).
 Result<InodeDm> set_regions(MetaStore &store, const SetRegionsRequest &request);
 Result<InodeDm> release(MetaStore &store, const ReleaseRequest &request);
 Result<InodeDm> rewritten(MetaStore &store, const RewrittenRequest &request);
+// MetaService::open, then the opened file's state (an open that cannot
+// read the state is undone).
+Result<OpenedDm> open_with_state(MetaService &service, const OpenRequest &request);
 
 // Registers the handlers; like register_meta_handlers, they refuse with
 // ESTALE on a rank that does not serve the metadata.
