@@ -32,9 +32,10 @@ inline constexpr int kUser = 22;
 // job unmounts, USER through dm_send_msg.
 inline constexpr unsigned long long kGenerated =
     (1ull << kCreate) | (1ull << kPostcreate) | (1ull << kRemove) | (1ull << kPostremove) |
-    (1ull << kRename) | (1ull << kPostrename) | (1ull << kAttribute) | (1ull << kDestroy) |
-    (1ull << kMount) | (1ull << kPreunmount) | (1ull << kUnmount) | (1ull << kClose) |
-    (1ull << kNospace) | (1ull << kUser);
+    (1ull << kRename) | (1ull << kPostrename) | (1ull << kRead) | (1ull << kWrite) |
+    (1ull << kTruncate) | (1ull << kAttribute) | (1ull << kDestroy) | (1ull << kMount) |
+    (1ull << kPreunmount) | (1ull << kUnmount) | (1ull << kClose) | (1ull << kNospace) |
+    (1ull << kUser);
 
 // Lower-case XDSM names by event number (DM_EVENT_READ = 16 is "read"), for
 // tools and logs; events pdm does not have keep their XDSM names too.

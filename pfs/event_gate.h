@@ -33,6 +33,10 @@ struct FsEvent {
   std::string name2;       // the new name (RENAME); PREUNMOUNT/UNMOUNT: none
   std::uint32_t mode = 0;  // the object's mode (CREATE, REMOVE)
   int retcode = 0;         // POST* events: the operation's result (0 or an errno)
+  // Data events (READ, WRITE, TRUNCATE; object1 is the file): the range the
+  // operation touches; TRUNCATE: offset = the new size, length 0.
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
 };
 
 class EventGate {
@@ -47,6 +51,9 @@ class EventGate {
   virtual bool wanted(int type, EventObject governing) const = 0;
   // Checks the governing lists of the event itself, then delivers it.
   // Synchronous: waits for the session's answer. Asynchronous: queues it.
+  // Data events (READ, WRITE, TRUNCATE) are raised when a managed region
+  // asks for them, whatever the event list says (as in XFS); they still
+  // need a disposition (EIO without one).
   virtual Status raise(const FsEvent &event, bool synchronous) = 0;
   // The object's inode is gone: its per-file event list goes with it.
   virtual void object_gone(EventObject object) = 0;

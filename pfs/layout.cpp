@@ -19,6 +19,12 @@ std::uint64_t Layout::object_offset_of(std::uint64_t file_offset) const {
   return (stripe / volume_count_) * stripe_size_ + file_offset % stripe_size_;
 }
 
+std::uint64_t Layout::file_offset_of(std::uint32_t volume, std::uint64_t object_offset) const {
+  const std::uint64_t position = (volume + volume_count_ - first_volume_) % volume_count_;
+  const std::uint64_t stripe = (object_offset / stripe_size_) * volume_count_ + position;
+  return stripe * stripe_size_ + object_offset % stripe_size_;
+}
+
 std::vector<StripePiece> Layout::pieces(std::uint64_t offset, std::uint64_t length) const {
   std::vector<StripePiece> out;
   std::uint64_t pos = offset;

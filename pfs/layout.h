@@ -36,6 +36,8 @@ class Layout {
 
   std::uint32_t volume_of(std::uint64_t file_offset) const;
   std::uint64_t object_offset_of(std::uint64_t file_offset) const;
+  // The inverse: the file offset of a byte of the object on `volume`.
+  std::uint64_t file_offset_of(std::uint32_t volume, std::uint64_t object_offset) const;
   // The stripe pieces of [offset, offset + length), in file order.
   std::vector<StripePiece> pieces(std::uint64_t offset, std::uint64_t length) const;
   // The same range grouped per volume (volumes in order of first touch).

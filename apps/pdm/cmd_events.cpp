@@ -115,6 +115,13 @@ std::string human_line(const Json &e) {
     line += fmt::format("  new name \"{}\"", e["name2"].get<std::string>());
   if (e.value("mode", 0u) != 0) line += fmt::format("  mode {:o}", e["mode"].get<std::uint32_t>());
   if (e.value("retcode", 0) != 0) line += fmt::format("  retcode {}", e["retcode"].get<int>());
+  const std::string event = e.value("event", "");
+  if (event == "read" || event == "write" || event == "truncate") {
+    line += fmt::format("  offset {} length {}", e.value("offset", 0ull), e.value("length", 0ull));
+  }
+  if (!e.value("data", "").empty()) {
+    line += fmt::format("  data {} bytes", e["data"].get<std::string>().size());
+  }
   return line;
 }
 

@@ -10,9 +10,11 @@
 #include "pfs/config/path.h"
 #include "pfs/config/volume.h"
 #include "pfs/data/data_handlers.h"
+#include "pfs/data/dm_data_protocol.h"
 #include "pfs/dm_events.h"
 #include "pfs/meta/dm_attr_handlers.h"
 #include "pfs/meta/dm_attr_protocol.h"
+#include "pfs/meta/dm_state_protocol.h"
 #include "pfs/meta/meta_handlers.h"
 #include "pfs/meta/meta_protocol.h"
 #include "pfs/volume_map.h"
@@ -65,6 +67,8 @@ Result<std::unique_ptr<FileSystem>> FileSystem::create(const FsConfig &config,
   register_data_handlers(engine, fs->objects_);
   register_meta_handlers(engine, [raw = fs.get()] { return raw->meta_.get(); });
   register_dm_attr_handlers(engine, [raw = fs.get()] { return raw->meta_.get(); });
+  register_dm_data_handlers(engine, fs->objects_);
+  register_dm_state_handlers(engine, [raw = fs.get()] { return raw->meta_.get(); });
   return fs;
 }
 
@@ -130,7 +134,11 @@ Result<int> FileSystem::open(std::string_view path, int flags, mode_t mode) {
                         (wanted(dm_event::kCreate) || wanted(dm_event::kPostcreate)) &&
                         !stat(path).ok();
   if (creating) PDM_TRY(pre_event(dm_event::kCreate, path, S_IFREG | (mode & 07777)));
-  auto opened_or = meta_call<Created>(meta_msg::kOpen, request);
+  // The DM state comes with the open (learned under the epoch read before).
+  const std::uint64_t epoch = shrink_epoch();
+  auto opened_dm = meta_call<OpenedDm>(dm_state_msg::kOpen, request);
+  Result<Created> opened_or =
+      opened_dm.ok() ? Result<Created>(opened_dm->opened) : Result<Created>(opened_dm.error());
   if (creating) {
     post_event(dm_event::kPostcreate, path,
                opened_or.ok() ? EventObject{opened_or->inode.ino, opened_or->inode.generation}
@@ -141,6 +149,7 @@ Result<int> FileSystem::open(std::string_view path, int flags, mode_t mode) {
   auto open_file = std::make_shared<OpenFile>();
   open_file->inode = opened.inode;
   open_file->flags = flags;
+  learn_dm_state(*open_file, opened_dm->state, epoch);
   if ((flags & O_TRUNC) && access != O_RDONLY && opened.inode.is_file() && opened.inode.size > 0) {
     if (auto truncated = truncate_guarded(opened.inode.ino, 0); !truncated.ok()) {
       (void)meta_call<Unlinked>(meta_msg::kClose, CloseRequest{opened.inode.ino, false});
@@ -259,29 +268,76 @@ Result<std::size_t> FileSystem::pread(int fd, std::span<std::byte> buffer, std::
   if (buffer.size() > SSIZE_MAX) return make_error(EINVAL, "read of {} bytes", buffer.size());
   if (f->inode.is_dir()) return make_error(EISDIR, "file descriptor {} is a directory", fd);
   if (buffer.empty()) return std::size_t{0};
-  PDM_ASSIGN_OR_RETURN(auto guard, access(f->inode.ino, AccessKind::kRead));
   const auto start = static_cast<std::uint64_t>(offset);
-  // Inside a size this client knows (and no file shrank since): no
-  // metadata call at all.
-  if (inside_known_size(*f, start + buffer.size())) {
-    PDM_TRY(data_.read(layout_of(f->inode), f->inode.ino, start, buffer));
-    f->was_read = true;
-    return buffer.size();
+  // The READ event of a managed region is raised once per read; after the
+  // session's CONTINUE the read goes on with whatever the state is then.
+  bool raised = false;
+  auto blocked = [&](const FileDmState &state, std::uint64_t length) {
+    return (!raised && region_touched(state, region_flag::kRead, start, length)) ||
+           released_touched(state, start, length);
+  };
+  // Each pass reads the shrink epoch first and checks it again after the
+  // data arrived: dm_punch_hole bumps it between marking the range released
+  // and freeing the blocks, so a read that may have seen freed blocks (zeros)
+  // sees a new epoch and is done again with the new state. A read never
+  // returns zeros that a punch left.
+  for (;;) {
+    // Each pass holds the access guard while it reads, and lets it go before
+    // it raises the READ event (pfs/object_access.h): the session answering
+    // it may take a right on this very file.
+    PDM_ASSIGN_OR_RETURN(auto guard, access(f->inode.ino, AccessKind::kRead));
+    const std::uint64_t epoch = shrink_epoch();
+    std::uint64_t length = buffer.size();
+    auto state = cached_dm_state(*f, epoch);
+    if (state && inside_known_size(*f, start + length)) {
+      // Inside a size this client knows, with the file's DM state of this
+      // epoch: no metadata call at all.
+      if (!blocked(*state, length)) {
+        if (read_window_hook_) read_window_hook_();
+        PDM_TRY(data_.read(layout_of(f->inode), f->inode.ino, start, buffer));
+        if (shrink_epoch() != epoch) continue;
+        f->was_read = true;
+        return buffer.size();
+      }
+    } else {
+      // Otherwise the size and DM state are asked for while the data is
+      // read, not before it: a read costs the slower of the two round
+      // trips, not their sum. Bytes past the end of the file read as zeros
+      // and are cut off below.
+      auto state_call = engine_.start(metadata_rank(), dm_state_msg::kGet,
+                                      mpi::encode_message(InodeRequest{f->inode.ino}));
+      if (read_window_hook_) read_window_hook_();
+      Status read = data_.read(layout_of(f->inode), f->inode.ino, start, buffer);
+      PDM_ASSIGN_OR_RETURN(auto response, engine_.wait(state_call));
+      PDM_ASSIGN_OR_RETURN(auto got, mpi::decode_payload<InodeDm>(response.payload()));
+      PDM_TRY(read);
+      learn_size(*f, got.inode.size, epoch);
+      learn_dm_state(*f, got.state, epoch);
+      if (start >= got.inode.size) return std::size_t{0};
+      length = std::min<std::uint64_t>(length, got.inode.size - start);
+      if (!blocked(got.state, length)) {
+        if (shrink_epoch() != epoch) continue;
+        f->was_read = true;
+        return static_cast<std::size_t>(length);
+      }
+    }
+    // A managed region wants the READ event, or the range holds released
+    // bytes. Decide on the metadata's current state, not a cached one.
+    PDM_ASSIGN_OR_RETURN(auto fresh, fetch_dm_state(*f));
+    if (!raised && region_touched(fresh, region_flag::kRead, start, length)) {
+      guard = AccessGuard{};
+      PDM_TRY(data_event(dm_event::kRead, f->inode, start, length));
+      raised = true;
+      forget_dm_state(*f);  // the session has normally restored data and cleared regions
+      continue;
+    }
+    if (released_touched(fresh, start, length)) {
+      return make_error(EIO,
+                        "inode {}: bytes [{}, +{}) were released by dm_punch_hole and not "
+                        "restored; no managed region asks for them",
+                        f->inode.ino, start, length);
+    }
   }
-  // Otherwise the size is asked for while the data is read, not before it:
-  // a read costs the slower of the two round trips, not their sum. Bytes
-  // past the end of the file read as zeros and are cut off below.
-  const std::uint64_t epoch = shrink_epoch();
-  auto size_call = engine_.start(metadata_rank(), meta_msg::kGetattr,
-                                 mpi::encode_message(InodeRequest{f->inode.ino}));
-  Status read = data_.read(layout_of(f->inode), f->inode.ino, start, buffer);
-  PDM_ASSIGN_OR_RETURN(auto response, engine_.wait(size_call));
-  PDM_ASSIGN_OR_RETURN(auto inode, mpi::decode_payload<Inode>(response.payload()));
-  PDM_TRY(read);
-  learn_size(*f, inode.size, epoch);
-  if (start >= inode.size) return std::size_t{0};
-  f->was_read = true;
-  return static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), inode.size - start));
 }
 
 std::uint64_t FileSystem::shrink_epoch() const {
@@ -293,6 +349,51 @@ bool FileSystem::inside_known_size(OpenFile &file, std::uint64_t end) const {
   if (epoch == OpenFile::kNoEpoch) return false;
   std::lock_guard lock(file.size_mutex);
   return file.known_epoch == epoch && end <= file.known_size;
+}
+
+std::optional<FileDmState> FileSystem::cached_dm_state(OpenFile &file, std::uint64_t epoch) {
+  if (epoch == OpenFile::kNoEpoch) return std::nullopt;
+  std::lock_guard lock(file.size_mutex);
+  if (file.dm_epoch != epoch) return std::nullopt;
+  return file.dm_state;
+}
+
+void FileSystem::learn_dm_state(OpenFile &file, const FileDmState &state, std::uint64_t epoch) {
+  if (epoch == OpenFile::kNoEpoch) return;
+  std::lock_guard lock(file.size_mutex);
+  // Of two answers of the same epoch the later version wins.
+  if (file.dm_epoch != epoch || state.version >= file.dm_state.version) {
+    file.dm_state = state;
+    file.dm_epoch = epoch;
+  }
+}
+
+void FileSystem::forget_dm_state(OpenFile &file) {
+  std::lock_guard lock(file.size_mutex);
+  file.dm_epoch = OpenFile::kNoEpoch;
+}
+
+Result<FileDmState> FileSystem::fetch_dm_state(OpenFile &file) {
+  const std::uint64_t epoch = shrink_epoch();
+  PDM_ASSIGN_OR_RETURN(auto got,
+                       (meta_call<InodeDm>(dm_state_msg::kGet, InodeRequest{file.inode.ino})));
+  learn_size(file, got.inode.size, epoch);
+  learn_dm_state(file, got.state, epoch);
+  return std::move(got.state);
+}
+
+Status FileSystem::data_event(int type, const Inode &inode, std::uint64_t offset,
+                              std::uint64_t length) {
+  if (gate_ == nullptr) {
+    return make_error(EIO, "inode {}: a managed region asks for event {}, and no DM layer runs",
+                      inode.ino, type);
+  }
+  FsEvent event;
+  event.type = type;
+  event.object1 = {inode.ino, inode.generation};
+  event.offset = offset;
+  event.length = length;
+  return gate_->raise(event, true);
 }
 
 void FileSystem::learn_size(OpenFile &file, std::uint64_t size, std::uint64_t epoch) {
@@ -317,7 +418,40 @@ Result<std::size_t> FileSystem::pwrite(int fd, std::span<const std::byte> data,
   if (start + data.size() < start || start + data.size() > static_cast<std::uint64_t>(LLONG_MAX)) {
     return make_error(EFBIG, "write past the largest file offset");
   }
-  PDM_ASSIGN_OR_RETURN(auto guard, access(f->inode.ino, AccessKind::kModify));
+  // The WRITE event of a managed region, before any byte is written (once:
+  // after the session's CONTINUE the write goes on). A file without regions
+  // costs no metadata call here once its state of this epoch is cached.
+  const std::uint64_t length = data.size();
+  FileDmState state;
+  AccessGuard guard;
+  for (bool raised = false;;) {
+    const std::uint64_t checked = shrink_epoch();
+    auto cached = cached_dm_state(*f, shrink_epoch());
+    bool fresh = !cached;
+    if (fresh) {
+      PDM_ASSIGN_OR_RETURN(state, fetch_dm_state(*f));
+    } else {
+      state = std::move(*cached);
+    }
+    bool touched = !raised && region_touched(state, region_flag::kWrite, start, length);
+    if (touched && !fresh) {
+      PDM_ASSIGN_OR_RETURN(state, fetch_dm_state(*f));
+      touched = region_touched(state, region_flag::kWrite, start, length);
+    }
+    if (!touched) {
+      // Events first, then the access guard (pfs/object_access.h). A DM
+      // application may have changed the file's regions under an EXCL right
+      // while this write waited for the guard: then look again.
+      PDM_ASSIGN_OR_RETURN(guard, access(f->inode.ino, AccessKind::kModify));
+      if (shrink_epoch() == checked) break;
+      guard = AccessGuard{};
+      forget_dm_state(*f);
+      continue;
+    }
+    PDM_TRY(data_event(dm_event::kWrite, f->inode, start, length));
+    raised = true;
+    forget_dm_state(*f);
+  }
   // The size and mtime change travels alongside the data, not before it.
   const std::uint64_t epoch = shrink_epoch();
   auto extend =
@@ -328,6 +462,13 @@ Result<std::size_t> FileSystem::pwrite(int fd, std::span<const std::byte> data,
   PDM_ASSIGN_OR_RETURN(auto extended, mpi::decode_payload<Inode>(response.payload()));
   PDM_TRY(written);
   learn_size(*f, extended.size, epoch);
+  // Written bytes are no longer released; the mark goes only after the data
+  // landed, so no reader sees the range unmarked and still punched.
+  if (released_touched(state, start, length)) {
+    PDM_TRY(meta_call<InodeDm>(dm_state_msg::kRewritten,
+                               RewrittenRequest{f->inode.ino, start, length, false}));
+    forget_dm_state(*f);
+  }
   return data.size();
 }
 
@@ -405,9 +546,30 @@ Result<Inode> FileSystem::dm_set_attr(InodeNumber ino, std::uint64_t generation,
 }
 
 Status FileSystem::truncate_guarded(InodeNumber ino, std::uint64_t length) {
-  PDM_ASSIGN_OR_RETURN(auto guard, access(ino, AccessKind::kModify));
-  PDM_ASSIGN_OR_RETURN(auto inode, (meta_call<Inode>(meta_msg::kGetattr, InodeRequest{ino})));
-  return truncate_inode(inode, length);
+  // The TRUNCATE event of a managed region that reaches past the smaller of
+  // the two sizes (XFS: offset = the new size, length 0), raised once, before
+  // the access guard is taken (pfs/object_access.h); after CONTINUE the
+  // truncate goes on with the size the file has then.
+  bool raised = false;
+  for (;;) {
+    PDM_ASSIGN_OR_RETURN(auto dm, (meta_call<InodeDm>(dm_state_msg::kGet, InodeRequest{ino})));
+    auto touched = [&](const InodeDm &now) {
+      return !raised && now.inode.is_file() &&
+             region_touched(now.state, region_flag::kTruncate, std::min(now.inode.size, length),
+                            kToEnd);
+    };
+    if (touched(dm)) {
+      PDM_TRY(data_event(dm_event::kTruncate, dm.inode, length, 0));
+      raised = true;
+      continue;
+    }
+    PDM_ASSIGN_OR_RETURN(auto guard, access(ino, AccessKind::kModify));
+    // The state and size under the guard: a DM application holding a right
+    // may have changed both while this truncate waited.
+    PDM_ASSIGN_OR_RETURN(auto now, (meta_call<InodeDm>(dm_state_msg::kGet, InodeRequest{ino})));
+    if (touched(now)) continue;
+    return truncate_inode(now.inode, length);
+  }
 }
 
 Status FileSystem::ftruncate(int fd, std::int64_t length) {

@@ -16,9 +16,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -29,6 +31,7 @@
 #include "pfs/data/object_store.h"
 #include "pfs/event_gate.h"
 #include "pfs/layout.h"
+#include "pfs/meta/dm_state.h"
 #include "pfs/meta/meta_service.h"
 #include "pfs/object_access.h"
 #include "pfs/size_notices.h"
@@ -92,6 +95,44 @@ class FileSystem {
   Result<std::vector<StoredEventList>> eventlists();
   Result<StoreStats> metadata_stats();
 
+  // ---- DMAPI data operations (file_system_dm.cpp). A file is named by its
+  // inode number and generation (a DM handle); EBADF if no such file exists.
+  // The DM access right XDSM asks for (DM_RIGHT_SHARED/EXCL) is the C
+  // layer's to check (runtime/dmapi); these take no access guard.
+  // The file's managed regions and released ranges.
+  Result<InodeDm> dm_state(InodeNumber ino, std::uint64_t generation);
+  // Replaces the file's managed regions; when it returns, every rank routes
+  // its reads, writes and truncates by the new set.
+  Status set_regions(InodeNumber ino, std::uint64_t generation, std::vector<ManagedRegion> regions);
+  // Invisible I/O: no events, regions ignored, times unchanged; a write may
+  // extend the file and makes its range no longer released.
+  Result<std::size_t> read_invisible(InodeNumber ino, std::uint64_t generation,
+                                     std::uint64_t offset, std::span<std::byte> buffer);
+  Result<std::size_t> write_invisible(InodeNumber ino, std::uint64_t generation,
+                                      std::uint64_t offset, std::span<const std::byte> data,
+                                      bool sync);
+  // dm_punch_hole: [offset, offset + length) (length 0: to the end of the
+  // file) must be aligned as probe_hole returns it (EAGAIN otherwise; E2BIG
+  // past the end). The range becomes released, every rank learns it, then
+  // the volumes free the space.
+  Status punch_hole(InodeNumber ino, std::uint64_t generation, std::uint64_t offset,
+                    std::uint64_t length);
+  // dm_probe_hole: the part of the range punch_hole would free (length 0: to the end).
+  Result<ByteRange> probe_hole(InodeNumber ino, std::uint64_t generation, std::uint64_t offset,
+                               std::uint64_t length);
+  // The file's bytes from `from` to its end as alternating data/hole extents.
+  struct Extent {
+    bool data = false;
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+  };
+  Result<std::vector<Extent>> extents(InodeNumber ino, std::uint64_t generation,
+                                      std::uint64_t from);
+  // Flushes the file's objects and the metadata to stable storage.
+  Status sync_object(InodeNumber ino, std::uint64_t generation);
+  // The granularity of punch_hole and probe_hole.
+  static constexpr std::uint64_t kPunchBlock = 4096;
+
   // POSIX view of an inode.
   struct stat to_stat(const Inode &inode) const;
   Layout layout_of(const Inode &inode) const;
@@ -108,6 +149,9 @@ class FileSystem {
   void set_size_notices(SizeNotices *notices) { notices_ = notices; }
   // The DM layer's access rights (null: nothing excludes an operation).
   void set_object_access(ObjectAccess *access) { access_ = access; }
+  // Tests only: runs in pread after the DM state was checked and right
+  // before the data is read, so a test can put a dm_punch_hole exactly there.
+  void set_read_window_hook(std::function<void()> hook) { read_window_hook_ = std::move(hook); }
 
  private:
   struct OpenFile {
@@ -120,17 +164,26 @@ class FileSystem {
     std::mutex size_mutex;
     std::uint64_t known_size = 0;
     std::uint64_t known_epoch = kNoEpoch;
+    // The file's DM data state (regions, released ranges) as learned under
+    // shrink epoch dm_epoch: dm_set_region and dm_punch_hole bump the epoch
+    // before they return, so a state of the current epoch has every region
+    // and release that any completed call made (kNoEpoch = nothing cached).
+    FileDmState dm_state;
+    std::uint64_t dm_epoch = kNoEpoch;
   };
 
   FileSystem(const FsConfig &config, mpi::RpcEngine &engine, const FileSystemOptions &options);
   Result<std::shared_ptr<OpenFile>> file(int fd);
   // Destroys an inode that lost its last name and opener: objects, then record.
   Status destroy(const Unlinked &gone);
+  // Sets the size of a file whose inode (size included) is current; the
+  // caller holds its modify guard and raised its TRUNCATE event.
   Status truncate_inode(const Inode &inode, std::uint64_t length);
   // The asynchronous ATTRIBUTE event after an inode attribute change by a
   // file operation (XFS raises it at the end of every setattr but DMAPI's).
   void attribute_event(const Inode &inode);
-  // Truncates under a modify guard, with the size fetched once the guard holds.
+  // A truncate: the TRUNCATE event of a managed region first, then the
+  // modify guard, then the size and state fetched under it.
   Status truncate_guarded(InodeNumber ino, std::uint64_t length);
   // Waits while a DM access right excludes the operation on the object, and
   // holds its place in flight until the guard goes (pfs/object_access.h).
@@ -147,6 +200,19 @@ class FileSystem {
   bool inside_known_size(OpenFile &file, std::uint64_t end) const;
   // Records a size learned under `epoch` (read before the call that returned it).
   static void learn_size(OpenFile &file, std::uint64_t size, std::uint64_t epoch);
+  // The cached DM data state if it belongs to `epoch`.
+  static std::optional<FileDmState> cached_dm_state(OpenFile &file, std::uint64_t epoch);
+  static void learn_dm_state(OpenFile &file, const FileDmState &state, std::uint64_t epoch);
+  static void forget_dm_state(OpenFile &file);
+  // Asks the metadata owner for the file's state and caches it.
+  Result<FileDmState> fetch_dm_state(OpenFile &file);
+  // Raises a synchronous data event for the file and waits for the answer
+  // (EIO when there is no DM layer to raise it).
+  Status data_event(int type, const Inode &inode, std::uint64_t offset, std::uint64_t length);
+  // The inode a DM handle names (EBADF if it does not exist any more).
+  Result<Inode> inode_of(InodeNumber ino, std::uint64_t generation);
+  // Tells every rank to drop the file state it cached (the shrink epoch).
+  Status announce_dm_change();
   // The parent directory of `path` and the last name, for a namespace event.
   Result<std::pair<EventObject, std::string>> parent_object(std::string_view path);
   // Raises a synchronous pre-operation event if wanted (its error aborts the operation).
@@ -173,6 +239,7 @@ class FileSystem {
   SizeNotices *notices_ = nullptr;
   ObjectAccess *access_ = nullptr;
   std::atomic<std::uint64_t> nospace_faults_{0};  // fault.nospace_writes left
+  std::function<void()> read_window_hook_;
 
   std::mutex files_mutex_;
   std::unordered_map<int, std::shared_ptr<OpenFile>> files_;

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "pfs/data/data_protocol.h"
+#include "pfs/data/dm_data_protocol.h"
 #include "pfs/volume_map.h"
 
 namespace pdm::pfs {
@@ -165,6 +166,63 @@ Status DataClient::remove(InodeNumber ino) {
 
 Status DataClient::sync(InodeNumber ino) {
   return on_every_volume(data_msg::kSync, ino, [](std::uint32_t) { return 0; });
+}
+
+Status DataClient::punch(const Layout &layout, InodeNumber ino, std::uint64_t offset,
+                         std::uint64_t length) {
+  const auto chunks = plan(layout, offset, length);
+  auto local = [&](const Chunk &chunk) {
+    return objects_.punch(chunk.volume, ino, chunk.object_offset, chunk.length);
+  };
+  auto request = [&](const Chunk &chunk) {
+    return mpi::encode_message(ObjectRange{chunk.volume, ino, chunk.object_offset, chunk.length});
+  };
+  auto done = [](const Chunk &, const mpi::Response &) { return Status{}; };
+  return run(chunks, dm_data_msg::kPunch, local, request, done);
+}
+
+Result<std::vector<ByteRange>> DataClient::data_ranges(const Layout &layout, InodeNumber ino) {
+  std::vector<Chunk> chunks;
+  for (std::uint32_t v = 0; v < objects_.volume_count(); ++v) chunks.push_back({v, 0, 0, {}});
+  std::vector<ByteRange> file_ranges;
+  // An object range covers every stripe it crosses; each stripe piece is a
+  // contiguous file range.
+  auto add = [&](std::uint32_t volume, const std::vector<ByteRange> &ranges) {
+    const std::uint64_t stripe = layout.stripe_size();
+    for (const ByteRange &r : ranges) {
+      for (std::uint64_t at = r.offset; at < r.end();) {
+        const std::uint64_t piece_end = std::min(r.end(), (at / stripe + 1) * stripe);
+        file_ranges.push_back({layout.file_offset_of(volume, at), piece_end - at});
+        at = piece_end;
+      }
+    }
+  };
+  auto local = [&](const Chunk &chunk) -> Status {
+    PDM_ASSIGN_OR_RETURN(auto ranges, objects_.data_ranges(chunk.volume, ino));
+    add(chunk.volume, ranges);
+    return {};
+  };
+  auto request = [&](const Chunk &chunk) {
+    return mpi::encode_message(ObjectRange{chunk.volume, ino, 0, 0});
+  };
+  auto done = [&](const Chunk &chunk, const mpi::Response &response) -> Status {
+    PDM_ASSIGN_OR_RETURN(auto ranges,
+                         mpi::decode_payload<std::vector<ByteRange>>(response.payload()));
+    add(chunk.volume, ranges);
+    return {};
+  };
+  PDM_TRY(run(chunks, dm_data_msg::kDataRanges, local, request, done));
+  std::sort(file_ranges.begin(), file_ranges.end(),
+            [](const ByteRange &a, const ByteRange &b) { return a.offset < b.offset; });
+  std::vector<ByteRange> merged;
+  for (const ByteRange &r : file_ranges) {
+    if (!merged.empty() && merged.back().end() >= r.offset) {
+      merged.back().length = std::max(merged.back().end(), r.end()) - merged.back().offset;
+    } else {
+      merged.push_back(r);
+    }
+  }
+  return merged;
 }
 
 Result<std::vector<VolumeUsage>> DataClient::usage() {

@@ -35,6 +35,12 @@ class DataClient {
   // Flushes the file's object on every volume to stable storage.
   Status sync(InodeNumber ino);
   Result<std::vector<VolumeUsage>> usage();
+  // Frees the file's bytes [offset, offset + length) on the volumes (holes in
+  // the objects; see ObjectStore::punch).
+  Status punch(const Layout &layout, InodeNumber ino, std::uint64_t offset, std::uint64_t length);
+  // The file ranges that hold data on the volumes, in file order and merged
+  // (SEEK_DATA/SEEK_HOLE of every object, mapped through the layout).
+  Result<std::vector<ByteRange>> data_ranges(const Layout &layout, InodeNumber ino);
 
  private:
   struct Segment {

@@ -6,8 +6,10 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <vector>
 
 #include "pfs/config/volume.h"
 
@@ -152,6 +154,55 @@ Status ObjectStore::sync(std::uint32_t volume, InodeNumber ino) {
     return sys_error(errno, "fsync of object", object_path(dirs_[volume], ino));
   }
   return {};
+}
+
+Status ObjectStore::punch(std::uint32_t volume, InodeNumber ino, std::uint64_t offset,
+                          std::uint64_t length) {
+  auto fd = open(volume, ino, false);
+  if (!fd.ok()) return fd.error().code == ENOENT ? Status{} : Status(std::move(fd).error());
+  if (length == 0) return {};
+  if (::fallocate((*fd)->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
+                  static_cast<off_t>(length)) == 0) {
+    return {};
+  }
+  if (errno != EOPNOTSUPP && errno != ENOSYS) {
+    return sys_error(errno, "punching a hole in object", object_path(dirs_[volume], ino));
+  }
+  // No hole punching here: zeros read the same (the space stays allocated).
+  struct stat st {};
+  if (::fstat((*fd)->fd, &st) != 0) {
+    return sys_error(errno, "stat of object", object_path(dirs_[volume], ino));
+  }
+  const std::uint64_t end = std::min<std::uint64_t>(offset + length, st.st_size);
+  const std::vector<std::byte> zeros(std::min<std::uint64_t>(1u << 20, length));
+  for (std::uint64_t at = offset; at < end;) {
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(zeros.size(), end - at));
+    PDM_TRY(write(volume, ino, at, std::span<const std::byte>(zeros).first(n)));
+    at += n;
+  }
+  return {};
+}
+
+Result<std::vector<ByteRange>> ObjectStore::data_ranges(std::uint32_t volume, InodeNumber ino) {
+  std::vector<ByteRange> out;
+  auto fd = open(volume, ino, false);
+  if (!fd.ok()) {
+    if (fd.error().code == ENOENT) return out;
+    return std::move(fd).error();
+  }
+  off_t at = 0;
+  for (;;) {
+    const off_t data = ::lseek((*fd)->fd, at, SEEK_DATA);
+    if (data < 0) {
+      if (errno == ENXIO) break;  // no data after `at`
+      return sys_error(errno, "SEEK_DATA in object", object_path(dirs_[volume], ino));
+    }
+    const off_t hole = ::lseek((*fd)->fd, data, SEEK_HOLE);
+    if (hole < 0) return sys_error(errno, "SEEK_HOLE in object", object_path(dirs_[volume], ino));
+    out.push_back({static_cast<std::uint64_t>(data), static_cast<std::uint64_t>(hole - data)});
+    at = hole;
+  }
+  return out;
 }
 
 Result<VolumeUsage> ObjectStore::usage(std::uint32_t volume) {

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "pfs/meta/dm_state.h"
 #include "pfs/meta/inode.h"
 #include "runtime/base/result.h"
 
@@ -44,6 +45,13 @@ class ObjectStore {
   // Removes the object; a missing one is fine.
   Status remove(std::uint32_t volume, InodeNumber ino);
   Status sync(std::uint32_t volume, InodeNumber ino);
+  // Frees the object's blocks in [offset, offset + length) (dm_punch_hole):
+  // fallocate(PUNCH_HOLE); where the file system of the volume cannot punch,
+  // the range is overwritten with zeros (read the same, but no space is freed).
+  Status punch(std::uint32_t volume, InodeNumber ino, std::uint64_t offset, std::uint64_t length);
+  // The ranges of the object that hold data, as SEEK_DATA/SEEK_HOLE see them
+  // ({offset, length} pairs in order; a missing object has none).
+  Result<std::vector<ByteRange>> data_ranges(std::uint32_t volume, InodeNumber ino);
   Result<VolumeUsage> usage(std::uint32_t volume);
 
   std::size_t volume_count() const { return dirs_.size(); }

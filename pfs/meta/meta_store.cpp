@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "pfs/meta/lmdb_txn.h"
+#include "runtime/mpi/fields.h"
 
 namespace pdm::pfs {
 namespace {
@@ -84,6 +85,7 @@ struct MetaStore::Impl {
   MDB_dbi parents = 0;     // directory ino -> parent ino (the root is its own parent)
   MDB_dbi dmattrs = 0;     // ino + DM attribute name -> value
   MDB_dbi eventlists = 0;  // ino -> generation, dm_eventset_t (per-file DM event lists)
+  MDB_dbi regions = 0;     // file ino -> FileDmState (absent: no regions, nothing released)
   std::mutex mutex;
 
   Impl() = default;
@@ -145,6 +147,8 @@ struct MetaStore::Impl {
   Result<Inode> allocate(MDB_txn *txn, std::uint32_t mode, std::uint32_t uid, std::uint32_t gid,
                          TimeNs now);
   Status drop_link(MDB_txn *txn, Inode &inode, TimeNs now);
+  Result<FileDmState> load_dm_state(MDB_txn *txn, InodeNumber ino);
+  Status put_dm_state(MDB_txn *txn, InodeNumber ino, const FileDmState &state);
   Status check_not_into_own_subtree(MDB_txn *txn, InodeNumber dir, InodeNumber destination);
 
   // DM layer (meta_store.h): EBADF unless inode `ino` exists with `generation`.
@@ -159,13 +163,10 @@ struct MetaStore::Impl {
 };
 
 Status MetaStore::Impl::open_databases(MDB_txn *txn) {
-
-
-  MDB_dbi unused = 0;
   const std::pair<const char *, MDB_dbi *> databases[] = {
-      {"inodes", &inodes},  {"dentries", &dentries}, {"orphans", &orphans},
-      {"meta", &meta},      {"parents", &parents},   {"dmattrs", &dmattrs},
-      {"regions", &unused}, {"eventlists", &eventlists}};
+      {"inodes", &inodes},   {"dentries", &dentries},    {"orphans", &orphans},
+      {"meta", &meta},       {"parents", &parents},      {"dmattrs", &dmattrs},
+      {"regions", &regions}, {"eventlists", &eventlists}};
   for (const auto &[name, dbi] : databases) {
     if (int rc = mdb_dbi_open(txn, name, MDB_CREATE, dbi); rc != 0) {
       return lmdb_error(rc, fmt::format("opening database '{}'", name));
@@ -438,6 +439,25 @@ Result<std::optional<std::string>> MetaStore::Impl::name_in(MDB_txn *txn, InodeN
   return std::optional<std::string>();
 }
 
+Result<FileDmState> MetaStore::Impl::load_dm_state(MDB_txn *txn, InodeNumber ino) {
+  const std::string what = fmt::format("managed regions of inode {}", ino);
+  PDM_ASSIGN_OR_RETURN(auto value, fetch(txn, regions, ino_key(ino), what));
+  FileDmState state;
+  if (!value) return state;
+  mpi::Decoder in(lmdb::bytes_of(*value));
+  if (auto s = mpi::decode_field(in, state); !s.ok()) return corrupt(what, s.error().message);
+  if (auto end = in.expect_end(); !end.ok()) return corrupt(what, end.error().message);
+  return state;
+}
+
+Status MetaStore::Impl::put_dm_state(MDB_txn *txn, InodeNumber ino, const FileDmState &state) {
+  const std::string what = fmt::format("managed regions of inode {}", ino);
+  // An empty state keeps its record: the version must never go back.
+  mpi::Encoder out;
+  mpi::encode_field(out, state);
+  return store(txn, regions, ino_key(ino), out.bytes(), what);
+}
+
 MetaStore::MetaStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 MetaStore::~MetaStore() = default;
 
@@ -693,6 +713,13 @@ Result<Inode> MetaStore::set_attr(InodeNumber ino, const AttrChange &change) {
       return make_error(EISDIR, "inode {}: is a directory; its size cannot be set", ino);
     }
     if (*change.size != inode.size) {
+      if (*change.size < inode.size) {
+        PDM_ASSIGN_OR_RETURN(auto state, impl_->load_dm_state(txn.get(), ino));
+        if (clear_released(state.released, *change.size, kToEnd)) {
+          ++state.version;
+          PDM_TRY(impl_->put_dm_state(txn.get(), ino, state));
+        }
+      }
       inode.size = *change.size;
       inode.mtime = now;
     }
@@ -751,6 +778,35 @@ Result<std::vector<DirEntry>> MetaStore::readdir(InodeNumber dir, std::string_vi
   return out;
 }
 
+Result<InodeDm> MetaStore::dm_state(InodeNumber ino) {
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(false));
+  InodeDm out;
+  PDM_ASSIGN_OR_RETURN(out.inode, impl_->load_inode(txn.get(), ino));
+  PDM_ASSIGN_OR_RETURN(out.state, impl_->load_dm_state(txn.get(), ino));
+  return out;
+}
+
+Result<InodeDm> MetaStore::update_dm_state(
+    InodeNumber ino, const std::function<bool(FileDmState &, Inode &)> &change) {
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(true));
+  InodeDm out;
+  PDM_ASSIGN_OR_RETURN(out.inode, impl_->load_inode(txn.get(), ino));
+  if (out.inode.is_dir()) {
+    return make_error(EINVAL, "inode {}: a directory has no managed regions or data", ino);
+  }
+  PDM_ASSIGN_OR_RETURN(out.state, impl_->load_dm_state(txn.get(), ino));
+  const Inode before = out.inode;
+  if (change(out.state, out.inode)) {
+    ++out.state.version;
+    PDM_TRY(impl_->put_dm_state(txn.get(), ino, out.state));
+  }
+  if (!(out.inode == before)) PDM_TRY(impl_->put_inode(txn.get(), out.inode));
+  PDM_TRY(impl_->commit(txn));
+  return out;
+}
+
 Result<std::vector<InodeNumber>> MetaStore::orphans() {
   std::lock_guard lock(impl_->mutex);
   PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(false));
@@ -784,6 +840,7 @@ Status MetaStore::forget(InodeNumber ino) {
   PDM_TRY(impl_->erase(txn.get(), impl_->orphans, ino_key(ino), "an orphan"));
   PDM_TRY(impl_->erase_dmattrs(txn.get(), ino));
   PDM_TRY(impl_->erase(txn.get(), impl_->eventlists, ino_key(ino), "an event list"));
+  PDM_TRY(impl_->erase(txn.get(), impl_->regions, ino_key(ino), "managed regions"));
   return impl_->commit(txn);
 }
 

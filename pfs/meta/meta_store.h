@@ -14,8 +14,9 @@
 // "orphans" (unlinked inodes whose objects are not yet destroyed), "meta"
 // (counters, format), "parents" (directory -> its parent, so rename can
 // refuse to move a directory into its own subtree), "dmattrs" (ino + DM
-// attribute name -> value, XDSM dm_set_dmattr; they go with their inode), and,
-// for the DM layer (issue #3), "regions" and "eventlists", created empty here.
+// attribute name -> value, XDSM dm_set_dmattr; they go with their inode),
+// "eventlists" (per-file DM event lists) and "regions" (ino -> FileDmState:
+// managed regions and released ranges, see dm_state.h).
 #pragma once
 
 #include <cstdint>
@@ -28,6 +29,7 @@
 #include <utility>
 #include <vector>
 
+#include "pfs/meta/dm_state.h"
 #include "pfs/meta/inode.h"
 #include "runtime/base/result.h"
 
@@ -97,6 +99,12 @@ struct StoredEventList {
   std::uint64_t events = 0;  // dm_eventset_t
 };
 
+// An inode with its DM data state (managed regions, released ranges).
+struct InodeDm {
+  Inode inode;
+  FileDmState state;
+};
+
 struct StoreStats {
   std::uint64_t inodes = 0;  // inode records, orphans included
   std::uint64_t orphans = 0;
@@ -136,7 +144,9 @@ class MetaStore {
   // itself is a no-op.
   Result<RenameOutcome> rename(InodeNumber src_parent, std::string_view src_name,
                                InodeNumber dst_parent, std::string_view dst_name);
-  // Sets attributes, updates ctime; a size change updates mtime too.
+  // Sets attributes, updates ctime; a size change updates mtime too, and a
+  // shrink forgets the released ranges past the new end (the bytes there are
+  // gone, and a later growth legitimately reads as zeros).
   Result<Inode> set_attr(InodeNumber ino, const AttrChange &change);
   // After a write ending at `end`: size = max(size, end), mtime = ctime = when.
   Result<Inode> extend(InodeNumber ino, std::uint64_t end, TimeNs when);
@@ -144,6 +154,16 @@ class MetaStore {
   // the start), at most max_entries.
   Result<std::vector<DirEntry>> readdir(InodeNumber dir, std::string_view after,
                                         std::size_t max_entries);
+
+  // The DM data state of a file (empty if it never had one); ENOENT if the
+  // inode does not exist.
+  Result<InodeDm> dm_state(InodeNumber ino);
+  // Changes a file's DM data state, and maybe its inode, in one transaction:
+  // `change` edits both and returns true if it changed the state (its
+  // version is then bumped); a changed inode is stored too. EINVAL for a
+  // directory (regions and released ranges belong to regular files).
+  Result<InodeDm> update_dm_state(InodeNumber ino,
+                                  const std::function<bool(FileDmState &, Inode &)> &change);
 
   // Orphans are inodes with nlink 0 whose data objects still exist.
   Result<std::vector<InodeNumber>> orphans();

@@ -31,6 +31,12 @@ bool is_rename(int type) {
   return type == ev::kRename || type == ev::kPostrename;
 }
 
+// READ, WRITE, TRUNCATE: enabled by managed regions, not by the event list (XFS).
+bool is_data_event(int type) {
+  return type == pfs::dm_event::kRead || type == pfs::dm_event::kWrite ||
+         type == pfs::dm_event::kTruncate;
+}
+
 }  // namespace
 
 EventService::EventService(mpi::RpcEngine &engine, ControlPlane &control, FsId fs)
@@ -160,7 +166,8 @@ Token EventService::make_token() {
 }
 
 Status EventService::raise(const pfs::FsEvent &event, bool synchronous) {
-  bool governed = wanted(event.type, event.object1);
+  // Data events are enabled by the file's managed regions, not by event lists.
+  bool governed = is_data_event(event.type) || wanted(event.type, event.object1);
   if (!governed && is_rename(event.type) && event.object2.valid()) {
     governed = wanted(event.type, event.object2);  // either directory may ask for it
   }
@@ -179,6 +186,8 @@ Status EventService::raise(const pfs::FsEvent &event, bool synchronous) {
   m.name2 = event.name2;
   m.mode = event.mode;
   m.retcode = event.retcode;
+  m.offset = event.offset;
+  m.length = event.length;
   return deliver(std::move(m), *targets, synchronous);
 }
 

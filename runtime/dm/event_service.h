@@ -2,8 +2,8 @@
 // (the source) to the session that holds their disposition (DESIGN.md §5).
 //
 // Source side (pfs calls it through EventGate): check the file system's event
-// list; find the disposition in the replicated session table (B7); an
-// enabled synchronous event without one fails the operation with EIO. A
+// list (data events skip it: a managed region raised them); find the disposition in the replicated
+// session table (B7); an enabled synchronous event without one fails the operation with EIO. A
 // group disposition goes to the group's member on this rank when there is
 // one (the event is handled where it arises, B18), else to its lowest active
 // member; a group with async_to_all gets asynchronous events at every
@@ -73,10 +73,12 @@ struct EventMessage {
   std::string name2;
   std::uint32_t mode = 0;
   std::int32_t retcode = 0;
-  std::string data;  // USER events: the message data
+  std::string data;          // USER events: the message data
+  std::uint64_t offset = 0;  // data events: the range of the operation
+  std::uint64_t length = 0;
   auto fields() {
     return std::tie(token, sequence, type, source, session, object1, object2, name1, name2, mode,
-                    retcode, data);
+                    retcode, data, offset, length);
   }
 };
 

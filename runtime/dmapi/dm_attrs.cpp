@@ -32,9 +32,12 @@ std::string name_of(const dm_attrname_t *name) {
   return std::string(chars, strnlen(chars, DM_ATTR_NAME_SIZE));
 }
 
-pdm::Result<pdm::dmapi::Object> target(dm_sessid_t sid, const void *hanp, size_t hlen) {
+// The object of a call by session sid with token, which must hold `needed`.
+pdm::Result<pdm::dmapi::Object> target(dm_sessid_t sid, const void *hanp, size_t hlen,
+                                       dm_token_t token, pdm::dm::Right needed) {
   PDM_ASSIGN_OR_RETURN(auto object, pdm::dmapi::object_of(hanp, hlen));
   PDM_TRY(pdm::dmapi::check_session(*object.node, sid));
+  PDM_TRY(pdm::dmapi::check_right(*object.node, sid, token, object.ino, needed));
   return object;
 }
 
@@ -49,7 +52,6 @@ extern "C" {
 
 int dm_set_dmattr(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token,
                   dm_attrname_t *attrnamep, int setdtime, size_t buflen, void *bufp) {
-  (void)token;
   return guarded(
       [&] {
         if (attrnamep == nullptr || (bufp == nullptr && buflen > 0)) {
@@ -59,7 +61,7 @@ int dm_set_dmattr(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token,
           return fail(Error{E2BIG, "dm_set_dmattr: a value of " + std::to_string(buflen) +
                                        " bytes exceeds DM_CONFIG_MAX_ATTRIBUTE_SIZE"});
         }
-        auto object = target(sid, hanp, hlen);
+        auto object = target(sid, hanp, hlen, token, pdm::dm::Right::kExcl);
         if (!object.ok()) return fail(object.error());
         pfs::SetDmattrRequest request{
             object->ino, object->generation, name_of(attrnamep),
@@ -72,13 +74,12 @@ int dm_set_dmattr(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token,
 
 int dm_get_dmattr(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token,
                   dm_attrname_t *attrnamep, size_t buflen, void *bufp, size_t *rlenp) {
-  (void)token;
   return guarded(
       [&] {
         if (attrnamep == nullptr || rlenp == nullptr || (bufp == nullptr && buflen > 0)) {
           return fail(Error{EFAULT, "dm_get_dmattr: null pointer"});
         }
-        auto object = target(sid, hanp, hlen);
+        auto object = target(sid, hanp, hlen, token, pdm::dm::Right::kShared);
         if (!object.ok()) return fail(object.error());
         auto value = pdm::dmapi::meta_call<std::string>(
             *object, msg::kGetDmattr,
@@ -97,11 +98,10 @@ int dm_get_dmattr(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token,
 
 int dm_remove_dmattr(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token, int setdtime,
                      dm_attrname_t *attrnamep) {
-  (void)token;
   return guarded(
       [&] {
         if (attrnamep == nullptr) return fail(Error{EFAULT, "dm_remove_dmattr: null name"});
-        auto object = target(sid, hanp, hlen);
+        auto object = target(sid, hanp, hlen, token, pdm::dm::Right::kExcl);
         if (!object.ok()) return fail(object.error());
         return to_int(
             pdm::dmapi::meta_status(*object, msg::kRemoveDmattr,
@@ -115,13 +115,12 @@ int dm_remove_dmattr(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token,
 // (DM_STEP_TO_NEXT), in name order; E2BIG with the size of them all.
 int dm_getall_dmattr(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token, size_t buflen,
                      void *bufp, size_t *rlenp) {
-  (void)token;
   return guarded(
       [&] {
         if (rlenp == nullptr || (bufp == nullptr && buflen > 0)) {
           return fail(Error{EFAULT, "dm_getall_dmattr: null pointer"});
         }
-        auto object = target(sid, hanp, hlen);
+        auto object = target(sid, hanp, hlen, token, pdm::dm::Right::kShared);
         if (!object.ok()) return fail(object.error());
         auto attrs = pdm::dmapi::meta_call<std::vector<pfs::DmAttr>>(
             *object, msg::kListDmattrs, pfs::ObjectRequest{object->ino, object->generation});

@@ -1,7 +1,8 @@
 // XDSM events in the C API: dm_get_events, dm_respond_event,
 // dm_getall_tokens, and the event lists of the file system and of its files
 // (dm_set_eventlist, dm_get_eventlist) over the DM layer's EventService and
-// ControlPlane. Messages are laid out by event_layout.h and chained by
+// ControlPlane. Messages are laid out by event_layout.h (dm_data_event_t for
+// READ/WRITE/TRUNCATE) and chained by
 // _link (DM_STEP_TO_NEXT).
 #include <pdm/dmapi.h>
 

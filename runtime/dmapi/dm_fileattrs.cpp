@@ -30,9 +30,12 @@ constexpr std::size_t align8(std::size_t n) {
   return (n + 7) / 8 * 8;
 }
 
-pdm::Result<pdm::dmapi::Object> target(dm_sessid_t sid, const void *hanp, size_t hlen) {
+// The object of a call by session sid with token, which must hold `needed`.
+pdm::Result<pdm::dmapi::Object> target(dm_sessid_t sid, const void *hanp, size_t hlen,
+                                       dm_token_t token, pdm::dm::Right needed) {
   PDM_ASSIGN_OR_RETURN(auto object, pdm::dmapi::object_of(hanp, hlen));
   PDM_TRY(pdm::dmapi::check_session(*object.node, sid));
+  PDM_TRY(pdm::dmapi::check_right(*object.node, sid, token, object.ino, needed));
   return object;
 }
 
@@ -94,13 +97,12 @@ extern "C" {
 
 int dm_get_fileattr(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token, unsigned int mask,
                     dm_stat_t *statp) {
-  (void)token;
   return guarded(
       [&] {
         if (statp == nullptr) return fail(Error{EFAULT, "dm_get_fileattr: null statp"});
         if ((mask & ~kGetMask) != 0)
           return fail(Error{EINVAL, "dm_get_fileattr: unknown mask bits"});
-        auto object = target(sid, hanp, hlen);
+        auto object = target(sid, hanp, hlen, token, pdm::dm::Right::kShared);
         if (!object.ok()) return fail(object.error());
         auto attrs = pdm::dmapi::meta_call<pfs::ObjectAttrs>(
             *object, msg::kGetObject, pfs::ObjectRequest{object->ino, object->generation});
@@ -114,7 +116,6 @@ int dm_get_fileattr(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token, 
 
 int dm_set_fileattr(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token, unsigned int mask,
                     dm_fileattr_t *attrp) {
-  (void)token;
   return guarded(
       [&] {
         if (attrp == nullptr) return fail(Error{EFAULT, "dm_set_fileattr: null attrp"});
@@ -126,7 +127,7 @@ int dm_set_fileattr(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token, 
         if ((mask & DM_AT_SIZE) && attrp->fa_size < 0) {
           return fail(Error{EINVAL, "dm_set_fileattr: negative size"});
         }
-        auto object = target(sid, hanp, hlen);
+        auto object = target(sid, hanp, hlen, token, pdm::dm::Right::kExcl);
         if (!object.ok()) return fail(object.error());
         pfs::AttrChange change;
         std::optional<pfs::TimeNs> ctime;
@@ -149,11 +150,10 @@ int dm_set_fileattr(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token, 
 
 int dm_init_attrloc(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token,
                     dm_attrloc_t *locp) {
-  (void)token;
   return guarded(
       [&] {
         if (locp == nullptr) return fail(Error{EFAULT, "dm_init_attrloc: null locp"});
-        auto object = target(sid, hanp, hlen);
+        auto object = target(sid, hanp, hlen, token, pdm::dm::Right::kShared);
         if (!object.ok()) return fail(object.error());
         auto attrs = pdm::dmapi::meta_call<pfs::ObjectAttrs>(
             *object, msg::kGetObject, pfs::ObjectRequest{object->ino, object->generation});
@@ -170,7 +170,6 @@ int dm_init_attrloc(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token,
 // As many entries as fit, from *locp on; 1 while more remain, 0 at the end.
 int dm_get_dirattrs(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token, unsigned int mask,
                     dm_attrloc_t *locp, size_t buflen, void *bufp, size_t *rlenp) {
-  (void)token;
   return guarded(
       [&] {
         if (locp == nullptr || rlenp == nullptr || (bufp == nullptr && buflen > 0)) {
@@ -179,7 +178,7 @@ int dm_get_dirattrs(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token, 
         if ((mask & ~kGetMask) != 0)
           return fail(Error{EINVAL, "dm_get_dirattrs: unknown mask bits"});
         if (*locp < 0) return fail(Error{EINVAL, "dm_get_dirattrs: invalid location"});
-        auto object = target(sid, hanp, hlen);
+        auto object = target(sid, hanp, hlen, token, pdm::dm::Right::kShared);
         if (!object.ok()) return fail(object.error());
         // Ask for about as many entries as the buffer can hold (short names).
         const std::size_t smallest =

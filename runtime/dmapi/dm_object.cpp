@@ -1,8 +1,25 @@
 #include "runtime/dmapi/dm_object.h"
 
+#include <pdm/dmapi.h>
+
 #include "runtime/node/process_node.h"
 
 namespace pdm::dmapi {
+namespace {
+
+const char *right_name(dm::Right right) {
+  switch (right) {
+    case dm::Right::kNull:
+      return "no right";
+    case dm::Right::kShared:
+      return "DM_RIGHT_SHARED";
+    case dm::Right::kExcl:
+      return "DM_RIGHT_EXCL";
+  }
+  return "an unknown right";
+}
+
+}  // namespace
 
 Result<Object> object_of(const void *hanp, std::size_t hlen) {
   auto *node = node::process_node();
@@ -26,6 +43,18 @@ Status check_session(node::Node &node, int sid) {
     return t.session(static_cast<dm::SessionId>(sid)) != nullptr;
   });
   if (!exists) return make_error(EINVAL, "session {} does not exist", sid);
+  return {};
+}
+
+Status check_right(node::Node &node, int sid, int token, std::uint64_t ino, dm::Right needed) {
+  if (token == DM_NO_TOKEN) return {};
+  PDM_TRY(node.events().holds_token(static_cast<dm::SessionId>(sid), token));
+  const dm::Right held =
+      node.control().read([&](const dm::SessionTable &t) { return t.rights().held(ino, token); });
+  if (held < needed) {
+    return make_error(EACCES, "token {} holds {} on inode {}; the call needs {}", token,
+                      right_name(held), ino, right_name(needed));
+  }
   return {};
 }
 

@@ -29,6 +29,14 @@ Result<Object> object_of(const void *hanp, std::size_t hlen);
 // Tokens are not checked: access rights come with another part of issue #3.
 Status check_session(node::Node &node, int sid);
 
+// XDSM's access right for a DM call on an object through `token`: with
+// DM_NO_TOKEN the call takes no right (pdm does not acquire one for the
+// call's duration: a DM application that needs exclusion requests the right
+// first); with a token, ESRCH/EINVAL unless a session of this rank holds it
+// (EventService::holds_token), EACCES unless it holds at least `needed` on
+// the object (reads need DM_RIGHT_SHARED, changes DM_RIGHT_EXCL).
+Status check_right(node::Node &node, int sid, int token, std::uint64_t ino, dm::Right needed);
+
 template <typename Resp, typename Req>
 Result<Resp> meta_call(const Object &object, mpi::MsgType type, const Req &request) {
   return mpi::call_typed<Resp>(object.node->engine(), object.node->fs().metadata_rank(), type,

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "pfs/dm_events.h"
+#include "pfs/meta/dm_state.h"
 #include "pfs/meta/meta_store.h"
 #include "runtime/dmapi/handle.h"
 #include "runtime/mpi/fields.h"
@@ -374,14 +375,18 @@ int dm_get_config(void *hanp, size_t hlen, dm_config_t flagname, dm_size_t *retv
           case DM_CONFIG_LOCK_UPGRADE:
             *retvalp = 1;  // dm_upgrade_right keeps the SHARED right until EXCL is granted
             return 0;
+          case DM_CONFIG_PUNCH_HOLE:
+          case DM_CONFIG_PERS_MANAGED_REGIONS:
+            *retvalp = 1;  // regions live in the metadata store
+            return 0;
+          case DM_CONFIG_MAX_MANAGED_REGIONS:
+            *retvalp = pdm::pfs::kMaxManagedRegions;
+            return 0;
           case DM_CONFIG_BULKALL:
           case DM_CONFIG_CREATE_BY_HANDLE:
           case DM_CONFIG_MAX_ATTR_ON_DESTROY:  // no dm_set_return_on_destroy
-          case DM_CONFIG_MAX_MANAGED_REGIONS:
           case DM_CONFIG_OBJ_REF:
           case DM_CONFIG_PERS_INHERIT_ATTRIBS:
-          case DM_CONFIG_PERS_MANAGED_REGIONS:
-          case DM_CONFIG_PUNCH_HOLE:
           case DM_CONFIG_WILL_RETRY:
             *retvalp = 0;  // not supported (yet): docs/DMAPI.md
             return 0;

@@ -60,6 +60,16 @@ std::vector<char> render_event_data(const dm::EventMessage &m, FsId fsid) {
       ev.ds_handle = b.put(object(m.object1));
       return b.finish(ev);
     }
+    case DM_EVENT_READ:
+    case DM_EVENT_WRITE:
+    case DM_EVENT_TRUNCATE: {
+      Builder b(sizeof(dm_data_event_t));
+      dm_data_event_t ev{};
+      ev.de_offset = static_cast<dm_off_t>(m.offset);
+      ev.de_length = m.length;
+      ev.de_handle = b.put(object(m.object1));
+      return b.finish(ev);
+    }
     case DM_EVENT_MOUNT: {
       Builder b(sizeof(dm_mount_event_t));
       dm_mount_event_t ev{};

@@ -117,6 +117,8 @@ Json StatusPublisher::event_json(const dm::EventTap::Entry &entry) {
           {"name2", m.name2},
           {"mode", m.mode},
           {"retcode", m.retcode},
+          {"offset", m.offset},
+          {"length", m.length},
           {"data", m.data}};
 }
 

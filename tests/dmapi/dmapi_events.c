@@ -110,8 +110,8 @@ int main(int argc, char **argv) {
   dm_size_t value = 0;
   CHECK(dm_get_config(fsh, fshlen, DM_CONFIG_MAX_HANDLE_SIZE, &value) == 0 && value == fshlen,
         "DM_CONFIG_MAX_HANDLE_SIZE is the handle size");
-  CHECK(dm_get_config(fsh, fshlen, DM_CONFIG_PUNCH_HOLE, &value) == 0 && value == 0,
-        "no punch hole yet");
+  CHECK(dm_get_config(fsh, fshlen, DM_CONFIG_PUNCH_HOLE, &value) == 0 && value == 1,
+        "dm_punch_hole is supported");
   dm_sessid_t sid = DM_NO_SESSION;
   if (rank == kDm) {
     char info[] = "events-test";

@@ -115,6 +115,32 @@ int main(int argc, char **argv) {
     CHECK(dm_release_right(b, h, hlen, tb) == 0, "B: release");
     CHECK(dm_upgrade_right(a, h, hlen, ta) == 0 && query(a, h, hlen, ta) == DM_RIGHT_EXCL,
           "A: upgrade");
+    /* DM calls made with a token need its right on the object: SHARED to
+     * read, EXCL to change (EACCES otherwise); DM_NO_TOKEN takes none. */
+    {
+      dm_attrname_t name;
+      char value[] = "v", got[8];
+      size_t rlen = 0;
+      memset(&name, 0, sizeof name);
+      memcpy(name.an_chars, "pdm.t", 5);
+      CHECK(dm_set_dmattr(a, h, hlen, ta, &name, 0, 1, value) == 0, "A: set_dmattr under EXCL");
+      CHECK(FAILS_WITH(dm_set_dmattr(b, h, hlen, tb, &name, 0, 1, value), EACCES),
+            "B: set_dmattr with a token holding no right");
+      CHECK(FAILS_WITH(dm_get_dmattr(b, h, hlen, tb, &name, sizeof got, got, &rlen), EACCES),
+            "B: get_dmattr with a token holding no right");
+      CHECK(FAILS_WITH(dm_read_invis(b, h, hlen, tb, 0, sizeof got, got), EACCES),
+            "B: read_invis with a token holding no right");
+      CHECK(dm_downgrade_right(a, h, hlen, ta) == 0, "A: downgrade to SHARED");
+      CHECK(dm_get_dmattr(a, h, hlen, ta, &name, sizeof got, got, &rlen) == 0 && rlen == 1,
+            "A: get_dmattr under SHARED");
+      CHECK(FAILS_WITH(dm_remove_dmattr(a, h, hlen, ta, 0, &name), EACCES),
+            "A: remove_dmattr needs EXCL");
+      CHECK(dm_upgrade_right(a, h, hlen, ta) == 0, "A: upgrade again");
+      CHECK(dm_remove_dmattr(a, h, hlen, ta, 0, &name) == 0, "A: remove_dmattr under EXCL");
+      CHECK(dm_set_dmattr(b, h, hlen, DM_NO_TOKEN, &name, 0, 1, value) == 0 &&
+                dm_remove_dmattr(b, h, hlen, DM_NO_TOKEN, 0, &name) == 0,
+            "DM_NO_TOKEN takes no right");
+    }
     /* Answering A's event releases its rights; B can then have EXCL. */
     CHECK(dm_respond_event(a, ta, DM_RESP_CONTINUE, 0, 0, NULL) == 0, "answer A");
     CHECK(FAILS_WITH(dm_query_right(a, h, hlen, ta, &(dm_right_t){DM_RIGHT_NULL}), ESRCH),

@@ -89,5 +89,19 @@ TEST(Layout, EmptyRangeHasNoPieces) {
   EXPECT_TRUE(layout.by_volume(12345, 0).empty());
 }
 
+// file_offset_of inverts (volume_of, object_offset_of): dm_get_allocinfo
+// maps object extents back to the file with it.
+TEST(Layout, FileOffsetOfInvertsTheMapping) {
+  for (std::uint32_t volumes : {1u, 3u, 4u}) {
+    for (std::uint32_t first = 0; first < volumes; ++first) {
+      Layout layout(4096, volumes, first);
+      for (std::uint64_t f = 0; f < 64 * 4096; f += 1021) {
+        EXPECT_EQ(layout.file_offset_of(layout.volume_of(f), layout.object_offset_of(f)), f)
+            << "volumes " << volumes << " first " << first << " offset " << f;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace pdm::pfs
