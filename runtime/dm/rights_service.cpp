@@ -131,6 +131,18 @@ Status RightsService::release_token(Token token) {
   return {};
 }
 
+Status RightsService::move_token(Token token, SessionId session) {
+  if (!control_.read([&](const SessionTable &t) { return t.rights().token_holds_any(token); })) {
+    return {};
+  }
+  Update u;
+  u.kind = Update::Kind::kMoveToken;
+  u.right.token = token;
+  u.right.session = session;
+  PDM_TRY(control_.submit(u));
+  return {};
+}
+
 Result<pfs::AccessGuard> RightsService::begin(pfs::InodeNumber ino, pfs::AccessKind kind) {
   bool counted_waiting = false;
   for (;;) {

@@ -50,6 +50,9 @@ class RightsService : public pfs::ObjectAccess {
   // Drops every right of a token (XDSM: when its event is answered); no
   // message when it holds none.
   Status release_token(Token token);
+  // dm_move_event moved the token to `session`: its rights go with it (else
+  // destroying the old session would drop them). No message if it holds none.
+  Status move_token(Token token, SessionId session);
 
   // ObjectAccess.
   Result<pfs::AccessGuard> begin(pfs::InodeNumber ino, pfs::AccessKind kind) override;

@@ -111,6 +111,13 @@ void RightsTable::drop_token(Token token) {
   }
 }
 
+void RightsTable::move_token(Token token, SessionId session) {
+  for (auto &[ino, holders] : objects_) {
+    auto it = holders.find(token);
+    if (it != holders.end()) it->second.session = session;
+  }
+}
+
 void RightsTable::drop_session(SessionId session) {
   for (auto object = objects_.begin(); object != objects_.end();) {
     std::erase_if(object->second,

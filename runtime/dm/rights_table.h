@@ -61,6 +61,8 @@ class RightsTable {
   void apply(const RightChange &change);
   // XDSM: responding to an event releases every right of its token.
   void drop_token(Token token);
+  // dm_move_event: the token's rights now belong to `session`.
+  void move_token(Token token, SessionId session);
   // A destroyed session's tokens are gone, and their rights with them.
   void drop_session(SessionId session);
 

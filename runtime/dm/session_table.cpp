@@ -237,6 +237,11 @@ Status SessionTable::validate(const Update &u) const {
     case Kind::kShrinkNotice:
     case Kind::kReleaseToken:
       return {};
+    case Kind::kMoveToken:
+      if (session(u.right.session) == nullptr) {
+        return make_error(ESRCH, "session {} does not exist", u.right.session);
+      }
+      return {};
   }
   return make_error(EINVAL, "unknown session table update {}", static_cast<int>(u.kind));
 }
@@ -324,6 +329,9 @@ Status SessionTable::apply(const Update &u) {
       break;
     case Kind::kReleaseToken:
       rights_.drop_token(u.right.token);
+      break;
+    case Kind::kMoveToken:
+      rights_.move_token(u.right.token, u.right.session);
       break;
     case Kind::kSetObjectEventList:
       objects_[{u.fs, u.ino}] = ObjectEventList{u.fs, u.ino, u.generation, u.events};

@@ -106,6 +106,7 @@ struct Update {
     kReleaseToken,     // right.token: the token was answered; its rights go
     kSetObjectEventList,   // fs, ino, generation, events: a per-file event list
     kDropObjectEventList,  // fs, ino, generation: the object is gone
+    kMoveToken,            // right.token, right.session: dm_move_event; its rights follow it
   };
   std::uint64_t version = 0;
   Kind kind = Kind::kCreateSession;

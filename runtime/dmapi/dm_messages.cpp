@@ -110,6 +110,9 @@ int dm_move_event(dm_sessid_t srcsid, dm_token_t token, dm_sessid_t targetsid,
         if (auto moved = (*node)->events().move(srcsid, token, targetsid); !moved.ok()) {
           return fail(moved.error());
         }
+        if (auto rights = (*node)->rights().move_token(token, targetsid); !rights.ok()) {
+          return fail(rights.error());
+        }
         *rtokenp = token;  // as SGI's: the token stays the same
         return 0;
       },

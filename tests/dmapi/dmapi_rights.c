@@ -147,6 +147,27 @@ int main(int argc, char **argv) {
           "an answered token holds nothing");
     CHECK(dm_request_right(b, h, hlen, tb, 0, DM_RIGHT_EXCL) == 0, "B: EXCL after A answered");
     CHECK(dm_respond_event(b, tb, DM_RESP_CONTINUE, 0, 0, NULL) == 0, "answer B");
+    /* A token moved by dm_move_event keeps its rights: destroying the session
+     * it came from drops nothing. */
+    {
+      dm_sessid_t c, d;
+      dm_token_t tu, moved, tb2;
+      char info_c[] = "rights-c", info_d[] = "rights-d";
+      CHECK(dm_create_session(DM_NO_SESSION, info_c, &c) == 0, "session C");
+      CHECK(dm_create_session(DM_NO_SESSION, info_d, &d) == 0, "session D");
+      CHECK(dm_create_userevent(c, 0, NULL, &tu) == 0, "C: a user token");
+      CHECK(dm_request_right(c, h, hlen, tu, 0, DM_RIGHT_EXCL) == 0, "C: EXCL");
+      CHECK(dm_move_event(c, tu, d, &moved) == 0 && moved == tu, "move C's token to D");
+      CHECK(dm_destroy_session(c) == 0, "destroy C");
+      CHECK(query(d, h, hlen, tu) == DM_RIGHT_EXCL, "D holds the moved EXCL");
+      CHECK(dm_create_userevent(b, 0, NULL, &tb2) == 0, "B: a user token");
+      CHECK(FAILS_WITH(dm_request_right(b, h, hlen, tb2, 0, DM_RIGHT_SHARED), EAGAIN),
+            "the moved EXCL still excludes B");
+      CHECK(dm_respond_event(d, tu, DM_RESP_CONTINUE, 0, 0, NULL) == 0, "D answers");
+      CHECK(dm_request_right(b, h, hlen, tb2, 0, DM_RIGHT_SHARED) == 0, "B: SHARED after D");
+      CHECK(dm_respond_event(b, tb2, DM_RESP_CONTINUE, 0, 0, NULL) == 0, "B answers");
+      CHECK(dm_destroy_session(d) == 0, "destroy D");
+    }
     CHECK(dm_set_eventlist(a, fsh, fshlen, DM_NO_TOKEN, &none, DM_EVENT_MAX) == 0, "events off");
     CHECK(dm_destroy_session(a) == 0 && dm_destroy_session(b) == 0, "destroy sessions");
     dm_handle_free(h, hlen);
