@@ -12,8 +12,11 @@
 
 #include "pfs/meta/dm_state_protocol.h"
 #include "pfs/meta/meta_store.h"
+#include "tests/unit/unit_support.h"
 
 namespace {
+
+using pdm::test::TempDir;
 
 namespace fs = std::filesystem;
 using namespace pdm::pfs;
@@ -49,23 +52,6 @@ TEST(DmStateRanges, ReleasedRangesMergeAndSplit) {
   EXPECT_FALSE(released_touched(s, 0, 4096));
   EXPECT_FALSE(released_touched(s, 8192, 10));
 }
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "pdm-dmstate-test-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string &path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 class DmStateStore : public ::testing::Test {
  protected:

@@ -26,8 +26,12 @@
 #include "pfs/layout.h"
 #include "pfs/meta/meta_store.h"
 #include "runtime/mpi/codec.h"
+#include "tests/unit/unit_support.h"
 
 namespace {
+
+using pdm::test::must;
+using pdm::test::TempDir;
 
 namespace fs = std::filesystem;
 using pdm::Result;
@@ -40,43 +44,6 @@ using pdm::pfs::Severity;
 
 constexpr std::uint32_t kStripe = 64 * 1024;
 constexpr std::uint32_t kVolumes = 3;
-
-template <typename T>
-T must(Result<T> result, std::source_location where = std::source_location::current()) {
-  if (!result.ok()) {
-    throw std::runtime_error(fmt::format("{}:{}: unexpected error {}: {}", where.file_name(),
-                                         where.line(), result.error().code,
-                                         result.error().message));
-  }
-  return std::move(result).value();
-}
-
-void must(pdm::Status status, std::source_location where = std::source_location::current()) {
-  if (!status.ok()) {
-    throw std::runtime_error(fmt::format("{}:{}: unexpected error {}: {}", where.file_name(),
-                                         where.line(), status.error().code,
-                                         status.error().message));
-  }
-}
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "pdm-fsck-test-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir &) = delete;
-  TempDir &operator=(const TempDir &) = delete;
-  const std::string &path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // Writes records of the metadata store behind its back, to damage it the
 // way a bug or a bad disk would. The test binary does not link liblmdb

@@ -36,8 +36,12 @@
 #include <fmt/format.h>
 
 #include "pfs/meta/meta_store.h"
+#include "tests/unit/unit_support.h"
 
 namespace {
+
+using pdm::test::must;
+using pdm::test::TempDir;
 
 namespace fs = std::filesystem;
 using pdm::Result;
@@ -50,43 +54,6 @@ using Store = pdm::pfs::MetaStore;
 
 // The child gives up after this many operations if nobody kills it first.
 constexpr std::uint32_t kMaxSteps = 1'000'000;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "pdm-meta-crash-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir &) = delete;
-  TempDir &operator=(const TempDir &) = delete;
-  const std::string &path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-template <typename T>
-T must(Result<T> result, std::source_location where = std::source_location::current()) {
-  if (!result.ok()) {
-    throw std::runtime_error(fmt::format("{}:{}: unexpected error {}: {}", where.file_name(),
-                                         where.line(), result.error().code,
-                                         result.error().message));
-  }
-  return std::move(result).value();
-}
-
-void must(Status status, std::source_location where = std::source_location::current()) {
-  if (!status.ok()) {
-    throw std::runtime_error(fmt::format("{}:{}: unexpected error {}: {}", where.file_name(),
-                                         where.line(), status.error().code,
-                                         status.error().message));
-  }
-}
 
 // A deterministic random workload over a small namespace, so names collide
 // and every rename case (replace a file, replace an empty directory, move a

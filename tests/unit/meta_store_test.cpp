@@ -23,8 +23,13 @@
 #include <fmt/format.h>
 
 #include "pfs/meta/meta_store.h"
+#include "tests/unit/unit_support.h"
 
 namespace {
+
+using pdm::test::code_of;
+using pdm::test::must;
+using pdm::test::TempDir;
 
 namespace fs = std::filesystem;
 using pdm::Result;
@@ -36,51 +41,7 @@ using pdm::pfs::kRootInode;
 using pdm::pfs::MetaStoreOptions;
 using Store = pdm::pfs::MetaStore;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "pdm-meta-test-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir &) = delete;
-  TempDir &operator=(const TempDir &) = delete;
-  const std::string &path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-// The value of a Result that must have succeeded; a failure ends the test
-// with the error and the call site.
-template <typename T>
-T must(Result<T> result, std::source_location where = std::source_location::current()) {
-  if (!result.ok()) {
-    throw std::runtime_error(fmt::format("{}:{}: unexpected error {}: {}", where.file_name(),
-                                         where.line(), result.error().code,
-                                         result.error().message));
-  }
-  return std::move(result).value();
-}
-
-void must(pdm::Status status, std::source_location where = std::source_location::current()) {
-  if (!status.ok()) {
-    throw std::runtime_error(fmt::format("{}:{}: unexpected error {}: {}", where.file_name(),
-                                         where.line(), status.error().code,
-                                         status.error().message));
-  }
-}
-
 // 0 for success, else the errno.
-template <typename R>
-int code_of(const R &result) {
-  return result.ok() ? 0 : result.error().code;
-}
-
 // Everything a store holds except timestamps, for before/after comparisons.
 struct Snapshot {
   std::map<InodeNumber, std::tuple<std::uint64_t, std::uint32_t, std::uint32_t, std::uint64_t>>
