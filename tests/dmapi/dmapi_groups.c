@@ -15,19 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "port_check.h"
+
 static int rank, size;
 static dm_sessid_t sid;
 static int creates, postcreates;
-
-#define CHECK(cond, ...)                                                                       \
-  do {                                                                                         \
-    if (!(cond)) {                                                                             \
-      fprintf(stderr, "[rank %d] %s:%d: check failed: %s: ", rank, __FILE__, __LINE__, #cond); \
-      fprintf(stderr, __VA_ARGS__);                                                            \
-      fprintf(stderr, " (errno %d, %s)\n", errno, pdm_last_error());                           \
-      MPI_Abort(MPI_COMM_WORLD, 1);                                                            \
-    }                                                                                          \
-  } while (0)
 
 /* The DM instance of this rank: answers CREATE, counts POSTCREATE. */
 static void *instance(void *unused) {

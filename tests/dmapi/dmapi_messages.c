@@ -26,17 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int rank;
+#include "port_check.h"
 
-#define CHECK(cond, ...)                                                                       \
-  do {                                                                                         \
-    if (!(cond)) {                                                                             \
-      fprintf(stderr, "[rank %d] %s:%d: check failed: %s: ", rank, __FILE__, __LINE__, #cond); \
-      fprintf(stderr, __VA_ARGS__);                                                            \
-      fprintf(stderr, " (errno %d, %s)\n", errno, pdm_last_error());                           \
-      MPI_Abort(MPI_COMM_WORLD, 1);                                                            \
-    }                                                                                          \
-  } while (0)
+static int rank;
 
 enum { kDm = 1, kOther = 2 };
 

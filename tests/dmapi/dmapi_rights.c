@@ -14,17 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int rank;
+#include "port_check.h"
 
-#define CHECK(cond, ...)                                                                       \
-  do {                                                                                         \
-    if (!(cond)) {                                                                             \
-      fprintf(stderr, "[rank %d] %s:%d: check failed: %s: ", rank, __FILE__, __LINE__, #cond); \
-      fprintf(stderr, __VA_ARGS__);                                                            \
-      fprintf(stderr, " (errno %d, %s)\n", errno, pdm_last_error());                           \
-      MPI_Abort(MPI_COMM_WORLD, 1);                                                            \
-    }                                                                                          \
-  } while (0)
+static int rank;
 
 enum { kDm = 1 };
 
@@ -43,8 +35,6 @@ static dm_right_t query(dm_sessid_t sid, void *h, size_t hlen, dm_token_t token)
   CHECK(dm_query_right(sid, h, hlen, token, &right) == 0, "dm_query_right");
   return right;
 }
-
-#define FAILS_WITH(call, code) ((call) == -1 && errno == (code))
 
 int main(int argc, char **argv) {
   int provided, size;
