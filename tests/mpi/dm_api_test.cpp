@@ -76,6 +76,80 @@ dm_right_t query_right(const api::Session &s, const api::Handle &h, dm::Token to
   return right;
 }
 
+// The typed event of each message layout (no MPI: every rank checks alone):
+// the fields land where dm_namesp_event_t / dm_data_event_t put them.
+TEST(DmApiEvents, MessagesBecomeTypedEvents) {
+  constexpr pdm::dmapi::FsId kFs = 0x1234;
+  dm::EventMessage m;
+  m.token = 77;
+  m.sequence = 5;
+  m.source = 2;
+  m.type = static_cast<int>(EventType::kRename);
+  m.object1 = {10, 1};
+  m.object2 = {11, 2};
+  m.name1 = "old";
+  m.name2 = "new";
+  api::Event e = api::to_event(m, kFs);
+  EXPECT_EQ(e.token, 77);
+  EXPECT_EQ(e.sequence, 5u);
+  EXPECT_EQ(e.source, 2);
+  EXPECT_TRUE(e.synchronous());
+  const auto *rename = e.as<api::NamespaceEvent>();
+  ASSERT_NE(rename, nullptr);
+  EXPECT_EQ(rename->parent, api::Handle::object(kFs, 10, 1));
+  EXPECT_EQ(rename->new_parent, api::Handle::object(kFs, 11, 2));
+  EXPECT_EQ(rename->name, "old");
+  EXPECT_EQ(rename->new_name, "new");
+  EXPECT_TRUE(rename->child.is_global());
+
+  m.type = static_cast<int>(EventType::kPostcreate);
+  m.token = 0;
+  m.retcode = 0;
+  e = api::to_event(m, kFs);
+  EXPECT_FALSE(e.synchronous());
+  ASSERT_NE(e.as<api::NamespaceEvent>(), nullptr);
+  EXPECT_EQ(e.as<api::NamespaceEvent>()->child, api::Handle::object(kFs, 11, 2));
+  EXPECT_TRUE(e.as<api::NamespaceEvent>()->new_parent.is_global());
+
+  m.type = static_cast<int>(EventType::kWrite);
+  m.offset = 4096;
+  m.length = 100;
+  e = api::to_event(m, kFs);
+  ASSERT_NE(e.as<api::DataEvent>(), nullptr);
+  EXPECT_EQ(e.as<api::DataEvent>()->type, EventType::kWrite);
+  EXPECT_EQ(e.as<api::DataEvent>()->object, api::Handle::object(kFs, 10, 1));
+  EXPECT_EQ(e.as<api::DataEvent>()->offset, 4096u);
+  EXPECT_EQ(e.as<api::DataEvent>()->length, 100u);
+
+  m.type = static_cast<int>(EventType::kDestroy);
+  e = api::to_event(m, kFs);
+  ASSERT_NE(e.as<api::DestroyEvent>(), nullptr);
+  EXPECT_EQ(e.as<api::DestroyEvent>()->object, api::Handle::object(kFs, 10, 1));
+
+  m.type = static_cast<int>(EventType::kMount);
+  e = api::to_event(m, kFs);
+  ASSERT_NE(e.as<api::MountEvent>(), nullptr);
+  EXPECT_EQ(e.as<api::MountEvent>()->fs, api::Handle::file_system(kFs));
+  EXPECT_EQ(e.as<api::MountEvent>()->root, api::Handle::object(kFs, 11, 2));
+
+  m.type = static_cast<int>(EventType::kPreunmount);
+  e = api::to_event(m, kFs);
+  ASSERT_NE(e.as<api::NamespaceEvent>(), nullptr);
+  EXPECT_EQ(e.as<api::NamespaceEvent>()->parent, api::Handle::file_system(kFs));
+
+  m.type = static_cast<int>(EventType::kUnmount);
+  m.retcode = EBUSY;
+  e = api::to_event(m, kFs);
+  ASSERT_NE(e.as<api::UnmountEvent>(), nullptr);
+  EXPECT_EQ(e.as<api::UnmountEvent>()->retcode, EBUSY);
+
+  m.type = static_cast<int>(EventType::kUser);
+  m.data = std::string("a\0b", 3);
+  e = api::to_event(m, kFs);
+  ASSERT_NE(e.as<api::UserEvent>(), nullptr);
+  EXPECT_EQ(e.as<api::UserEvent>()->data, std::string("a\0b", 3));
+}
+
 // B2, B6, B15, B17: a session per rank, created through the manager and seen
 // by every rank with a unique id; destroyed by its destructor, after which
 // the replicated table is empty on every rank.
@@ -241,8 +315,19 @@ TEST(DmApi, ManagedRegionReadRestoredUnderAnExclRightB16B20) {
     EXPECT_EQ(data->offset, 0u);
     EXPECT_EQ(data->length, kSize);
     {
-      auto right = hsm->request_right(e.token, file, dm::Right::kExcl, true);
+      // SHARED first, upgraded to EXCL for the restore (and back and up
+      // again: the guard follows the level).
+      auto right = hsm->request_right(e.token, file, dm::Right::kShared, true);
       ASSERT_TRUE(right.ok()) << right.error().message;
+      EXPECT_EQ(query_right(*hsm, file, e.token), DM_RIGHT_SHARED);
+      auto denied = api::write_invisible(*hsm, file, 0, pattern(21, 0, 1), false, e.token);
+      ASSERT_FALSE(denied.ok());
+      EXPECT_EQ(denied.error().code, EACCES) << "SHARED does not allow a change";
+      ASSERT_TRUE(right->upgrade().ok());
+      EXPECT_EQ(right->level(), dm::Right::kExcl);
+      ASSERT_TRUE(right->downgrade().ok());
+      EXPECT_EQ(query_right(*hsm, file, e.token), DM_RIGHT_SHARED);
+      ASSERT_TRUE(right->upgrade().ok());
       EXPECT_EQ(query_right(*hsm, file, e.token), DM_RIGHT_EXCL);
       const auto bytes = pattern(21, 0, kSize);
       auto written = api::write_invisible(*hsm, file, 0, bytes, true, e.token);
