@@ -1,0 +1,109 @@
+#include "runtime/dm/api/objects.h"
+
+#include <pdm/dmapi.h>
+
+#include "pfs/meta/dm_attr_protocol.h"
+#include "pfs/meta/meta_store.h"
+#include "runtime/dmapi/dm_object.h"
+
+namespace pdm::dm::api {
+namespace {
+
+namespace msg = pdm::pfs::dm_attr_msg;
+using pdm::dmapi::Object;
+
+// The object, checked as the C functions check it (dm_attrs.cpp target()).
+Result<Object> target(const Session &s, const Handle &handle, Token token, dm::Right needed) {
+  if (handle.validate().ok() == false) return Error{EBADF, "not a valid handle"};
+  const auto bytes = handle.encode();
+  PDM_ASSIGN_OR_RETURN(auto object, pdm::dmapi::object_of(bytes.data(), bytes.size()));
+  PDM_TRY(pdm::dmapi::check_session(*object.node, s.id()));
+  PDM_TRY(pdm::dmapi::check_right(*object.node, s.id(), token, object.ino, needed));
+  return object;
+}
+
+Status check_name(std::string_view name) {
+  if (name.empty() || name.size() > DM_ATTR_NAME_SIZE) {
+    return make_error(EINVAL, "DM attribute name '{}': 1 to {} bytes", name, DM_ATTR_NAME_SIZE);
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::string> get_attr(const Session &s, const Handle &object, std::string_view name,
+                             Token token) {
+  PDM_TRY(check_name(name));
+  PDM_ASSIGN_OR_RETURN(auto o, target(s, object, token, dm::Right::kShared));
+  return pdm::dmapi::meta_call<std::string>(
+      o, msg::kGetDmattr, pfs::DmattrRequest{o.ino, o.generation, std::string(name), false});
+}
+
+Status set_attr(const Session &s, const Handle &object, std::string_view name,
+                std::string_view value, Token token, bool set_dtime) {
+  PDM_TRY(check_name(name));
+  if (value.size() > pfs::kMaxDmAttrValue) {
+    return make_error(E2BIG, "a DM attribute value of {} bytes exceeds {}", value.size(),
+                      pfs::kMaxDmAttrValue);
+  }
+  PDM_ASSIGN_OR_RETURN(auto o, target(s, object, token, dm::Right::kExcl));
+  return pdm::dmapi::meta_status(
+      o, msg::kSetDmattr,
+      pfs::SetDmattrRequest{o.ino, o.generation, std::string(name), std::string(value), set_dtime});
+}
+
+Status remove_attr(const Session &s, const Handle &object, std::string_view name, Token token,
+                   bool set_dtime) {
+  PDM_TRY(check_name(name));
+  PDM_ASSIGN_OR_RETURN(auto o, target(s, object, token, dm::Right::kExcl));
+  return pdm::dmapi::meta_status(
+      o, msg::kRemoveDmattr, pfs::DmattrRequest{o.ino, o.generation, std::string(name), set_dtime});
+}
+
+Result<std::vector<Region>> get_regions(const Session &s, const Handle &file, Token token) {
+  PDM_ASSIGN_OR_RETURN(auto o, target(s, file, token, dm::Right::kShared));
+  PDM_ASSIGN_OR_RETURN(auto state, o.node->fs().dm_state(o.ino, o.generation));
+  return state.state.regions;
+}
+
+Status set_regions(const Session &s, const Handle &file, std::vector<Region> regions, Token token) {
+  if (regions.size() > pfs::kMaxManagedRegions) {
+    return Error{E2BIG, "set_regions: more than DM_CONFIG_MAX_MANAGED_REGIONS"};
+  }
+  PDM_ASSIGN_OR_RETURN(auto o, target(s, file, token, dm::Right::kExcl));
+  return o.node->fs().set_regions(o.ino, o.generation, std::move(regions));
+}
+
+Result<std::size_t> read_invisible(const Session &s, const Handle &file, std::uint64_t offset,
+                                   std::span<std::byte> out, Token token) {
+  PDM_ASSIGN_OR_RETURN(auto o, target(s, file, token, dm::Right::kShared));
+  return o.node->fs().read_invisible(o.ino, o.generation, offset, out);
+}
+
+Result<std::size_t> write_invisible(const Session &s, const Handle &file, std::uint64_t offset,
+                                    std::span<const std::byte> data, bool sync, Token token) {
+  PDM_ASSIGN_OR_RETURN(auto o, target(s, file, token, dm::Right::kExcl));
+  return o.node->fs().write_invisible(o.ino, o.generation, offset, data, sync);
+}
+
+Status punch_hole(const Session &s, const Handle &file, std::uint64_t offset, std::uint64_t length,
+                  Token token) {
+  PDM_ASSIGN_OR_RETURN(auto o, target(s, file, token, dm::Right::kExcl));
+  return o.node->fs().punch_hole(o.ino, o.generation, offset, length);
+}
+
+Result<ByteRange> probe_hole(const Session &s, const Handle &file, std::uint64_t offset,
+                             std::uint64_t length, Token token) {
+  PDM_ASSIGN_OR_RETURN(auto o, target(s, file, token, dm::Right::kShared));
+  return o.node->fs().probe_hole(o.ino, o.generation, offset, length);
+}
+
+Result<FileAttributes> stat(const Session &s, const Handle &object, Token token) {
+  PDM_ASSIGN_OR_RETURN(auto o, target(s, object, token, dm::Right::kShared));
+  PDM_ASSIGN_OR_RETURN(
+      auto attrs, pdm::dmapi::meta_call<pfs::ObjectAttrs>(o, msg::kGetObject,
+                                                          pfs::ObjectRequest{o.ino, o.generation}));
+  return FileAttributes{attrs.inode, attrs.has_dmattrs};
+}
+
+}  // namespace pdm::dm::api

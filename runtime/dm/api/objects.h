@@ -1,0 +1,64 @@
+// The operations on one file or directory that an HSM makes through its
+// session (XDSM ch. 5): DM attributes, managed regions, invisible I/O,
+// punch/probe hole and file attributes. Each takes the session, the
+// object's handle and optionally a token: with kNoToken no right is taken
+// for the call; with a token, it must be held by the session and hold
+// DM_RIGHT_SHARED on the object to read, DM_RIGHT_EXCL to change (EACCES).
+// Same checks, errnos and metadata/data calls as the C functions
+// (runtime/dmapi/dm_attrs.cpp, dm_data.cpp, dm_fileattrs.cpp), whose
+// helpers (dmapi/dm_object.h) they share.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pfs/meta/dm_state.h"
+#include "pfs/meta/inode.h"
+#include "runtime/base/result.h"
+#include "runtime/dm/api/session.h"
+
+namespace pdm::dm::api {
+
+// DM attributes (names of 1..8 bytes, DM_ATTR_NAME_SIZE: EINVAL otherwise).
+Result<std::string> get_attr(const Session &s, const Handle &object, std::string_view name,
+                             Token token = kNoToken);
+Status set_attr(const Session &s, const Handle &object, std::string_view name,
+                std::string_view value, Token token = kNoToken, bool set_dtime = false);
+Status remove_attr(const Session &s, const Handle &object, std::string_view name,
+                   Token token = kNoToken, bool set_dtime = false);
+
+// Managed regions (flags: DM_REGION_READ | _WRITE | _TRUNCATE). pdm keeps
+// regions exactly as given (dm_set_region's exact flag is always true).
+using Region = pfs::ManagedRegion;
+Result<std::vector<Region>> get_regions(const Session &s, const Handle &file,
+                                        Token token = kNoToken);
+Status set_regions(const Session &s, const Handle &file, std::vector<Region> regions,
+                   Token token = kNoToken);
+
+// Invisible I/O: no event, no time change; returns the bytes moved.
+Result<std::size_t> read_invisible(const Session &s, const Handle &file, std::uint64_t offset,
+                                   std::span<std::byte> out, Token token = kNoToken);
+Result<std::size_t> write_invisible(const Session &s, const Handle &file, std::uint64_t offset,
+                                    std::span<const std::byte> data, bool sync = false,
+                                    Token token = kNoToken);
+
+// [offset, offset + length) (length 0: to the end of the file).
+Status punch_hole(const Session &s, const Handle &file, std::uint64_t offset, std::uint64_t length,
+                  Token token = kNoToken);
+using ByteRange = pfs::ByteRange;
+Result<ByteRange> probe_hole(const Session &s, const Handle &file, std::uint64_t offset,
+                             std::uint64_t length, Token token = kNoToken);
+
+// File attributes (dm_get_fileattr): the inode and whether it has DM
+// attributes (dt_pers). Times are nanoseconds; dtime is ctime (XFS).
+struct FileAttributes {
+  pfs::Inode inode;
+  bool has_dm_attributes = false;
+};
+Result<FileAttributes> stat(const Session &s, const Handle &object, Token token = kNoToken);
+
+}  // namespace pdm::dm::api

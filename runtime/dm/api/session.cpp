@@ -1,0 +1,147 @@
+#include "runtime/dm/api/session.h"
+
+#include <pdm/dmapi.h>
+#include <spdlog/spdlog.h>
+
+#include <utility>
+
+#include "runtime/dm/api/c_call.h"
+#include "runtime/dm/api/handles.h"
+#include "runtime/dm/api/right.h"
+#include "runtime/node/process_node.h"
+
+namespace pdm::dm::api {
+namespace {
+
+Result<node::Node *> running() {
+  auto *node = node::process_node();
+  if (node == nullptr) return Error{EINVAL, "pdm is not started: call pdm_start first"};
+  return node;
+}
+
+Result<SessionId> create_or_assume(SessionId old, std::string info) {
+  dm_sessid_t id = DM_NO_SESSION;
+  PDM_TRY(detail::c_status(dm_create_session(old, info.data(), &id)));
+  return id;
+}
+
+}  // namespace
+
+Result<Session> Session::create(std::string info) {
+  PDM_ASSIGN_OR_RETURN(auto id, create_or_assume(DM_NO_SESSION, std::move(info)));
+  return Session(id);
+}
+
+Result<Session> Session::assume(SessionId old, std::string info) {
+  if (old == DM_NO_SESSION) return Error{EINVAL, "assume: DM_NO_SESSION is no session"};
+  PDM_ASSIGN_OR_RETURN(auto id, create_or_assume(old, std::move(info)));
+  return Session(id);
+}
+
+Session::Session(Session &&other) noexcept : id_(std::exchange(other.id_, 0)) {}
+
+Session &Session::operator=(Session &&other) noexcept {
+  if (this != &other) {
+    if (id_ != 0) (void)destroy();
+    id_ = std::exchange(other.id_, 0);
+  }
+  return *this;
+}
+
+Session::~Session() {
+  if (id_ == 0) return;
+  if (auto done = destroy(); !done.ok()) {
+    spdlog::error("DM session {} could not be destroyed: {} (errno {})", id_, done.error().message,
+                  done.error().code);
+  }
+}
+
+Status Session::destroy() {
+  if (id_ == 0) return Error{EINVAL, "destroy: the session is already gone"};
+  PDM_TRY(detail::c_status(dm_destroy_session(id_)));
+  id_ = 0;
+  return {};
+}
+
+Status Session::set_disposition(EventSet events) const {
+  const EventSet mount = event_bit(EventType::kMount);
+  PDM_ASSIGN_OR_RETURN(auto fs, mounted_fs_handle());
+  auto fs_bytes = fs.encode();
+  dm_eventset_t fs_events = events & ~mount;
+  PDM_TRY(detail::c_status(
+      dm_set_disp(id_, fs_bytes.data(), fs_bytes.size(), DM_NO_TOKEN, &fs_events, DM_EVENT_MAX)));
+  // MOUNT lives on the global handle. Only touched when asked for or held,
+  // so that a session never clears a MOUNT disposition it does not hold.
+  PDM_ASSIGN_OR_RETURN(auto *node, running());
+  const bool holds_mount = node->control().read(
+      [&](const SessionTable &t) { return (t.disposed_to(kGlobalFs, id_) & mount) != 0; });
+  if ((events & mount) == 0 && !holds_mount) return {};
+  auto global = Handle::global().encode();
+  dm_eventset_t global_events = events & mount;
+  return detail::c_status(
+      dm_set_disp(id_, global.data(), global.size(), DM_NO_TOKEN, &global_events, DM_EVENT_MAX));
+}
+
+Status Session::set_eventlist(EventSet events) const {
+  PDM_ASSIGN_OR_RETURN(auto fs, mounted_fs_handle());
+  return set_eventlist(fs, events);
+}
+
+Status Session::set_eventlist(const Handle &object, EventSet events) const {
+  auto bytes = object.encode();
+  dm_eventset_t set = events;
+  return detail::c_status(
+      dm_set_eventlist(id_, bytes.data(), bytes.size(), DM_NO_TOKEN, &set, DM_EVENT_MAX));
+}
+
+Status Session::join_group(const std::string &group) const {
+  return detail::c_status(pdm_dm_set_session_group(id_, group.c_str()));
+}
+
+Status set_group_disposition(const std::string &group, EventSet events) {
+  PDM_ASSIGN_OR_RETURN(auto fs, mounted_fs_handle());
+  auto bytes = fs.encode();
+  dm_eventset_t set = events;
+  return detail::c_status(
+      pdm_dm_set_group_disp(group.c_str(), bytes.data(), bytes.size(), &set, DM_EVENT_MAX));
+}
+
+Result<std::vector<Event>> Session::get_events(unsigned max, bool wait) const {
+  if (max == 0) return Error{EINVAL, "get_events: ask for at least one event"};
+  PDM_ASSIGN_OR_RETURN(auto *node, running());
+  PDM_ASSIGN_OR_RETURN(auto fsid, pdm::dmapi::parse_fs_id(node->fs().config().fs_id));
+  // No buffer to fill: every message fits.
+  PDM_ASSIGN_OR_RETURN(auto messages,
+                       node->events().get_events(
+                           id_, max, wait, [](std::size_t, const EventMessage &) { return true; }));
+  std::vector<Event> events;
+  events.reserve(messages.size());
+  for (const auto &m : messages) events.push_back(to_event(m, fsid));
+  return events;
+}
+
+Status Session::respond(const Event &event, Reply reply) const {
+  return respond(event.token, std::move(reply));
+}
+
+Status Session::respond(Token token, Reply reply) const {
+  int error = 0;
+  if (const auto *abort = std::get_if<Abort>(&reply)) {
+    if (abort->error <= 0) return Error{EINVAL, "respond: Abort needs a positive errno"};
+    error = abort->error;
+  }
+  PDM_ASSIGN_OR_RETURN(auto *node, running());
+  return node->events().respond(id_, token, error);
+}
+
+Result<Right> Session::request_right(Token token, const Handle &object, dm::Right level,
+                                     bool wait) const {
+  if (level == dm::Right::kNull) return Error{EINVAL, "request_right: ask for SHARED or EXCL"};
+  auto bytes = object.encode();
+  PDM_TRY(
+      detail::c_status(dm_request_right(id_, bytes.data(), bytes.size(), token,
+                                        wait ? DM_RR_WAIT : 0, static_cast<dm_right_t>(level))));
+  return Right(id_, token, object, level);
+}
+
+}  // namespace pdm::dm::api

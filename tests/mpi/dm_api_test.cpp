@@ -1,0 +1,446 @@
+// The C++ DM API (runtime/dm/api, namespace pdm::dm::api) under 4 ranks:
+// RAII sessions, typed events answered Continue/Abort, an EXCL Right guard
+// around the restore of a managed region, DM attributes, a session group
+// handling events where they arise. The same behaviours through the C API
+// are pinned by tests/dmapi/*.c; these pin that the C++ layer keeps them.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <mpi.h>
+#include <pdm/dmapi.h>
+#include <pdm/pdm.h>
+
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "runtime/dm/api/handles.h"
+#include "runtime/dm/api/objects.h"
+#include "runtime/dm/api/right.h"
+#include "runtime/dm/api/session.h"
+#include "runtime/node/process_node.h"
+#include "tests/mpi/fs_fixture.h"
+
+namespace pdm::test {
+namespace {
+
+namespace api = pdm::dm::api;
+using api::EventType;
+
+const auto *const kEnv = ::testing::AddGlobalTestEnvironment(new FileSystemEnvironment(64 * 1024));
+
+std::string test_path(const std::string &leaf) {
+  const auto *info = ::testing::UnitTest::GetInstance()->current_test_info();
+  return "/" + std::string(info->name()) + "-" + leaf;
+}
+
+bool no_failure() {
+  return !::testing::Test::HasFailure();
+}
+
+void write_file(const std::string &path, std::uint64_t id, std::size_t length) {
+  int fd = pdm_open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644);
+  ASSERT_GE(fd, 0) << pdm_last_error();
+  const auto data = pattern(id, 0, length);
+  ASSERT_EQ(pdm_pwrite(fd, data.data(), data.size(), 0), static_cast<ssize_t>(length))
+      << pdm_last_error();
+  ASSERT_EQ(pdm_close(fd), 0);
+}
+
+// The sessions of the replicated table, as "id@node:info ..." ("" if none).
+std::string table_sessions() {
+  return node::process_node()->control().read([](const dm::SessionTable &t) {
+    std::string out;
+    for (const auto &[id, s] : t.sessions()) {
+      out += std::to_string(id) + "@" + std::to_string(s.node) + ":" + s.info + " ";
+    }
+    return out;
+  });
+}
+
+// The session, or nullopt (and a test failure) when it could not be made.
+std::optional<api::Session> must_create(const std::string &info) {
+  auto s = api::Session::create(info);
+  EXPECT_TRUE(s.ok()) << s.error().message;
+  if (!s.ok()) return std::nullopt;
+  return std::move(*s);
+}
+
+// What the session's token holds on an object (dm_query_right).
+dm_right_t query_right(const api::Session &s, const api::Handle &h, dm::Token token) {
+  auto bytes = h.encode();
+  dm_right_t right = DM_RIGHT_NULL;
+  EXPECT_EQ(dm_query_right(s.id(), bytes.data(), bytes.size(), token, &right), 0)
+      << pdm_last_error();
+  return right;
+}
+
+// The typed event of each message layout (no MPI: every rank checks alone):
+// the fields land where dm_namesp_event_t / dm_data_event_t put them.
+TEST(DmApiEvents, MessagesBecomeTypedEvents) {
+  constexpr pdm::dmapi::FsId kFs = 0x1234;
+  dm::EventMessage m;
+  m.token = 77;
+  m.sequence = 5;
+  m.source = 2;
+  m.type = static_cast<int>(EventType::kRename);
+  m.object1 = {10, 1};
+  m.object2 = {11, 2};
+  m.name1 = "old";
+  m.name2 = "new";
+  api::Event e = api::to_event(m, kFs);
+  EXPECT_EQ(e.token, 77);
+  EXPECT_EQ(e.sequence, 5u);
+  EXPECT_EQ(e.source, 2);
+  EXPECT_TRUE(e.synchronous());
+  const auto *rename = e.as<api::NamespaceEvent>();
+  ASSERT_NE(rename, nullptr);
+  EXPECT_EQ(rename->parent, api::Handle::object(kFs, 10, 1));
+  EXPECT_EQ(rename->new_parent, api::Handle::object(kFs, 11, 2));
+  EXPECT_EQ(rename->name, "old");
+  EXPECT_EQ(rename->new_name, "new");
+  EXPECT_TRUE(rename->child.is_global());
+
+  m.type = static_cast<int>(EventType::kPostcreate);
+  m.token = 0;
+  m.retcode = 0;
+  e = api::to_event(m, kFs);
+  EXPECT_FALSE(e.synchronous());
+  ASSERT_NE(e.as<api::NamespaceEvent>(), nullptr);
+  EXPECT_EQ(e.as<api::NamespaceEvent>()->child, api::Handle::object(kFs, 11, 2));
+  EXPECT_TRUE(e.as<api::NamespaceEvent>()->new_parent.is_global());
+
+  m.type = static_cast<int>(EventType::kWrite);
+  m.offset = 4096;
+  m.length = 100;
+  e = api::to_event(m, kFs);
+  ASSERT_NE(e.as<api::DataEvent>(), nullptr);
+  EXPECT_EQ(e.as<api::DataEvent>()->type, EventType::kWrite);
+  EXPECT_EQ(e.as<api::DataEvent>()->object, api::Handle::object(kFs, 10, 1));
+  EXPECT_EQ(e.as<api::DataEvent>()->offset, 4096u);
+  EXPECT_EQ(e.as<api::DataEvent>()->length, 100u);
+
+  m.type = static_cast<int>(EventType::kDestroy);
+  e = api::to_event(m, kFs);
+  ASSERT_NE(e.as<api::DestroyEvent>(), nullptr);
+  EXPECT_EQ(e.as<api::DestroyEvent>()->object, api::Handle::object(kFs, 10, 1));
+
+  m.type = static_cast<int>(EventType::kMount);
+  e = api::to_event(m, kFs);
+  ASSERT_NE(e.as<api::MountEvent>(), nullptr);
+  EXPECT_EQ(e.as<api::MountEvent>()->fs, api::Handle::file_system(kFs));
+  EXPECT_EQ(e.as<api::MountEvent>()->root, api::Handle::object(kFs, 11, 2));
+
+  m.type = static_cast<int>(EventType::kPreunmount);
+  e = api::to_event(m, kFs);
+  ASSERT_NE(e.as<api::NamespaceEvent>(), nullptr);
+  EXPECT_EQ(e.as<api::NamespaceEvent>()->parent, api::Handle::file_system(kFs));
+
+  m.type = static_cast<int>(EventType::kUnmount);
+  m.retcode = EBUSY;
+  e = api::to_event(m, kFs);
+  ASSERT_NE(e.as<api::UnmountEvent>(), nullptr);
+  EXPECT_EQ(e.as<api::UnmountEvent>()->retcode, EBUSY);
+
+  m.type = static_cast<int>(EventType::kUser);
+  m.data = std::string("a\0b", 3);
+  e = api::to_event(m, kFs);
+  ASSERT_NE(e.as<api::UserEvent>(), nullptr);
+  EXPECT_EQ(e.as<api::UserEvent>()->data, std::string("a\0b", 3));
+}
+
+// B2, B6, B15, B17: a session per rank, created through the manager and seen
+// by every rank with a unique id; destroyed by its destructor, after which
+// the replicated table is empty on every rank.
+TEST(DmApi, SessionsPerRankAreDestroyedAtScopeExitB2B6B15) {
+  EXPECT_EQ(table_sessions(), "");
+  // Every rank looked before any creates (the table is shared).
+  ASSERT_TRUE(all(no_failure()));
+  {
+    auto created = must_create("cxx-rank-" + std::to_string(rank()));
+    ASSERT_TRUE(created.has_value());
+    api::Session mine = std::move(*created);
+    ASSERT_TRUE(mine.valid());
+    dm::SessionId id = mine.id();
+    std::vector<dm::SessionId> ids(static_cast<std::size_t>(size()));
+    MPI_Allgather(&id, 1, MPI_INT, ids.data(), 1, MPI_INT, MPI_COMM_WORLD);
+    EXPECT_EQ(std::set<dm::SessionId>(ids.begin(), ids.end()).size(), ids.size());
+    node::process_node()->control().read([&](const dm::SessionTable &t) {
+      for (int r = 0; r < size(); ++r) {
+        const dm::Session *s = t.session(ids[static_cast<std::size_t>(r)]);
+        ASSERT_NE(s, nullptr);
+        EXPECT_EQ(s->node, r);
+      }
+    });
+    // A move hands the session over; the moved-from object owns nothing.
+    api::Session moved = std::move(mine);
+    EXPECT_FALSE(mine.valid());  // NOLINT(bugprone-use-after-move): checked on purpose
+    EXPECT_EQ(moved.id(), id);
+    ASSERT_TRUE(all(no_failure()));
+  }
+  // Each destructor returned once every rank had applied its destroy (B15).
+  ASSERT_TRUE(all(no_failure()));
+  EXPECT_EQ(table_sessions(), "") << "a session outlived its Session object";
+  ASSERT_TRUE(all(no_failure()));
+}
+
+// destroy() reports what the destructor only logs; release() + assume()
+// hands a session over (B4: assuming keeps the session).
+TEST(DmApi, ExplicitDestroyReleaseAndAssume) {
+  if (rank() == 3) {
+    auto s = must_create("cxx-explicit");
+    ASSERT_TRUE(s.has_value());
+    const dm::SessionId id = s->release();
+    EXPECT_FALSE(s->valid());
+    auto again = api::Session::assume(id, "cxx-assumed");
+    ASSERT_TRUE(again.ok()) << again.error().message;
+    EXPECT_EQ(again->id(), id);
+    EXPECT_TRUE(again->destroy().ok());
+    auto twice = again->destroy();
+    ASSERT_FALSE(twice.ok());
+    EXPECT_EQ(twice.error().code, EINVAL);
+    auto too_long = api::Session::create(std::string(dm::kMaxSessionInfo + 1, 'x'));
+    ASSERT_FALSE(too_long.ok());
+    EXPECT_EQ(too_long.error().code, E2BIG);
+  }
+  ASSERT_TRUE(all(no_failure()));
+  EXPECT_EQ(table_sessions(), "");
+  // The next test's sessions must not show in this test's look.
+  ASSERT_TRUE(all(no_failure()));
+}
+
+// B2, B6, B7: a CREATE raised by an open on rank 2 reaches the session on
+// rank 1 as a typed NamespaceEvent (the parent directory's handle, the new
+// name, the source rank, a token); Abort{EPERM} fails the open with EPERM
+// and no file is made.
+TEST(DmApi, CreateOnRankTwoIsATypedEventAbortedWithEpermB2B6) {
+  const std::string path = test_path("f");
+  std::optional<api::Session> hsm;
+  const dm::EventSet create = api::event_bit(EventType::kCreate);
+  if (rank() == 1) {
+    hsm = must_create("cxx-create");
+    ASSERT_TRUE(hsm.has_value());
+    ASSERT_TRUE(hsm->set_disposition(create).ok());
+    auto listed = hsm->set_eventlist(create);
+    ASSERT_TRUE(listed.ok()) << listed.error().message;
+  }
+  ASSERT_TRUE(all(no_failure()));
+  if (rank() == 2) {
+    const int fd = pdm_open(path.c_str(), O_CREAT | O_WRONLY, 0640);
+    EXPECT_EQ(fd, -1);
+    EXPECT_EQ(errno, EPERM) << pdm_last_error();
+  } else if (rank() == 1) {
+    auto events = hsm->get_events(8, true);
+    ASSERT_TRUE(events.ok()) << events.error().message;
+    ASSERT_EQ(events->size(), 1u);
+    const api::Event &e = events->front();
+    EXPECT_EQ(e.type, EventType::kCreate);
+    EXPECT_EQ(e.source, 2);
+    EXPECT_TRUE(e.synchronous());
+    const auto *ns = e.as<api::NamespaceEvent>();
+    ASSERT_NE(ns, nullptr);
+    auto root = api::handle_of("/");
+    ASSERT_TRUE(root.ok());
+    EXPECT_EQ(ns->parent, *root);
+    EXPECT_EQ(ns->name, path.substr(1));
+    EXPECT_TRUE(ns->child.is_global()) << "CREATE names no child yet";
+    auto answered = hsm->respond(e, api::Abort{EPERM});
+    EXPECT_TRUE(answered.ok()) << answered.error().message;
+    // A response is accepted once (ESRCH: the token is gone).
+    auto again = hsm->respond(e, api::Continue{});
+    ASSERT_FALSE(again.ok());
+    EXPECT_EQ(again.error().code, ESRCH);
+  }
+  ASSERT_TRUE(all(no_failure()));
+  EXPECT_FALSE(node::process_node()->fs().stat(path).ok()) << "the aborted create made a file";
+  if (rank() == 1) {
+    EXPECT_TRUE(hsm->set_eventlist(0).ok());
+    EXPECT_TRUE(hsm->set_disposition(0).ok());
+  }
+  hsm.reset();
+  ASSERT_TRUE(all(no_failure()));
+  EXPECT_EQ(table_sessions(), "");
+  // The next test's sessions must not show in this test's look.
+  ASSERT_TRUE(all(no_failure()));
+}
+
+// B16, B20: an HSM (rank 1) released a file's data and put a READ region
+// over it; a read on rank 3 raises READ, typed as a DataEvent; under an EXCL
+// Right guard of the event's token the HSM restores the bytes with
+// write_invisible and clears the region; the guard's destructor releases
+// the right (the token still lives); Continue lets the read return the
+// bytes.
+TEST(DmApi, ManagedRegionReadRestoredUnderAnExclRightB16B20) {
+  constexpr std::size_t kSize = 256 * 1024;
+  const std::string path = test_path("f");
+  if (rank() == 0) write_file(path, 21, kSize);
+  ASSERT_TRUE(all(no_failure()));
+  std::optional<api::Session> hsm;
+  api::Handle file;
+  if (rank() == 1) {
+    hsm = must_create("cxx-hsm");
+    ASSERT_TRUE(hsm.has_value());
+    ASSERT_TRUE(hsm->set_disposition(api::event_bit(EventType::kRead)).ok());
+    auto h = api::handle_of(path);
+    ASSERT_TRUE(h.ok()) << h.error().message;
+    file = *h;
+    auto punched = api::punch_hole(*hsm, file, 0, 0);
+    ASSERT_TRUE(punched.ok()) << punched.error().message;
+    ASSERT_TRUE(api::set_regions(*hsm, file, {{0, 0, DM_REGION_READ}}).ok());
+    auto regions = api::get_regions(*hsm, file);
+    ASSERT_TRUE(regions.ok());
+    ASSERT_EQ(regions->size(), 1u);
+    EXPECT_EQ(regions->front().flags, static_cast<std::uint32_t>(DM_REGION_READ));
+  }
+  ASSERT_TRUE(all(no_failure()));
+  if (rank() == 3) {
+    int fd = pdm_open(path.c_str(), O_RDONLY, 0);
+    ASSERT_GE(fd, 0) << pdm_last_error();
+    std::vector<std::byte> buffer(kSize);
+    EXPECT_EQ(pdm_pread(fd, buffer.data(), kSize, 0), static_cast<ssize_t>(kSize))
+        << pdm_last_error();
+    EXPECT_EQ(buffer, pattern(21, 0, kSize));
+    EXPECT_EQ(pdm_close(fd), 0);
+  } else if (rank() == 1) {
+    auto events = hsm->get_events(1, true);
+    ASSERT_TRUE(events.ok()) << events.error().message;
+    ASSERT_EQ(events->size(), 1u);
+    const api::Event &e = events->front();
+    EXPECT_EQ(e.source, 3);
+    const auto *data = e.as<api::DataEvent>();
+    ASSERT_NE(data, nullptr);
+    EXPECT_EQ(data->type, EventType::kRead);
+    EXPECT_EQ(data->object, file);
+    EXPECT_EQ(data->offset, 0u);
+    EXPECT_EQ(data->length, kSize);
+    {
+      // SHARED first, upgraded to EXCL for the restore (and back and up
+      // again: the guard follows the level).
+      auto right = hsm->request_right(e.token, file, dm::Right::kShared, true);
+      ASSERT_TRUE(right.ok()) << right.error().message;
+      EXPECT_EQ(query_right(*hsm, file, e.token), DM_RIGHT_SHARED);
+      auto denied = api::write_invisible(*hsm, file, 0, pattern(21, 0, 1), false, e.token);
+      ASSERT_FALSE(denied.ok());
+      EXPECT_EQ(denied.error().code, EACCES) << "SHARED does not allow a change";
+      ASSERT_TRUE(right->upgrade().ok());
+      EXPECT_EQ(right->level(), dm::Right::kExcl);
+      ASSERT_TRUE(right->downgrade().ok());
+      EXPECT_EQ(query_right(*hsm, file, e.token), DM_RIGHT_SHARED);
+      ASSERT_TRUE(right->upgrade().ok());
+      EXPECT_EQ(query_right(*hsm, file, e.token), DM_RIGHT_EXCL);
+      const auto bytes = pattern(21, 0, kSize);
+      auto written = api::write_invisible(*hsm, file, 0, bytes, true, e.token);
+      ASSERT_TRUE(written.ok()) << written.error().message;
+      EXPECT_EQ(*written, kSize);
+      EXPECT_TRUE(api::set_regions(*hsm, file, {}, e.token).ok());
+      std::vector<std::byte> check(4096);
+      auto read = api::read_invisible(*hsm, file, kSize - 4096, check, e.token);
+      ASSERT_TRUE(read.ok());
+      EXPECT_EQ(check, pattern(21, kSize - 4096, 4096));
+    }
+    EXPECT_EQ(query_right(*hsm, file, e.token), DM_RIGHT_NULL) << "the guard released the right";
+    EXPECT_TRUE(hsm->respond(e, api::Continue{}).ok());
+  }
+  ASSERT_TRUE(all(no_failure()));
+  if (rank() == 1) {
+    EXPECT_TRUE(hsm->set_disposition(0).ok());
+  }
+  hsm.reset();
+  ASSERT_TRUE(all(no_failure()));
+}
+
+// B16: an HSM keeps its metadata in DM attributes: set on rank 1, seen by a
+// session on rank 3 (they live in the metadata store), removed there, gone
+// for rank 1; a token that holds no right is refused (EACCES).
+TEST(DmApi, DmAttributeRoundTripB16) {
+  const std::string path = test_path("f");
+  if (rank() == 0) write_file(path, 22, 4096);
+  ASSERT_TRUE(all(no_failure()));
+  auto h = api::handle_of(path);
+  ASSERT_TRUE(h.ok()) << h.error().message;
+  std::optional<api::Session> s;
+  if (rank() == 1 || rank() == 3) {
+    s = must_create("cxx-attrs");
+    ASSERT_TRUE(s.has_value());
+  }
+  if (rank() == 1) {
+    ASSERT_TRUE(api::set_attr(*s, *h, "hsmloc", "tape:42").ok());
+    auto value = api::get_attr(*s, *h, "hsmloc");
+    ASSERT_TRUE(value.ok()) << value.error().message;
+    EXPECT_EQ(*value, "tape:42");
+    auto attrs = api::stat(*s, *h);
+    ASSERT_TRUE(attrs.ok());
+    EXPECT_TRUE(attrs->has_dm_attributes);
+    EXPECT_EQ(attrs->inode.size, 4096u);
+    auto bad = api::set_attr(*s, *h, "longer-than-8", "x");
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(bad.error().code, EINVAL);
+  }
+  ASSERT_TRUE(all(no_failure()));
+  if (rank() == 3) {
+    auto value = api::get_attr(*s, *h, "hsmloc");
+    ASSERT_TRUE(value.ok()) << value.error().message;
+    EXPECT_EQ(*value, "tape:42");
+    ASSERT_TRUE(api::remove_attr(*s, *h, "hsmloc").ok());
+  }
+  ASSERT_TRUE(all(no_failure()));
+  if (rank() == 1) {
+    auto gone = api::get_attr(*s, *h, "hsmloc");
+    ASSERT_FALSE(gone.ok());
+    EXPECT_EQ(gone.error().code, ENOENT);
+    auto stat = api::stat(*s, *h);
+    ASSERT_TRUE(stat.ok());
+    EXPECT_FALSE(stat->has_dm_attributes);
+  }
+  s.reset();
+  ASSERT_TRUE(all(no_failure()));
+  EXPECT_EQ(table_sessions(), "");
+  // The next test's sessions must not show in this test's look.
+  ASSERT_TRUE(all(no_failure()));
+}
+
+// B18: a parallel DM application, one instance per rank in one session
+// group; every rank creates a file, and its CREATE is handled by the
+// instance on that rank (a handler thread; the open waits for it).
+TEST(DmApi, GroupInstanceOnTheSourceRankHandlesItsEventsB18) {
+  const std::string group = "cxx-group";
+  const dm::EventSet create = api::event_bit(EventType::kCreate);
+  auto created = must_create("cxx-instance-" + std::to_string(rank()));
+  ASSERT_TRUE(created.has_value());
+  api::Session instance = std::move(*created);
+  ASSERT_TRUE(instance.join_group(group).ok());
+  ASSERT_TRUE(all(no_failure()));
+  if (rank() == 0) {
+    ASSERT_TRUE(api::set_group_disposition(group, create).ok());
+    ASSERT_TRUE(instance.set_eventlist(create).ok());
+  }
+  ASSERT_TRUE(all(no_failure()));
+  int source = -1;
+  std::string name;
+  std::thread handler([&] {
+    auto events = instance.get_events(1, true);
+    if (!events.ok() || events->empty()) return;
+    source = events->front().source;
+    if (const auto *ns = events->front().as<api::NamespaceEvent>()) name = ns->name;
+    (void)instance.respond(events->front(), api::Continue{});
+  });
+  const std::string path = test_path(std::to_string(rank()));
+  const int fd = pdm_open(path.c_str(), O_CREAT | O_WRONLY, 0644);
+  handler.join();
+  EXPECT_GE(fd, 0) << pdm_last_error();
+  if (fd >= 0) {
+    EXPECT_EQ(pdm_close(fd), 0);
+  }
+  EXPECT_EQ(source, rank()) << "the event was handled by the instance of another rank";
+  EXPECT_EQ(name, path.substr(1));
+  ASSERT_TRUE(all(no_failure()));
+  if (rank() == 0) {
+    EXPECT_TRUE(instance.set_eventlist(0).ok());
+    EXPECT_TRUE(api::set_group_disposition(group, 0).ok());
+  }
+  ASSERT_TRUE(all(no_failure()));
+}
+
+}  // namespace
+}  // namespace pdm::test
