@@ -40,20 +40,26 @@ Result<Session> Session::assume(SessionId old, std::string info) {
 
 Session::Session(Session &&other) noexcept : id_(std::exchange(other.id_, 0)) {}
 
+// The destructor's (and move assignment's) destroy: errors are logged, and
+// the session then stays in the table (a later assume() can take it).
+static void destroy_logged(Session &session) {
+  const SessionId id = session.id();
+  if (auto done = session.destroy(); !done.ok()) {
+    spdlog::error("DM session {} could not be destroyed: {} (errno {})", id, done.error().message,
+                  done.error().code);
+  }
+}
+
 Session &Session::operator=(Session &&other) noexcept {
   if (this != &other) {
-    if (id_ != 0) (void)destroy();
+    if (id_ != 0) destroy_logged(*this);
     id_ = std::exchange(other.id_, 0);
   }
   return *this;
 }
 
 Session::~Session() {
-  if (id_ == 0) return;
-  if (auto done = destroy(); !done.ok()) {
-    spdlog::error("DM session {} could not be destroyed: {} (errno {})", id_, done.error().message,
-                  done.error().code);
-  }
+  if (id_ != 0) destroy_logged(*this);
 }
 
 Status Session::destroy() {
