@@ -158,6 +158,10 @@ struct MetaStore::Impl {
   Result<bool> has_dmattrs(MDB_txn *txn, InodeNumber ino);
   // Attributes go with their inode: called wherever an inode record is deleted.
   Status erase_dmattrs(MDB_txn *txn, InodeNumber ino);
+  // Visits every record of a database keyed by inode number, in key order
+  // (an odd-sized key is corruption); a failing visit ends the scan.
+  Status scan_by_ino(MDB_txn *txn, MDB_dbi dbi, std::string_view database, std::string_view listing,
+                     const std::function<Status(InodeNumber, const MDB_val &)> &visit);
   // The name under which `parent` links `child` (a scan of the directory).
   Result<std::optional<std::string>> name_in(MDB_txn *txn, InodeNumber parent, InodeNumber child);
 };
@@ -810,21 +814,12 @@ Result<InodeDm> MetaStore::update_dm_state(
 Result<std::vector<InodeNumber>> MetaStore::orphans() {
   std::lock_guard lock(impl_->mutex);
   PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(false));
-  lmdb::Cursor cursor;
-  if (int rc = cursor.open(txn.get(), impl_->orphans); rc != 0) {
-    return impl_->lmdb_error(rc, "opening a cursor");
-  }
   std::vector<InodeNumber> out;
-  MDB_val key{};
-  MDB_val value{};
-  int rc = cursor.get(&key, &value, MDB_FIRST);
-  for (; rc == 0; rc = cursor.get(&key, &value, MDB_NEXT)) {
-    if (key.mv_size != kInoKeySize) {
-      return impl_->corrupt("the orphans database", fmt::format("a {}-byte key", key.mv_size));
-    }
-    out.push_back(ino_of_key(lmdb::view_of(key)));
-  }
-  if (rc != MDB_NOTFOUND) return impl_->lmdb_error(rc, "listing orphans");
+  PDM_TRY(impl_->scan_by_ino(txn.get(), impl_->orphans, "orphans", "listing orphans",
+                             [&](InodeNumber ino, const MDB_val &) -> Status {
+                               out.push_back(ino);
+                               return {};
+                             }));
   return out;
 }
 
@@ -867,25 +862,34 @@ Status MetaStore::sync() {
   return {};
 }
 
-Status MetaStore::for_each_inode(const std::function<void(const Inode &)> &visit) {
-  std::lock_guard lock(impl_->mutex);
-  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(false));
+Status MetaStore::Impl::scan_by_ino(
+    MDB_txn *txn, MDB_dbi dbi, std::string_view database, std::string_view listing,
+    const std::function<Status(InodeNumber, const MDB_val &)> &visit) {
   lmdb::Cursor cursor;
-  if (int rc = cursor.open(txn.get(), impl_->inodes); rc != 0) {
-    return impl_->lmdb_error(rc, "opening a cursor");
-  }
+  if (int rc = cursor.open(txn, dbi); rc != 0) return lmdb_error(rc, "opening a cursor");
   MDB_val key{};
   MDB_val value{};
   int rc = cursor.get(&key, &value, MDB_FIRST);
   for (; rc == 0; rc = cursor.get(&key, &value, MDB_NEXT)) {
     if (key.mv_size != kInoKeySize) {
-      return impl_->corrupt("the inodes database", fmt::format("a {}-byte key", key.mv_size));
+      return corrupt(fmt::format("the {} database", database),
+                     fmt::format("a {}-byte key", key.mv_size));
     }
-    PDM_ASSIGN_OR_RETURN(Inode inode, impl_->decode_inode(ino_of_key(lmdb::view_of(key)), value));
-    visit(inode);
+    PDM_TRY(visit(ino_of_key(lmdb::view_of(key)), value));
   }
-  if (rc != MDB_NOTFOUND) return impl_->lmdb_error(rc, "listing inodes");
+  if (rc != MDB_NOTFOUND) return lmdb_error(rc, std::string(listing));
   return {};
+}
+
+Status MetaStore::for_each_inode(const std::function<void(const Inode &)> &visit) {
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(false));
+  return impl_->scan_by_ino(txn.get(), impl_->inodes, "inodes", "listing inodes",
+                            [&](InodeNumber ino, const MDB_val &value) -> Status {
+                              PDM_ASSIGN_OR_RETURN(Inode inode, impl_->decode_inode(ino, value));
+                              visit(inode);
+                              return {};
+                            });
 }
 
 Status MetaStore::for_each_dentry(
@@ -1130,27 +1134,18 @@ Status MetaStore::set_eventlist(InodeNumber ino, std::uint64_t generation, std::
 Result<std::vector<StoredEventList>> MetaStore::eventlists() {
   std::lock_guard lock(impl_->mutex);
   PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(false));
-  lmdb::Cursor cursor;
-  if (int rc = cursor.open(txn.get(), impl_->eventlists); rc != 0) {
-    return impl_->lmdb_error(rc, "opening a cursor");
-  }
   std::vector<StoredEventList> out;
-  MDB_val key{};
-  MDB_val value{};
-  int rc = cursor.get(&key, &value, MDB_FIRST);
-  for (; rc == 0; rc = cursor.get(&key, &value, MDB_NEXT)) {
-    if (key.mv_size != kInoKeySize) {
-      return impl_->corrupt("the eventlists database", fmt::format("a {}-byte key", key.mv_size));
-    }
-    mpi::Decoder in(lmdb::bytes_of(value));
-    auto generation = in.get<std::uint64_t>();
-    auto events = in.get<std::uint64_t>();
-    if (!generation.ok() || !events.ok() || !in.expect_end().ok()) {
-      return impl_->corrupt("an event list", "undecodable record");
-    }
-    out.push_back({ino_of_key(lmdb::view_of(key)), *generation, *events});
-  }
-  if (rc != MDB_NOTFOUND) return impl_->lmdb_error(rc, "listing event lists");
+  PDM_TRY(impl_->scan_by_ino(txn.get(), impl_->eventlists, "eventlists", "listing event lists",
+                             [&](InodeNumber ino, const MDB_val &value) -> Status {
+                               mpi::Decoder in(lmdb::bytes_of(value));
+                               auto generation = in.get<std::uint64_t>();
+                               auto events = in.get<std::uint64_t>();
+                               if (!generation.ok() || !events.ok() || !in.expect_end().ok()) {
+                                 return impl_->corrupt("an event list", "undecodable record");
+                               }
+                               out.push_back({ino, *generation, *events});
+                               return {};
+                             }));
   return out;
 }
 

@@ -2,43 +2,24 @@
 
 #include <algorithm>
 
+#include "pfs/dm_events.h"
+
 namespace pdm::dm {
-namespace {
 
-// XDSM event numbers (SGI dmapi.h values), for the sets below.
-enum : int {
-  kMount = 1,
-  kPreunmount = 2,
-  kUnmount = 3,
-  kCreate = 5,
-  kClose = 6,
-  kPostcreate = 7,
-  kRemove = 8,
-  kPostremove = 9,
-  kRename = 10,
-  kPostrename = 11,
-  kRead = 16,
-  kWrite = 17,
-  kTruncate = 18,
-  kAttribute = 19,
-  kDestroy = 20,
-  kNospace = 21,
-  kUser = 22,
-};
-
-}  // namespace
+namespace ev = pfs::dm_event;
 
 EventSet disposable_events() {
   EventSet set = 0;
-  for (int e : {kMount, kPreunmount, kUnmount, kCreate, kClose, kPostcreate, kRemove, kPostremove,
-                kRename, kPostrename, kRead, kWrite, kTruncate, kAttribute, kDestroy, kNospace}) {
+  for (int e : {ev::kMount, ev::kPreunmount, ev::kUnmount, ev::kCreate, ev::kClose, ev::kPostcreate,
+                ev::kRemove, ev::kPostremove, ev::kRename, ev::kPostrename, ev::kRead, ev::kWrite,
+                ev::kTruncate, ev::kAttribute, ev::kDestroy, ev::kNospace}) {
     set |= event_bit(e);
   }
   return set;
 }
 
 EventSet supported_events() {
-  return disposable_events() | event_bit(kUser);
+  return disposable_events() | event_bit(ev::kUser);
 }
 
 const Session *SessionTable::session(SessionId id) const {
@@ -136,7 +117,7 @@ Status SessionTable::validate_disposition(const Update &u) const {
     return make_error(EINVAL, "event set {:#x} holds events pdm cannot dispose", u.events);
   }
   // XDSM: the global handle takes only the MOUNT event.
-  if (u.fs == kGlobalFs && (u.events & ~event_bit(kMount))) {
+  if (u.fs == kGlobalFs && (u.events & ~event_bit(ev::kMount))) {
     return make_error(EINVAL, "only DM_EVENT_MOUNT can be disposed on the global handle");
   }
   // B9: an event type of a file system is disposed to at most one session or

@@ -8,6 +8,7 @@
 #include <string>
 #include <variant>
 
+#include "pfs/dm_events.h"
 #include "runtime/dm/event_service.h"
 #include "runtime/dm/session_table.h"
 #include "runtime/dmapi/handle.h"
@@ -16,25 +17,26 @@ namespace pdm::dm::api {
 
 using Handle = pdm::dmapi::Handle;
 
-// XDSM event numbers (the values of dm_eventtype_t).
+// XDSM event numbers (the values of dm_eventtype_t), typed; the numbers
+// themselves are pfs's (pfs/dm_events.h).
 enum class EventType : int {
-  kMount = 1,
-  kPreunmount = 2,
-  kUnmount = 3,
-  kCreate = 5,
-  kClose = 6,
-  kPostcreate = 7,
-  kRemove = 8,
-  kPostremove = 9,
-  kRename = 10,
-  kPostrename = 11,
-  kRead = 16,
-  kWrite = 17,
-  kTruncate = 18,
-  kAttribute = 19,
-  kDestroy = 20,
-  kNospace = 21,
-  kUser = 22,
+  kMount = pfs::dm_event::kMount,
+  kPreunmount = pfs::dm_event::kPreunmount,
+  kUnmount = pfs::dm_event::kUnmount,
+  kCreate = pfs::dm_event::kCreate,
+  kClose = pfs::dm_event::kClose,
+  kPostcreate = pfs::dm_event::kPostcreate,
+  kRemove = pfs::dm_event::kRemove,
+  kPostremove = pfs::dm_event::kPostremove,
+  kRename = pfs::dm_event::kRename,
+  kPostrename = pfs::dm_event::kPostrename,
+  kRead = pfs::dm_event::kRead,
+  kWrite = pfs::dm_event::kWrite,
+  kTruncate = pfs::dm_event::kTruncate,
+  kAttribute = pfs::dm_event::kAttribute,
+  kDestroy = pfs::dm_event::kDestroy,
+  kNospace = pfs::dm_event::kNospace,
+  kUser = pfs::dm_event::kUser,
 };
 
 inline EventSet event_bit(EventType type) {
