@@ -5,7 +5,6 @@
 #include "runtime/mpi/typed_rpc.h"
 
 namespace pdm::pfs {
-namespace {
 
 Status check_owner(mpi::RpcEngine &engine, std::uint32_t volume) {
   auto view = engine.membership().current();
@@ -16,8 +15,6 @@ Status check_owner(mpi::RpcEngine &engine, std::uint32_t volume) {
   }
   return {};
 }
-
-}  // namespace
 
 void register_data_handlers(mpi::RpcEngine &engine, ObjectStore &objects) {
   using mpi::make_handler;

@@ -11,4 +11,8 @@ namespace pdm::pfs {
 
 void register_data_handlers(mpi::RpcEngine &engine, ObjectStore &objects);
 
+// OK if this rank owns `volume` in the current view, else ESTALE naming the
+// owner: every handler that touches a volume's objects checks it first.
+Status check_owner(mpi::RpcEngine &engine, std::uint32_t volume);
+
 }  // namespace pdm::pfs

@@ -1,21 +1,9 @@
+#include "pfs/data/data_handlers.h"
 #include "pfs/data/dm_data_protocol.h"
 #include "pfs/volume_map.h"
 #include "runtime/mpi/typed_rpc.h"
 
 namespace pdm::pfs {
-namespace {
-
-Status check_owner(mpi::RpcEngine &engine, std::uint32_t volume) {
-  auto view = engine.membership().current();
-  const int owner = owner_of(volume, *view);
-  if (owner != view->self()) {
-    return make_error(ESTALE, "volume {} is served by rank {} in view {}", volume, owner,
-                      view->epoch());
-  }
-  return {};
-}
-
-}  // namespace
 
 void register_dm_data_handlers(mpi::RpcEngine &engine, ObjectStore &objects) {
   using mpi::make_handler;

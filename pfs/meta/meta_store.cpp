@@ -141,6 +141,9 @@ struct MetaStore::Impl {
   Result<std::optional<InodeNumber>> find_entry(MDB_txn *txn, InodeNumber parent,
                                                 std::string_view name);
   Status put_entry(MDB_txn *txn, InodeNumber parent, std::string_view name, InodeNumber child);
+  // Whether any key of `dbi` starts with `prefix` (what: for the error).
+  Result<bool> has_prefix(MDB_txn *txn, MDB_dbi dbi, const std::string &prefix,
+                          const std::string &what);
   Result<bool> has_entries(MDB_txn *txn, InodeNumber dir);
   Result<std::uint64_t> counter(MDB_txn *txn, const char *name);
   // A fresh inode with the next ino and generation (both never reused).
@@ -302,16 +305,20 @@ Status MetaStore::Impl::put_entry(MDB_txn *txn, InodeNumber parent, std::string_
                fmt::format("entry {:?} of directory {}", name, parent));
 }
 
-Result<bool> MetaStore::Impl::has_entries(MDB_txn *txn, InodeNumber dir) {
-  const std::string prefix = ino_key(dir);
+Result<bool> MetaStore::Impl::has_prefix(MDB_txn *txn, MDB_dbi dbi, const std::string &prefix,
+                                         const std::string &what) {
   lmdb::Cursor cursor;
-  if (int rc = cursor.open(txn, dentries); rc != 0) return lmdb_error(rc, "opening a cursor");
+  if (int rc = cursor.open(txn, dbi); rc != 0) return lmdb_error(rc, "opening a cursor");
   MDB_val key = lmdb::to_val(prefix);
   MDB_val value{};
   const int rc = cursor.get(&key, &value, MDB_SET_RANGE);
   if (rc == MDB_NOTFOUND) return false;
-  if (rc != 0) return lmdb_error(rc, fmt::format("listing directory {}", dir));
+  if (rc != 0) return lmdb_error(rc, what);
   return lmdb::view_of(key).starts_with(prefix);
+}
+
+Result<bool> MetaStore::Impl::has_entries(MDB_txn *txn, InodeNumber dir) {
+  return has_prefix(txn, dentries, ino_key(dir), fmt::format("listing directory {}", dir));
 }
 
 Result<std::uint64_t> MetaStore::Impl::counter(MDB_txn *txn, const char *name) {
@@ -402,15 +409,8 @@ Result<std::vector<DmAttr>> MetaStore::Impl::dmattrs_of(MDB_txn *txn, InodeNumbe
 }
 
 Result<bool> MetaStore::Impl::has_dmattrs(MDB_txn *txn, InodeNumber ino) {
-  const std::string prefix = ino_key(ino);
-  lmdb::Cursor cursor;
-  if (int rc = cursor.open(txn, dmattrs); rc != 0) return lmdb_error(rc, "opening a cursor");
-  MDB_val key = lmdb::to_val(prefix);
-  MDB_val value{};
-  const int rc = cursor.get(&key, &value, MDB_SET_RANGE);
-  if (rc == MDB_NOTFOUND) return false;
-  if (rc != 0) return lmdb_error(rc, fmt::format("reading the DM attributes of inode {}", ino));
-  return lmdb::view_of(key).starts_with(prefix);
+  return has_prefix(txn, dmattrs, ino_key(ino),
+                    fmt::format("reading the DM attributes of inode {}", ino));
 }
 
 Status MetaStore::Impl::erase_dmattrs(MDB_txn *txn, InodeNumber ino) {
