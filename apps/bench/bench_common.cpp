@@ -272,4 +272,16 @@ void print_report(const Context &context, const Json &report) {
   std::fflush(stdout);
 }
 
+int run_on_scratch(Context &context, const ScratchOptions &options,
+                   const std::function<Result<Json>(const ScratchFs &)> &measure) {
+  auto scratch = ScratchFs::create(context.world(), options);
+  if (!scratch.ok()) return context.fail(scratch.error());
+  context.progress("scratch file system in {}", (*scratch)->root());
+  auto report = measure(**scratch);
+  if (!report.ok()) return context.fail(report.error());
+  if (auto closed = (*scratch)->close(); !closed.ok()) return context.fail(closed.error());
+  print_report(context, *report);
+  return kExitOk;
+}
+
 }  // namespace pdm::bench

@@ -189,4 +189,11 @@ class ScratchFs {
 // The report: one JSON object on stdout, from rank 0 only.
 void print_report(const Context &context, const Json &report);
 
+// Collective, what every benchmark's run does around its measurements:
+// makes and mounts a scratch file system, runs `measure` (which returns
+// the report), unmounts and removes it, prints the report. Returns the
+// exit code; an error is printed once.
+int run_on_scratch(Context &context, const ScratchOptions &options,
+                   const std::function<Result<Json>(const ScratchFs &)> &measure);
+
 }  // namespace pdm::bench

@@ -323,16 +323,11 @@ int run_events(Context &context) {
   const EventsParams &p = *params;
   context.progress("{} ranks, {} round trips, {} async events, {} sessions per rank, {} runs",
                    context.size(), p.round_trips, p.async_events, p.sessions, p.repeat);
-  auto scratch = ScratchFs::create(context.world(), {p.dir, 1, 1 << 20});
-  if (!scratch.ok()) return context.fail(scratch.error());
-
-  EventsBenchmark benchmark(context, p);
-  if (auto ran = benchmark.run(); !ran.ok()) return context.fail(ran.error());
-  auto report = benchmark.report();
-  if (!report.ok()) return context.fail(report.error());
-  if (auto closed = (*scratch)->close(); !closed.ok()) return context.fail(closed.error());
-  print_report(context, *report);
-  return kExitOk;
+  return run_on_scratch(context, {p.dir, 1, 1 << 20}, [&](const ScratchFs &) -> Result<Json> {
+    EventsBenchmark benchmark(context, p);
+    PDM_TRY(benchmark.run());
+    return benchmark.report();
+  });
 }
 
 }  // namespace

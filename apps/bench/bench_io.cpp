@@ -563,17 +563,12 @@ int run_io(Context &context) {
       "{} files of {} per rank, {} runs",
       context.size(), p.volumes, format_size(p.stripe_size), format_size(p.size),
       format_size(p.transfer), p.files, format_size(p.small_size), p.repeat);
-  auto scratch = ScratchFs::create(context.world(), {p.dir, p.volumes, p.stripe_size});
-  if (!scratch.ok()) return context.fail(scratch.error());
-  context.progress("scratch file system in {}", (*scratch)->root());
-
-  IoBenchmark benchmark(context, p, **scratch);
-  if (auto ran = benchmark.run(); !ran.ok()) return context.fail(ran.error());
-  auto report = benchmark.report();
-  if (!report.ok()) return context.fail(report.error());
-  if (auto closed = (*scratch)->close(); !closed.ok()) return context.fail(closed.error());
-  print_report(context, *report);
-  return kExitOk;
+  return run_on_scratch(context, {p.dir, p.volumes, p.stripe_size},
+                        [&](const ScratchFs &scratch) -> Result<Json> {
+                          IoBenchmark benchmark(context, p, scratch);
+                          PDM_TRY(benchmark.run());
+                          return benchmark.report();
+                        });
 }
 
 }  // namespace
