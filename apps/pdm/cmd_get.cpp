@@ -4,7 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "apps/pdm/command.h"
+#include "apps/pdm/commands.h"
 
 namespace pdm::cli {
 namespace {
