@@ -229,7 +229,9 @@ Command rebuild_catalog_command() {
       "               in the record as stale, for 'pdm-hsm remove'.\n"
       "A file whose data is released but that no copy matches is left as it is and\n"
       "reported (unrecoverable). Copies of deleted files are counted as gone.\n"
-      "Under mpiexec the ranks share the files (by inode number); rank 0 prints the counts.";
+      "Under mpiexec the ranks share the files (by inode number); rank 0 prints the counts.\n"
+      "Run it while no other pdm-hsm command (migrate, release, serve) works on the file\n"
+      "system: it sets records without taking the files' DM rights.";
   command.exit_status = "0 ok, 1 some file failed or is unrecoverable, 2 usage error";
   command.min_args = 0;
   command.max_args = 0;
