@@ -231,7 +231,8 @@ Command rebuild_catalog_command() {
       "reported (unrecoverable). Copies of deleted files are counted as gone.\n"
       "Under mpiexec the ranks share the files (by inode number); rank 0 prints the counts.\n"
       "Run it while no other pdm-hsm command (migrate, release, serve) works on the file\n"
-      "system: it sets records without taking the files' DM rights.";
+      "system: it holds no file's exclusive DM right from reading the file's state to\n"
+      "setting its record.";
   command.exit_status = "0 ok, 1 some file failed or is unrecoverable, 2 usage error";
   command.min_args = 0;
   command.max_args = 0;
