@@ -150,4 +150,31 @@ Result<Right> Session::request_right(Token token, const Handle &object, dm::Righ
   return Right(id_, token, object, level);
 }
 
+Result<Event> Session::find_event(Token token) const {
+  PDM_ASSIGN_OR_RETURN(auto *node, running());
+  PDM_ASSIGN_OR_RETURN(auto fsid, pdm::dmapi::parse_fs_id(node->fs().config().fs_id));
+  PDM_ASSIGN_OR_RETURN(auto message, node->events().find(id_, token));
+  return to_event(message, fsid);
+}
+
+Status Session::move_event(Token token, SessionId to) const {
+  dm_token_t moved = DM_NO_TOKEN;  // the same token (pdm keeps it across the move)
+  return detail::c_status(dm_move_event(id_, token, to, &moved));
+}
+
+Status Session::mark_pending(Token token) const {
+  return detail::c_status(dm_pending(id_, token, nullptr));
+}
+
+Result<Token> Session::create_user_event(std::string data) const {
+  dm_token_t token = DM_NO_TOKEN;
+  PDM_TRY(detail::c_status(dm_create_userevent(id_, data.size(), data.data(), &token)));
+  return token;
+}
+
+Status send_message(SessionId target, bool synchronous, std::string data) {
+  return detail::c_status(dm_send_msg(target, synchronous ? DM_MSGTYPE_SYNC : DM_MSGTYPE_ASYNC,
+                                      data.size(), data.data()));
+}
+
 }  // namespace pdm::dm::api
