@@ -461,6 +461,63 @@ TEST(DmApi, ObjectCallsListSetStatDirectoryAllocationSyncB16) {
   ASSERT_TRUE(all(no_failure()));
 }
 
+// The queries: tokens, query_right, event lists (fs and per object),
+// mount_info, path_of; group options from a rank that is not a member.
+TEST(DmApi, QueriesTokensRightsEventlistsMountAndPathsB7B8) {
+  const std::string path = test_path("f");
+  if (rank() == 0) write_file(path, 41, 100);
+  ASSERT_TRUE(all(no_failure()));
+  auto h = api::handle_of(path);
+  auto root = api::handle_of("/");
+  ASSERT_TRUE(h.ok() && root.ok());
+  if (rank() == 1) {
+    auto s = must_create("cxx-queries");
+    ASSERT_TRUE(s.has_value());
+    auto token = s->create_user_event("q");
+    ASSERT_TRUE(token.ok());
+    auto tokens = s->tokens();
+    ASSERT_TRUE(tokens.ok());
+    EXPECT_EQ(*tokens, std::vector<dm::Token>{*token});
+    EXPECT_EQ(*s->query_right(*token, *h), dm::Right::kNull);
+    {
+      auto right = s->request_right(*token, *h, dm::Right::kShared, true);
+      ASSERT_TRUE(right.ok()) << right.error().message;
+      EXPECT_EQ(*s->query_right(*token, *h), dm::Right::kShared);
+    }
+    EXPECT_EQ(*s->query_right(*token, *h), dm::Right::kNull);  // the guard released it
+    ASSERT_TRUE(s->respond(*token, api::Continue{}).ok());
+    EXPECT_TRUE(s->tokens()->empty());
+
+    const dm::EventSet destroy = api::event_bit(EventType::kDestroy);
+    ASSERT_TRUE(s->set_eventlist(*h, destroy).ok());
+    EXPECT_EQ(*s->eventlist(*h), destroy);
+    EXPECT_EQ(*s->eventlist(), dm::EventSet{0});
+    ASSERT_TRUE(s->set_eventlist(*h, 0).ok());
+
+    auto mount = s->mount_info();
+    ASSERT_TRUE(mount.ok()) << mount.error().message;
+    EXPECT_EQ(mount->mount_point, "/");
+    EXPECT_EQ(mount->root, *root);
+
+    auto named = api::path_of(*root, *h);
+    ASSERT_TRUE(named.ok()) << named.error().message;
+    EXPECT_EQ(*named, path);
+    EXPECT_FALSE(api::path_of(*h, *h).ok());  // not a directory
+  }
+  if (rank() == 2) {
+    ASSERT_TRUE(api::set_group_options("cxx-options", true).ok());
+  }
+  ASSERT_TRUE(all(no_failure()));
+  // Every rank's replica has it once rank 2's call returned (B14).
+  EXPECT_TRUE(node::process_node()->control().read(
+      [](const dm::SessionTable &t) { return t.group_options("cxx-options").async_to_all; }));
+  ASSERT_TRUE(all(no_failure()));
+  if (rank() == 2) {
+    ASSERT_TRUE(api::set_group_options("cxx-options", false).ok());
+  }
+  ASSERT_TRUE(all(no_failure()));
+}
+
 // dm_send_msg, dm_create_userevent, dm_find_eventmsg, dm_move_event and
 // dm_pending through the C++ API: rank 1 sends a synchronous USER message to
 // a session on rank 3, which marks it pending, finds it by token, and moves
