@@ -146,7 +146,7 @@ TEST_F(Hdf5ArchiveTest, ContainersRotateByCountAndBytes) {
   for (unsigned i = 0; i < 7; ++i) {
     ASSERT_TRUE(by_count->store(file_facts("/n", i, 1, data.size()), reader_of(data)).ok());
   }
-  auto by_bytes = open({.container_bytes = 2500}, "bytes");
+  auto by_bytes = open({.container_files = 100, .container_bytes = 2500}, "bytes");
   for (unsigned i = 0; i < 4; ++i) {  // 1000, 2000, 3000 -> rotate
     ASSERT_TRUE(by_bytes->store(file_facts("/b", i, 1, data.size()), reader_of(data)).ok());
   }

@@ -43,8 +43,10 @@
 // (HDF5 writes metadata at flush; new data lands beyond the old end of
 // file). HDF5 has no journal: a kill *during* the flush can damage the
 // container being written, i.e. the copies stored earlier in it by this
-// writer. container_files=1 (one copy per container) removes that window
-// at the cost of one file per copy.
+// writer, which may already be released. So container_files is 1 by
+// default (one copy per container, written under a temporary name and
+// linked into place: a kill leaves either no container or a complete one);
+// a larger value saves files but accepts that window.
 #pragma once
 
 #include <atomic>
@@ -59,10 +61,13 @@
 namespace pdm::hsm {
 
 struct Hdf5Options {
-  std::string writer;                           // [A-Za-z0-9_.-]+ (other chars become '_')
-  int deflate = 0;                              // 0: none; 1..9: gzip level
-  std::uint64_t chunk_bytes = 1 << 20;          // dataset chunk size
-  std::uint64_t container_files = 1000;         // rotate after this many copies
+  std::string writer;                   // [A-Za-z0-9_.-]+ (other chars become '_')
+  int deflate = 0;                      // 0: none; 1..9: gzip level
+  std::uint64_t chunk_bytes = 1 << 20;  // dataset chunk size
+  // Rotate after this many copies. 1 (the default) keeps the migration
+  // invariant under any kill (see Crashes above); more groups copies into
+  // fewer files and reopens that window.
+  std::uint64_t container_files = 1;
   std::uint64_t container_bytes = 16ull << 30;  // or after this many bytes
 };
 

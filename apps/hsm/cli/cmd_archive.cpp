@@ -155,9 +155,9 @@ Command archive_command() {
         "chunk", po::value<std::string>()->value_name("SIZE"),
         "add, hdf5: dataset chunk size (default 1M)")(
         "container-files", po::value<std::string>()->value_name("N"),
-        "add, hdf5: copies per container before the next one (default 1000)")(
-        "container-bytes", po::value<std::string>()->value_name("SIZE"),
-        "add, hdf5: bytes per container before the next one (default 16G)")(
+        "add, hdf5: copies per container before the next one (default 1: a kill can never damage a "
+        "released copy)")("container-bytes", po::value<std::string>()->value_name("SIZE"),
+                          "add, hdf5: bytes per container before the next one (default 16G)")(
         "copies", po::bool_switch(), "list: count the copies in each archive");
   };
   command.run = run;
