@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "runtime/mpi/collective.h"
+
 namespace pdm::mpiio {
 namespace {
 
@@ -42,52 +44,39 @@ Status status_of(const Result<int> &result) {
 
 }  // namespace
 
-PdmFile::PdmFile(pfs::FileSystem &fs, int fd, MPI_Comm comm, std::string path, int amode)
-    : fs_(fs), fd_(fd), comm_(comm), path_(std::move(path)), amode_(amode) {}
+PdmFile::PdmFile(pfs::FileSystem &fs, int fd, mpi::Comm comm, std::string path, int amode)
+    : fs_(fs), fd_(fd), comm_(std::move(comm)), path_(std::move(path)), amode_(amode) {}
 
 PdmFile::~PdmFile() {
   drop_type(etype_);
   drop_type(filetype_);
   if (info_ != MPI_INFO_NULL) MPI_Info_free(&info_);
-  if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
 }
 
 Status PdmFile::agree(Status local) const {
-  const int mine = local.ok() ? 0 : local.error().code;
-  int worst = 0;
-  MPI_Allreduce(&mine, &worst, 1, MPI_INT, MPI_MAX, comm_);
-  if (!local.ok()) return local;
-  if (worst != 0) return make_error(worst, "{}: the call failed on another rank", path_);
-  return {};
+  return mpi::agree(comm_, std::move(local));
 }
 
 Result<std::shared_ptr<PdmFile>> PdmFile::open(pfs::FileSystem &fs, MPI_Comm comm,
                                                const std::string &path, int amode, MPI_Info info,
                                                const Status &ready) {
-  MPI_Comm dup = MPI_COMM_NULL;
-  if (MPI_Comm_dup(comm, &dup) != MPI_SUCCESS)
-    return make_error(EINVAL, "{}: bad communicator", path);
-  int rank = 0;
-  MPI_Comm_rank(dup, &rank);
+  PDM_ASSIGN_OR_RETURN(mpi::Comm dup, mpi::Comm::dup(comm));
+  const int rank = dup.rank();
   const int flags = open_flags(amode);
   // Rank 0 creates the file (exclusively if asked) before the others open it,
   // so that MPI_MODE_EXCL fails on every rank or on none.
   Result<int> fd = ready.ok() ? make_error(EIO, "not opened") : ready.error();
-  int created = ready.ok() ? 0 : ready.error().code;
   if (rank == 0 && ready.ok()) {
     int first = flags;
     if ((amode & MPI_MODE_CREATE) != 0) first |= O_CREAT;
     if ((amode & MPI_MODE_EXCL) != 0) first |= O_EXCL;
     fd = fs.open(path, first, kCreateMode);
-    created = fd.ok() ? 0 : fd.error().code;
   }
-  MPI_Bcast(&created, 1, MPI_INT, 0, dup);
-  if (rank != 0 && ready.ok()) {
-    fd = created == 0 ? fs.open(path, flags, 0)
-                      : Result<int>(make_error(created, "{}: cannot open (on rank 0)", path));
-  }
-  auto file = std::shared_ptr<PdmFile>(new PdmFile(fs, fd.ok() ? *fd : -1, dup, path, amode));
-  Status agreed = file->agree(status_of(fd));
+  Status created = mpi::agree(dup, rank == 0 ? status_of(fd) : Status{});
+  if (rank != 0 && ready.ok() && created.ok()) fd = fs.open(path, flags, 0);
+  const int got = fd.ok() ? *fd : -1;
+  auto file = std::shared_ptr<PdmFile>(new PdmFile(fs, got, std::move(dup), path, amode));
+  Status agreed = created.ok() ? file->agree(status_of(fd)) : created;
   if (!agreed.ok()) {
     if (fd.ok()) (void)fs.close(*fd);
     file->fd_ = -1;
@@ -102,14 +91,12 @@ Result<std::shared_ptr<PdmFile>> PdmFile::open(pfs::FileSystem &fs, MPI_Comm com
 
 Status PdmFile::close() {
   // The barrier first: every rank's writes are done before any rank returns.
-  MPI_Barrier(comm_);
+  PDM_TRY(mpi::barrier(comm_));
   Status closed = fs_.close(fd_);
   fd_ = -1;
   if ((amode_ & MPI_MODE_DELETE_ON_CLOSE) != 0) {
-    MPI_Barrier(comm_);
-    int rank = 0;
-    MPI_Comm_rank(comm_, &rank);
-    if (rank == 0 && closed.ok()) closed = fs_.unlink(path_);
+    PDM_TRY(mpi::barrier(comm_));
+    if (comm_.rank() == 0 && closed.ok()) closed = fs_.unlink(path_);
   }
   return closed;
 }
@@ -150,7 +137,10 @@ Result<std::int64_t> PdmFile::read(Position from, std::int64_t offset, const Req
 Result<std::int64_t> PdmFile::write(Position from, std::int64_t offset, const Request &request,
                                     bool collective) {
   auto written = transfer(true, from, offset, request);
-  if (collective) MPI_Barrier(comm_);
+  if (collective) {
+    Status synced = mpi::barrier(comm_);
+    if (written.ok() && !synced.ok()) return synced.error();
+  }
   return written;
 }
 
@@ -163,7 +153,9 @@ Status PdmFile::same_size_everywhere(std::int64_t size) const {
   // As ROMIO does, this also orders the call after every rank's earlier
   // calls: no rank resizes while another still looks at the old size.
   std::int64_t bounds[2] = {size, -size};
-  MPI_Allreduce(MPI_IN_PLACE, bounds, 2, MPI_INT64_T, MPI_MAX, comm_);
+  MPI_Request request = MPI_REQUEST_NULL;
+  MPI_Iallreduce(MPI_IN_PLACE, bounds, 2, MPI_INT64_T, MPI_MAX, comm_.get(), &request);
+  PDM_TRY(mpi::wait_request(request, "the size check"));
   if (bounds[0] != size || -bounds[1] != size) {
     return make_error(EINVAL, "{}: the ranks passed different sizes", path_);
   }
@@ -173,17 +165,13 @@ Status PdmFile::same_size_everywhere(std::int64_t size) const {
 
 Status PdmFile::set_size(std::int64_t size) {
   PDM_TRY(same_size_everywhere(size));
-  int rank = 0;
-  MPI_Comm_rank(comm_, &rank);
-  return agree(rank == 0 ? fs_.ftruncate(fd_, size) : Status{});
+  return agree(comm_.rank() == 0 ? fs_.ftruncate(fd_, size) : Status{});
 }
 
 Status PdmFile::preallocate(std::int64_t size) {
   PDM_TRY(same_size_everywhere(size));
-  int rank = 0;
-  MPI_Comm_rank(comm_, &rank);
   Status grown;
-  if (rank == 0) {
+  if (comm_.rank() == 0) {
     // pdm allocates on write; preallocating only makes the file that long.
     auto current = this->size();
     if (!current.ok()) {

@@ -23,6 +23,7 @@
 #include "apps/mpiio/view.h"
 #include "pfs/client/file_system.h"
 #include "runtime/base/result.h"
+#include "runtime/mpi/comm.h"
 
 namespace pdm::mpiio {
 
@@ -69,14 +70,16 @@ class PdmFile {
   void set_atomicity(bool atomic) { atomic_ = atomic; }
   bool atomicity() const { return atomic_; }
   int amode() const { return amode_; }
-  MPI_Comm comm() const { return comm_; }
+  MPI_Comm comm() const { return comm_.get(); }
   // MPI_File_get_info returns a new info object; set_info replaces the hints.
   Result<MPI_Info> info();
   Status set_info(MPI_Info info);
 
  private:
-  PdmFile(pfs::FileSystem &fs, int fd, MPI_Comm comm, std::string path, int amode);
-  // Collective: the first error any rank had, on every rank.
+  PdmFile(pfs::FileSystem &fs, int fd, mpi::Comm comm, std::string path, int amode);
+  // Collective: the error of the lowest failing rank, on every rank. The
+  // shim's collectives wait with backoff (mpi/collective.h), not spinning:
+  // a spinning rank takes the CPU from the progress threads serving the I/O.
   Status agree(Status local) const;
   // Collective: EINVAL on every rank unless every rank passed this size.
   Status same_size_everywhere(std::int64_t size) const;
@@ -85,7 +88,7 @@ class PdmFile {
 
   pfs::FileSystem &fs_;
   int fd_ = -1;
-  MPI_Comm comm_ = MPI_COMM_NULL;
+  mpi::Comm comm_;
   std::string path_;
   int amode_ = 0;
   bool atomic_ = false;
