@@ -18,7 +18,8 @@ Result<Object> target(const Session &s, const Handle &handle, Token token, dm::R
   const auto bytes = handle.encode();
   PDM_ASSIGN_OR_RETURN(auto object, pdm::dmapi::object_of(bytes.data(), bytes.size()));
   PDM_TRY(pdm::dmapi::check_session(*object.node, s.id()));
-  PDM_TRY(pdm::dmapi::check_right(*object.node, s.id(), token, object.ino, needed));
+  PDM_ASSIGN_OR_RETURN(object.right,
+                       pdm::dmapi::check_right(*object.node, s.id(), token, object.ino, needed));
   return object;
 }
 

@@ -1,9 +1,11 @@
 // The operations on one file or directory that an HSM makes through its
 // session (XDSM ch. 5): DM attributes, managed regions, invisible I/O,
 // punch/probe hole and file attributes. Each takes the session, the
-// object's handle and optionally a token: with kNoToken no right is taken
-// for the call; with a token, it must be held by the session and hold
-// DM_RIGHT_SHARED on the object to read, DM_RIGHT_EXCL to change (EACCES).
+// object's handle and optionally a token: with kNoToken the call takes a
+// short-term right for its duration and waits while another token's right
+// excludes it (so pass your token when it holds a right on the object);
+// with a token, it must be held by the session and hold DM_RIGHT_SHARED on
+// the object to read, DM_RIGHT_EXCL to change (EACCES).
 // Same checks, errnos and metadata/data calls as the C functions
 // (runtime/dmapi/dm_attrs.cpp, dm_data.cpp, dm_fileattrs.cpp), whose
 // helpers (dmapi/dm_object.h) they share.
