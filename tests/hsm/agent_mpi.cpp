@@ -14,6 +14,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "apps/hsm/agent/recall_agent.h"
@@ -282,6 +283,39 @@ TEST_F(HsmAgent, FileChangedAfterItsCopyIsNotReleased) {
   auto data = read_file(path, kSize);
   ASSERT_TRUE(data.ok()) << data.error().message;
   EXPECT_TRUE(*data == pattern(66, 0, kSize));
+}
+
+// Six migrated files read at once by six threads of rank 1: each read's
+// event goes to rank 1's agent, which recalls every file (six recalls) but
+// never more than max_recalls (2 here) at a time; the rest wait queued.
+TEST_F(HsmAgent, ConcurrentRecallsOfOneRankAreBoundedByMaxRecalls) {
+  constexpr int kFiles = 6;
+  constexpr std::size_t kSmall = 128 * 1024;
+  if (rank() == 0) {
+    for (int i = 0; i < kFiles; ++i) {
+      const std::string path = test_path(std::to_string(i));
+      write_file(path, 70 + static_cast<std::uint64_t>(i), kSmall);
+      migrate(path);
+    }
+  }
+  ASSERT_TRUE(all(no_failure()));
+  if (rank() == 1) {
+    std::vector<std::thread> readers;
+    std::vector<int> identical(kFiles, 0);
+    for (int i = 0; i < kFiles; ++i) {
+      readers.emplace_back([&, i] {
+        auto data = read_file(test_path(std::to_string(i)), kSmall);
+        identical[static_cast<std::size_t>(i)] =
+            data.ok() && *data == pattern(70 + static_cast<std::uint64_t>(i), 0, kSmall);
+      });
+    }
+    for (auto &reader : readers) reader.join();
+    for (int i = 0; i < kFiles; ++i) EXPECT_EQ(identical[static_cast<std::size_t>(i)], 1) << i;
+    const RecallStats stats = agent_->stats();
+    EXPECT_EQ(stats.recalls, static_cast<std::uint64_t>(kFiles));
+    EXPECT_GE(stats.peak, 1u);
+    EXPECT_LE(stats.peak, 2u) << "more recalls at once than max_recalls";
+  }
 }
 
 // pdm-hsm recall: a recall made by a command (no event) brings the data back.

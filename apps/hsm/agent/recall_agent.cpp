@@ -102,6 +102,10 @@ void RecallAgent::handle(const api::Event &event) {
   const auto *data = event.as<api::DataEvent>();
   if (data == nullptr) return;
   ++events_;
+  const std::uint64_t active = ++active_;
+  for (std::uint64_t peak = peak_.load();
+       active > peak && !peak_.compare_exchange_weak(peak, active);) {
+  }
   Status outcome = [&]() -> Status {
     PDM_ASSIGN_OR_RETURN(auto right,
                          session_.request_right(event.token, data->object, dm::Right::kExcl, true));
@@ -114,6 +118,7 @@ void RecallAgent::handle(const api::Event &event) {
     }
     return right.release();
   }();
+  --active_;
   if (!outcome.ok()) {
     report_failure(data->object, outcome.error());
     if (auto answered = session_.respond(event, api::Abort{EIO}); !answered.ok()) {
@@ -150,7 +155,7 @@ Result<StepOutcome> RecallAgent::recall(const api::Handle &file) {
 }
 
 RecallStats RecallAgent::stats() const {
-  return RecallStats{events_.load(), recalls_.load(), failed_.load(), stale_.load()};
+  return RecallStats{events_.load(), recalls_.load(), failed_.load(), stale_.load(), peak_.load()};
 }
 
 Status RecallAgent::stop() {

@@ -58,6 +58,7 @@ struct RecallStats {
   std::uint64_t recalls = 0;  // files whose data was fetched from an archive
   std::uint64_t failed = 0;   // events answered ABORT(EIO)
   std::uint64_t stale = 0;    // files made resident by a write or truncate
+  std::uint64_t peak = 0;     // most events handled at once (<= max_recalls)
 };
 
 class RecallAgent {
@@ -107,6 +108,8 @@ class RecallAgent {
   std::atomic<std::uint64_t> recalls_{0};
   std::atomic<std::uint64_t> failed_{0};
   std::atomic<std::uint64_t> stale_{0};
+  std::atomic<std::uint64_t> active_{0};
+  std::atomic<std::uint64_t> peak_{0};
 };
 
 }  // namespace pdm::hsm
