@@ -277,8 +277,7 @@ TEST_F(Hdf5ArchiveTest, H5dumpShowsTheAttributes) {
   if (std::system("h5dump --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "no h5dump";
   auto archive = open();
   const auto data = pattern_bytes(1000, 10);
-  auto copy =
-      archive->store(file_facts("/proj/visible.dat", 4242, 7, data.size()), reader_of(data));
+  auto copy = archive->store(file_facts("/proj/visible.dat", 4242, 7, data.size()), reader_of(data));
   ASSERT_TRUE(copy.ok());
   const std::string command = "h5dump -A " + *archive->container_path(copy->location);
   FILE *pipe = ::popen(command.c_str(), "r");

@@ -100,8 +100,7 @@ TEST_F(PosixArchiveTest, ShortSourceIsEioAndLeavesNothing) {
 }
 
 TEST_F(PosixArchiveTest, ReaderErrorAbortsAndLeavesNothing) {
-  const SourceReader failing = [](std::uint64_t offset,
-                                  std::span<std::byte> out) -> Result<std::size_t> {
+  const SourceReader failing = [](std::uint64_t offset, std::span<std::byte> out) -> Result<std::size_t> {
     if (offset > 0) return make_error(EIO, "disk on fire");
     return out.size();
   };
