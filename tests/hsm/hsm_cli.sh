@@ -65,8 +65,9 @@ hsm migrate 4 migrate --policy 'size > 64K and path ~ "/d1/**"' --release --prog
 expect_status migrate 0
 expect_line migrate "^selected $selected files .* archived $selected .* released $selected, skipped 0 .* failed 0, freed"
 run_pdm df1 30 df --fs "$FS"
-say "df before: $(tail -n 1 "$WORK/df0.out")"
-say "df after:  $(tail -n 1 "$WORK/df1.out")"
+used() { awk '$1 ~ /^[0-9]+$/ {printf "vol%s %s %s  ", $1, $4, $5}' "$WORK/$1.out"; }
+say "pdm df, used before: $(used df0)"
+say "pdm df, used after:  $(used df1)"
 hsm status1 1 status /d1
 expect_status status1 0
 expect_line status1 "^migrated .* a1:.* /d1/"
