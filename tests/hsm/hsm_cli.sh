@@ -4,8 +4,9 @@
 #   migrate --dry-run lists the selection and changes nothing; a bad policy
 #   is a usage error (2) naming the problem; migrate --release (4 ranks)
 #   frees space ('pdm df'); status shows the states; recall and release move
-#   files between premigrated and migrated; remove drops the copy of a
-#   deleted file only after its grace period; serve stays up until SIGTERM
+#   files between premigrated and migrated; a rewritten premigrated file
+#   shows a stale copy and is not released; remove drops the copies of a
+#   deleted and of a rewritten file only after their grace period; serve stays up until SIGTERM
 #   and leaves cleanly; every file reads back identical (verifier job with
 #   the recall agent); fsck is clean.
 # Usage: hsm_cli.sh MIGRATE_KILL_JOB PDM_CLI MPIEXEC [MPIEXEC_FLAGS...]
@@ -79,21 +80,33 @@ expect_status recall 0
 expect_line recall "^recalled $selected files"
 hsm status2 1 status /d1
 expect_line status2 " $selected premigrated, 0 migrated"
+say "a premigrated file rewritten (same bytes, new mtime) has a stale copy"
+# The last one: the deleted file below is the first.
+rewritten=$(sed -nE 's|^premigrated .* (/d1/f[0-9]+)$|\1|p' "$WORK/status2.out" | tail -n 1)
+[[ -n $rewritten ]] || fail "no premigrated file to rewrite"
+run_mpi get 60 1 "$PDM" get --fs "$FS" "$rewritten" "$WORK/rewritten"
+expect_status get 0
+run_mpi put 60 1 "$PDM" put --fs "$FS" "$WORK/rewritten" "$rewritten"
+expect_status put 0
+hsm status3 1 status "$rewritten"
+expect_line status3 "^resident\* .* a1:"
 hsm release 2 release /d1
 expect_status release 1  # the small resident files of /d1 are not archived: reported
-expect_line release "^released $selected files"
+expect_line release "^released $((selected - 1)) files .* 1 changed"
 
-say "remove: the copy of a deleted file goes after its grace period"
+say "remove: the copies of a deleted and a rewritten file go after the grace period"
 victim=$(sed -nE 's|^migrated .* (/d1/f[0-9]+)$|\1|p' "$WORK/status1.out" | head -n 1)
-[[ -n $victim ]] || fail "no migrated file to delete"
+[[ -n $victim && $victim != "$rewritten" ]] || fail "no migrated file to delete"
 run_pdm rm 30 rm --fs "$FS" "$victim"
 expect_status rm 0
 hsm remove1 1 remove --grace 1h
 expect_status remove1 0
-expect_line remove1 "dropped 0 stale and 0 orphan copies; 0 stale and 1 orphan copies kept"
+expect_line remove1 "dropped 0 stale and 0 orphan copies; 1 stale and 1 orphan copies kept"
 hsm remove2 1 remove --grace 0
 expect_status remove2 0
-expect_line remove2 "dropped 0 stale and 1 orphan copies"
+expect_line remove2 "dropped 1 stale and 1 orphan copies"
+hsm status4 1 status "$rewritten"
+expect_line status4 "^resident +[0-9.]+ [KMG]?i?B +- +- +$rewritten"
 
 say "serve until SIGTERM"
 start_mpi serve 120 2 "$PDM_HSM" serve --fs "$FS"
