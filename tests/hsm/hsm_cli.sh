@@ -5,7 +5,8 @@
 #   is a usage error (2) naming the problem; migrate --release (4 ranks)
 #   frees space ('pdm df'); status shows the states; recall and release move
 #   files between premigrated and migrated; a rewritten premigrated file
-#   shows a stale copy and is not released; remove drops the copies of a
+#   shows a stale copy and is not released; 'pdm get' of a migrated file
+#   recalls it (pdm get runs the recall agent); remove drops the copies of a
 #   deleted and of a rewritten file only after their grace period; serve stays up until SIGTERM
 #   and leaves cleanly; every file reads back identical (verifier job with
 #   the recall agent); fsck is clean.
@@ -93,6 +94,16 @@ expect_line status3 "^resident\* .* a1:"
 hsm release 2 release /d1
 expect_status release 1  # the small resident files of /d1 are not archived: reported
 expect_line release "^released $((selected - 1)) files .* 1 changed"
+
+say "pdm get of a migrated file recalls it (the agent runs in pdm get)"
+hsm status5 1 status /d1
+fetched=$(sed -nE 's|^migrated .* (/d1/f[0-9]+)$|\1|p' "$WORK/status5.out" | tail -n 1)
+[[ -n $fetched ]] || fail "no migrated file left in /d1"
+run_mpi getmigrated 60 2 "$PDM" get --fs "$FS" "$fetched" "$WORK/fetched"
+expect_status getmigrated 0
+hsm status6 1 status "$fetched"
+expect_line status6 "^premigrated .* $fetched\$"
+[[ -s $WORK/fetched ]] || fail "pdm get wrote nothing"
 
 say "remove: the copies of a deleted and a rewritten file go after the grace period"
 victim=$(sed -nE 's|^migrated .* (/d1/f[0-9]+)$|\1|p' "$WORK/status1.out" | head -n 1)
