@@ -213,7 +213,9 @@ std::string FsConfig::render() const {
   content += fmt::format("\n[{}]\n", kSettingsSection);
   for (const auto &[key, text] : settings) content += fmt::format("{} = {}\n", key, text);
   if (!hsm_archives.empty()) {
-    content += fmt::format("\n# pdm-hsm archives ('pdm-hsm archive add'); the first is the default.\n[{}]\n", kHsmSection);
+    content += fmt::format(
+        "\n# pdm-hsm archives ('pdm-hsm archive add'); the first is the default.\n[{}]\n",
+        kHsmSection);
     for (const std::string &line : hsm_archives) content += fmt::format("archive = {}\n", line);
   }
   return content;

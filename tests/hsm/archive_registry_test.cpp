@@ -44,7 +44,9 @@ TEST_F(ArchiveRegistryTest, NoArchiveYetSaysHowToAddOne) {
 }
 
 TEST_F(ArchiveRegistryTest, FirstAddedIsTheDefaultAndOthersAreSelectedById) {
-  ASSERT_TRUE(add_archive(config_path_, spec("a1", ArchiveType::kHdf5, "/arch/a1", {{"deflate", "4"}})).ok());
+  ASSERT_TRUE(
+      add_archive(config_path_, spec("a1", ArchiveType::kHdf5, "/arch/a1", {{"deflate", "4"}}))
+          .ok());
   ASSERT_TRUE(add_archive(config_path_, spec("p", ArchiveType::kPosix, "/arch/p")).ok());
   auto registry = ArchiveRegistry::load(config_path_);
   ASSERT_TRUE(registry.ok()) << registry.error().message;
@@ -77,8 +79,8 @@ TEST_F(ArchiveRegistryTest, ConcurrentAddsAreAllKept) {
   std::vector<std::thread> threads;
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([this, i] {
-      EXPECT_TRUE(add_archive(config_path_,
-                              spec(fmt::format("a{}", i), ArchiveType::kPosix, fmt::format("/x/{}", i)))
+      EXPECT_TRUE(add_archive(config_path_, spec(fmt::format("a{}", i), ArchiveType::kPosix,
+                                                 fmt::format("/x/{}", i)))
                       .ok());
     });
   }

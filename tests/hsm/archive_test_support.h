@@ -19,8 +19,7 @@ namespace pdm::hsm::test {
 class TempDir {
  public:
   TempDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "pdm-hsm-test-XXXXXX").string();
+    std::string pattern = (std::filesystem::temp_directory_path() / "pdm-hsm-test-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     path_ = pattern;
   }

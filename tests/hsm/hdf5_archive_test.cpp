@@ -4,13 +4,16 @@
 #include "apps/hsm/archive/hdf5_archive.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "tests/hsm/archive_test_support.h"
@@ -273,11 +276,72 @@ TEST_F(Hdf5ArchiveTest, AnotherProcessReadsWhileThisOneWrites) {
   EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
+TEST_F(Hdf5ArchiveTest, EveryReturnedCopySurvivesASigkillOfTheWriter) {
+  // The migration invariant's archive half: a copy store() returned is
+  // durable and stays readable when the writer is SIGKILLed while it goes on
+  // storing into the same container (here at several points, with rotation).
+  for (const int kill_after : {3, 11, 26}) {
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    const std::string writer = fmt::format("k{}", kill_after);
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      ::close(fds[0]);
+      auto archive =
+          Hdf5Archive::open("h", dir_.path() + "/arch", {.writer = writer, .container_files = 8},
+                            /*create=*/true);
+      for (unsigned i = 0; archive.ok(); ++i) {
+        const auto data = pattern_bytes(40000 + i, i);
+        auto copy = (*archive)->store(file_facts("/k", i, 1, data.size()), reader_of(data));
+        if (!copy.ok()) ::_exit(1);
+        const std::string line = fmt::format("{} {}\n", i, copy->location.locator);
+        if (::write(fds[1], line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+          ::_exit(1);
+        }
+      }
+      ::_exit(1);
+    }
+    ::close(fds[1]);
+    std::string reported;
+    char buffer[256];
+    auto lines = [&] { return std::count(reported.begin(), reported.end(), '\n'); };
+    while (lines() < kill_after) {
+      const ssize_t n = ::read(fds[0], buffer, sizeof buffer);
+      ASSERT_GT(n, 0) << "the writer ended early";
+      reported.append(buffer, static_cast<std::size_t>(n));
+    }
+    ASSERT_EQ(::kill(child, SIGKILL), 0);
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    for (ssize_t n; (n = ::read(fds[0], buffer, sizeof buffer)) > 0;) {
+      reported.append(buffer, static_cast<std::size_t>(n));
+    }
+    ::close(fds[0]);
+
+    auto reader = open({}, "reader");
+    std::istringstream in(reported);
+    unsigned index = 0;
+    std::string locator;
+    int verified = 0;
+    while (in >> index >> locator) {
+      const auto data = pattern_bytes(40000 + index, index);
+      std::vector<std::byte> back;
+      const Status fetched = reader->fetch({"h", locator}, collector(back));
+      EXPECT_TRUE(fetched.ok()) << locator << ": " << fetched.error().message;
+      EXPECT_EQ(back, data) << locator;
+      ++verified;
+    }
+    EXPECT_GE(verified, kill_after);
+  }
+}
+
 TEST_F(Hdf5ArchiveTest, H5dumpShowsTheAttributes) {
   if (std::system("h5dump --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "no h5dump";
   auto archive = open();
   const auto data = pattern_bytes(1000, 10);
-  auto copy = archive->store(file_facts("/proj/visible.dat", 4242, 7, data.size()), reader_of(data));
+  auto copy =
+      archive->store(file_facts("/proj/visible.dat", 4242, 7, data.size()), reader_of(data));
   ASSERT_TRUE(copy.ok());
   const std::string command = "h5dump -A " + *archive->container_path(copy->location);
   FILE *pipe = ::popen(command.c_str(), "r");

@@ -107,7 +107,8 @@ TEST(Policy, PathGlobs) {
   EXPECT_TRUE(matches("path ~ /proj/**", facts("/proj/a")));
   EXPECT_FALSE(matches("path ~ \"/proj/**\"", facts("/project/a")));
   EXPECT_TRUE(matches("path ~ \"/proj/*.dat\"", facts("/proj/a.dat")));
-  EXPECT_FALSE(matches("path ~ \"/proj/*.dat\"", facts("/proj/sub/a.dat")));  // * stays in one component
+  EXPECT_FALSE(
+      matches("path ~ \"/proj/*.dat\"", facts("/proj/sub/a.dat")));  // * stays in one component
   EXPECT_TRUE(matches("path !~ \"/proj/*.dat\"", facts("/proj/sub/a.dat")));
   EXPECT_TRUE(matches("path ~ \"/proj/**/*.dat\"", facts("/proj/a.dat")));  // ** = zero components
   EXPECT_TRUE(matches("path ~ \"/proj/**/*.dat\"", facts("/proj/x/y/a.dat")));
@@ -204,7 +205,8 @@ TEST(Policy, DescribeShowsAbsoluteTimesAndQuotedGlobs) {
             "((mtime < 2026-11-17T00:00:00Z) and (path ~ \"/p/**\"))");
   EXPECT_EQ(must_parse("  owner==root  ").describe(), "(owner == root)");
   // describe() parses back to the same policy.
-  const std::string text = must_parse("size > 1M and not (state == migrated or atime > -1d)").describe();
+  const std::string text =
+      must_parse("size > 1M and not (state == migrated or atime > -1d)").describe();
   EXPECT_EQ(must_parse(text).describe(), text);
 }
 

@@ -95,8 +95,8 @@ Status ArchiveSpec::validate() const {
     return make_error(EINVAL, "archive {}: path '{}' is not absolute", id, path);
   }
   if (has_blank_or_hash(path)) {
-    return make_error(EINVAL, "archive {}: path '{}' has a blank or '#', which the config cannot hold",
-                      id, path);
+    return make_error(
+        EINVAL, "archive {}: path '{}' has a blank or '#', which the config cannot hold", id, path);
   }
   for (const auto &[key, value] : options) {
     if (key.empty() || value.empty() || has_blank_or_hash(key) || has_blank_or_hash(value) ||

@@ -34,7 +34,7 @@ std::optional<ArchiveType> parse_archive_type(std::string_view text);
 
 // One [hsm] archive line.
 struct ArchiveSpec {
-  std::string id;    // [A-Za-z0-9_.-]{1,32}: no ':' (ArchiveLocation), no blanks
+  std::string id;  // [A-Za-z0-9_.-]{1,32}: no ':' (ArchiveLocation), no blanks
   ArchiveType type = ArchiveType::kPosix;
   std::string path;  // absolute directory, no blanks or '#'
   // Backend options (hdf5: deflate=0..9, chunk=SIZE, container_files=N,

@@ -88,7 +88,8 @@ class H5Handle {
 std::string sanitize_writer(std::string_view writer) {
   std::string out;
   for (const char c : writer) {
-    out += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ? c : '_';
+    out +=
+        std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ? c : '_';
   }
   return out.empty() ? std::string("w") : out;
 }
@@ -151,20 +152,22 @@ Result<OpenContainer> open_container(const std::string &archive, const std::stri
   OpenContainer open;
   auto fd = io::open_file(path, write ? O_RDWR : O_RDONLY);
   if (!fd.ok()) {
-    if (fd.error().code == ENOENT) return make_error(ENOENT, "archive {}: no container {}", archive, path);
+    if (fd.error().code == ENOENT)
+      return make_error(ENOENT, "archive {}: no container {}", archive, path);
     return fd.error();
   }
   open.fd = std::move(*fd);
   PDM_TRY(lock_fd(open.fd.get(), write ? LOCK_EX : LOCK_SH, path));
-  struct stat held {}, named {};
+  struct stat held {
+  }, named{};
   if (::fstat(open.fd.get(), &held) != 0 || ::stat(path.c_str(), &named) != 0 ||
       held.st_ino != named.st_ino || held.st_dev != named.st_dev) {
     return make_error(ENOENT, "archive {}: container {} was removed", archive, path);
   }
   const H5Handle fapl = file_access();
   Lock lock(hdf5_mutex());
-  open.file = H5Handle(H5Fopen(path.c_str(), write ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl.get()),
-                       H5Fclose);
+  open.file =
+      H5Handle(H5Fopen(path.c_str(), write ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl.get()), H5Fclose);
   if (!open.file.valid()) return h5_error(archive, "open", path);
   return open;
 }
@@ -271,8 +274,8 @@ bool write_slab(hid_t dataset, std::uint64_t offset, std::span<const std::byte> 
   H5Handle file_space(H5Dget_space(dataset), H5Sclose);
   const hsize_t start = offset, count = data.size();
   H5Handle memory(H5Screate_simple(1, &count, nullptr), H5Sclose);
-  return H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &count,
-                             nullptr) >= 0 &&
+  return H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr) >=
+             0 &&
          H5Dwrite(dataset, H5T_NATIVE_UCHAR, memory.get(), file_space.get(), H5P_DEFAULT,
                   data.data()) >= 0;
 }
@@ -282,8 +285,8 @@ bool read_slab(hid_t dataset, std::uint64_t offset, std::span<std::byte> out) {
   H5Handle file_space(H5Dget_space(dataset), H5Sclose);
   const hsize_t start = offset, count = out.size();
   H5Handle memory(H5Screate_simple(1, &count, nullptr), H5Sclose);
-  return H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &count,
-                             nullptr) >= 0 &&
+  return H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr) >=
+             0 &&
          H5Dread(dataset, H5T_NATIVE_UCHAR, memory.get(), file_space.get(), H5P_DEFAULT,
                  out.data()) >= 0;
 }
@@ -371,10 +374,12 @@ Status Hdf5Archive::pick_container() {
       const std::string name = entry.path().filename().string();
       if (name.size() == prefix.size() + 9 && name.compare(0, prefix.size(), prefix) == 0 &&
           valid_container(name)) {
-        seq_ = std::max<std::uint64_t>(seq_, std::strtoull(name.c_str() + prefix.size(), nullptr, 10));
+        seq_ =
+            std::max<std::uint64_t>(seq_, std::strtoull(name.c_str() + prefix.size(), nullptr, 10));
       }
     }
-    if (ec) return make_error(ec.value(), "archive {}: cannot list {}: {}", id_, dir_, ec.message());
+    if (ec)
+      return make_error(ec.value(), "archive {}: cannot list {}: {}", id_, dir_, ec.message());
   }
   ++seq_;
   files_in_container_ = 0;
@@ -449,8 +454,8 @@ Result<StoredCopy> Hdf5Archive::store(const ArchivedFile &file, const SourceRead
       if (options_.deflate > 0) H5Pset_deflate(dcpl.get(), static_cast<unsigned>(options_.deflate));
       H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER);
     }
-    dataset = H5Handle(H5Dcreate2(open->file.get(), dataset_name.c_str(), H5T_STD_U8LE,
-                                  space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+    dataset = H5Handle(H5Dcreate2(open->file.get(), dataset_name.c_str(), H5T_STD_U8LE, space.get(),
+                                  H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
                        H5Dclose);
     if (!dataset.valid()) return h5_error(id_, "dataset create", path + ":" + dataset_name);
   }
@@ -467,10 +472,10 @@ Result<StoredCopy> Hdf5Archive::store(const ArchivedFile &file, const SourceRead
   };
 
   XxhState sum;
-  const std::uint64_t piece_size =
-      std::max<std::uint64_t>(options_.chunk_bytes, kIoPiece / options_.chunk_bytes * options_.chunk_bytes);
-  std::vector<std::byte> buffer(
-      static_cast<std::size_t>(std::min<std::uint64_t>(piece_size, std::max<std::uint64_t>(file.size, 1))));
+  const std::uint64_t piece_size = std::max<std::uint64_t>(
+      options_.chunk_bytes, kIoPiece / options_.chunk_bytes * options_.chunk_bytes);
+  std::vector<std::byte> buffer(static_cast<std::size_t>(
+      std::min<std::uint64_t>(piece_size, std::max<std::uint64_t>(file.size, 1))));
   std::uint64_t offset = 0;
   while (offset < file.size) {
     // Fill a whole piece (whole chunks) before writing it.
@@ -498,23 +503,26 @@ Result<StoredCopy> Hdf5Archive::store(const ArchivedFile &file, const SourceRead
   copy.file.checksum = XXH64_digest(sum.state);
   copy.location = ArchiveLocation{id_, container + ":" + dataset_name};
   Status attrs = write_string(dataset.get(), "path", file.path);
-  if (attrs.ok()) attrs = write_u64(dataset.get(), "ino", file.ino, H5T_STD_U64LE, H5T_NATIVE_UINT64);
+  if (attrs.ok())
+    attrs = write_u64(dataset.get(), "ino", file.ino, H5T_STD_U64LE, H5T_NATIVE_UINT64);
   if (attrs.ok()) {
-    attrs = write_u64(dataset.get(), "generation", file.generation, H5T_STD_U64LE,
-                      H5T_NATIVE_UINT64);
+    attrs =
+        write_u64(dataset.get(), "generation", file.generation, H5T_STD_U64LE, H5T_NATIVE_UINT64);
   }
-  if (attrs.ok()) attrs = write_u64(dataset.get(), "size", file.size, H5T_STD_U64LE, H5T_NATIVE_UINT64);
+  if (attrs.ok())
+    attrs = write_u64(dataset.get(), "size", file.size, H5T_STD_U64LE, H5T_NATIVE_UINT64);
   if (attrs.ok()) {
     attrs = write_u64(dataset.get(), "mtime_ns", static_cast<std::uint64_t>(file.mtime_ns),
                       H5T_STD_I64LE, H5T_NATIVE_INT64);
   }
   // Last: its presence marks a complete copy (read_facts).
   if (attrs.ok()) {
-    attrs = write_u64(dataset.get(), "xxhash64", copy.file.checksum, H5T_STD_U64LE,
-                      H5T_NATIVE_UINT64);
+    attrs =
+        write_u64(dataset.get(), "xxhash64", copy.file.checksum, H5T_STD_U64LE, H5T_NATIVE_UINT64);
   }
   if (!attrs.ok()) return abandon(h5_error(id_, attrs.error().message, path + ":" + dataset_name));
-  if (dataset.close() < 0) return abandon(h5_error(id_, "dataset close", path + ":" + dataset_name));
+  if (dataset.close() < 0)
+    return abandon(h5_error(id_, "dataset close", path + ":" + dataset_name));
   PDM_TRY(close_container(id_, *open, path, /*write=*/true));
   bytes_in_container_ += file.size;
   return copy;
@@ -665,7 +673,8 @@ Result<std::vector<ArchiveRecord>> Hdf5Archive::list() {
         }
         continue;
       }
-      records.push_back(ArchiveRecord{ArchiveLocation{id_, container + ":" + name}, std::move(*facts)});
+      records.push_back(
+          ArchiveRecord{ArchiveLocation{id_, container + ":" + name}, std::move(*facts)});
     }
     PDM_TRY(close_container(id_, *open, path, /*write=*/false));
   }

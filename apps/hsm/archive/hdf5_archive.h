@@ -59,11 +59,11 @@
 namespace pdm::hsm {
 
 struct Hdf5Options {
-  std::string writer;                             // [A-Za-z0-9_.-]+ (other chars become '_')
-  int deflate = 0;                                // 0: none; 1..9: gzip level
-  std::uint64_t chunk_bytes = 1 << 20;            // dataset chunk size
-  std::uint64_t container_files = 1000;           // rotate after this many copies
-  std::uint64_t container_bytes = 16ull << 30;    // or after this many bytes
+  std::string writer;                           // [A-Za-z0-9_.-]+ (other chars become '_')
+  int deflate = 0;                              // 0: none; 1..9: gzip level
+  std::uint64_t chunk_bytes = 1 << 20;          // dataset chunk size
+  std::uint64_t container_files = 1000;         // rotate after this many copies
+  std::uint64_t container_bytes = 16ull << 30;  // or after this many bytes
 };
 
 // The one lock around every HDF5 call of the process (recursive, so that

@@ -11,8 +11,8 @@
 #include <filesystem>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <xxhash.h>
+#include <nlohmann/json.hpp>
 
 #include "apps/hsm/archive/file_io.h"
 #include "pfs/config/fs_config.h"
@@ -109,8 +109,8 @@ Result<std::unique_ptr<PosixArchive>> PosixArchive::open(std::string id, std::st
     if (!std::filesystem::exists(dir, ec)) {
       return make_error(ENOENT, "archive {}: directory {} does not exist", id, dir);
     }
-    return make_error(EINVAL, "archive {}: {} is not a pdm-hsm posix archive (no {} file)", id,
-                      dir, kMarker);
+    return make_error(EINVAL, "archive {}: {} is not a pdm-hsm posix archive (no {} file)", id, dir,
+                      kMarker);
   }
   if (auto made = io::make_dirs_durably(dir); !made.ok()) {
     return make_error(made.error().code, "archive {}: {}", id, made.error().message);
@@ -175,8 +175,8 @@ Result<StoredCopy> PosixArchive::store(const ArchivedFile &file, const SourceRea
   } free_state{state};
   XXH64_reset(state, 0);
 
-  std::vector<std::byte> buffer(static_cast<std::size_t>(std::min<std::uint64_t>(
-      kCopyBuffer, std::max<std::uint64_t>(file.size, 1))));
+  std::vector<std::byte> buffer(static_cast<std::size_t>(
+      std::min<std::uint64_t>(kCopyBuffer, std::max<std::uint64_t>(file.size, 1))));
   std::uint64_t offset = 0;
   while (offset < file.size) {
     const std::size_t want =
@@ -266,7 +266,8 @@ Status PosixArchive::fetch(const ArchiveLocation &location, const SinkWriter &wr
     offset += use;
   }
   struct stat st {};
-  const bool longer = ::fstat(fd.get(), &st) == 0 && static_cast<std::uint64_t>(st.st_size) != file.size;
+  const bool longer =
+      ::fstat(fd.get(), &st) == 0 && static_cast<std::uint64_t>(st.st_size) != file.size;
   if (offset != file.size || longer) {
     return make_error(EIO, "archive {}: copy {} of {} has {} bytes, recorded {}", id_,
                       location.locator, file.path, longer ? st.st_size : offset, file.size);

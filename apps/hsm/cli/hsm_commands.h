@@ -1,6 +1,4 @@
-// The subcommands of `pdm-hsm`, one source file each (cmd_<name>.cpp). The
-// archive helper's archive_command() and rebuild_catalog_command() join the
-// list in main.cpp once their branch is merged.
+// The subcommands of `pdm-hsm`, one source file each (cmd_<name>.cpp).
 #pragma once
 
 #include "apps/cli/command.h"
@@ -13,5 +11,7 @@ Command recall_command();
 Command status_command();
 Command serve_command();
 Command remove_command();
+Command archive_command();
+Command rebuild_catalog_command();
 
 }  // namespace pdm::cli

@@ -27,8 +27,8 @@ int main(int argc, char **argv) {
       "environment variable. Run 'pdm-hsm COMMAND --help' for the options of a command.\n"
       "\n"
       "Exit status: 0 ok, 1 the operation failed (for some file), 2 usage error.\n";
-  for (auto make : {migrate_command, release_command, recall_command, status_command, serve_command,
-                    remove_command}) {
+  for (auto make : {archive_command, migrate_command, release_command, recall_command,
+                    status_command, serve_command, remove_command, rebuild_catalog_command}) {
     program.commands.push_back(make());
   }
   return run_program(program, argc, argv);

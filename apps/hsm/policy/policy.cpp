@@ -134,8 +134,8 @@ Result<std::vector<Token>> tokenize(std::string_view text) {
     if (std::isspace(static_cast<unsigned char>(c))) {
       ++i;
     } else if (c == '(' || c == ')') {
-      tokens.push_back({c == '(' ? Token::Kind::kOpen : Token::Kind::kClose, std::string(1, c),
-                        column});
+      tokens.push_back(
+          {c == '(' ? Token::Kind::kOpen : Token::Kind::kClose, std::string(1, c), column});
       ++i;
     } else if (c == '"') {
       std::string value;
@@ -189,8 +189,8 @@ std::string format_utc(std::int64_t seconds) {
   const time_t t = static_cast<time_t>(seconds);
   tm parts{};
   ::gmtime_r(&t, &parts);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", parts.tm_year + 1900,
-                     parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", parts.tm_year + 1900, parts.tm_mon + 1,
+                     parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec);
 }
 
 template <typename T>
@@ -365,9 +365,9 @@ class Parser {
       const std::size_t open = next().column;
       PDM_ASSIGN_OR_RETURN(auto inner, parse_or());
       if (peek().kind != Token::Kind::kClose) {
-        return syntax_error(peek().column,
-                            fmt::format("expected ')' to close the '(' at column {}, found {}",
-                                        open, describe_token(peek())));
+        return syntax_error(
+            peek().column, fmt::format("expected ')' to close the '(' at column {}, found {}", open,
+                                       describe_token(peek())));
       }
       ++pos_;
       return inner;
@@ -401,9 +401,9 @@ class Parser {
     ++pos_;
     const Token &value = peek();
     if (value.kind != Token::Kind::kWord && value.kind != Token::Kind::kString) {
-      return syntax_error(value.column, fmt::format("expected a value after '{} {}', found {}",
-                                                    name.text, op_token.text,
-                                                    describe_token(value)));
+      return syntax_error(value.column,
+                          fmt::format("expected a value after '{} {}', found {}", name.text,
+                                      op_token.text, describe_token(value)));
     }
     ++pos_;
     auto node = std::make_shared<Node>();
@@ -473,9 +473,9 @@ class Parser {
           const std::size_t offset = Glob::error_offset(text);
           const std::size_t column =
               value.column + offset + (value.kind == Token::Kind::kString ? 1 : 0);
-          return syntax_error(column, fmt::format("bad glob {}: {}", quoted(text),
-                                                  text[offset] == '[' ? "unterminated [...]"
-                                                                      : "trailing '\\'"));
+          return syntax_error(
+              column, fmt::format("bad glob {}: {}", quoted(text),
+                                  text[offset] == '[' ? "unterminated [...]" : "trailing '\\'"));
         }
         node.glob = std::move(*glob);
         node.shown = quoted(text);
@@ -490,9 +490,9 @@ class Parser {
         }
         const auto found = lookup_user(text);
         if (!found) {
-          return syntax_error(value.column,
-                              fmt::format("unknown user {} (a user name or a numeric uid)",
-                                          describe_token(value)));
+          return syntax_error(
+              value.column,
+              fmt::format("unknown user {} (a user name or a numeric uid)", describe_token(value)));
         }
         node.number = *found;
         node.shown = text;
