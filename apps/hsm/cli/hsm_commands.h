@@ -5,6 +5,12 @@
 
 namespace pdm::cli {
 
+Command migrate_command();
+Command release_command();
+Command recall_command();
+Command status_command();
+Command serve_command();
+Command remove_command();
 Command archive_command();
 Command rebuild_catalog_command();
 
