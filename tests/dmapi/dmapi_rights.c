@@ -97,6 +97,11 @@ int main(int argc, char **argv) {
     CHECK(query(a, h, hlen, ta) == DM_RIGHT_EXCL, "A holds EXCL");
     CHECK(FAILS_WITH(dm_request_right(b, h, hlen, tb, 0, DM_RIGHT_SHARED), EAGAIN), "B: SHARED");
     CHECK(FAILS_WITH(dm_request_right(b, h, hlen, tb, 0, DM_RIGHT_EXCL), EAGAIN), "B: EXCL");
+    /* A value C allows but XDSM does not know (the C++ boundary must read
+     * it without undefined behaviour: run under PDM_ASAN). */
+    CHECK(FAILS_WITH(dm_request_right(a, h, hlen, ta, 0, (dm_right_t)7), EINVAL), "right 7");
+    CHECK(FAILS_WITH(dm_respond_event(a, ta, (dm_response_t)9, 0, 0, NULL), EINVAL), "response 9");
+    CHECK(FAILS_WITH(dm_send_msg(a, (dm_msgtype_t)9, 1, "x"), EINVAL), "msgtype 9");
     /* SHARED goes with SHARED; upgrade waits for nobody: EAGAIN. */
     CHECK(dm_downgrade_right(a, h, hlen, ta) == 0 && query(a, h, hlen, ta) == DM_RIGHT_SHARED,
           "A: downgrade");
