@@ -231,8 +231,12 @@ Status FsConfig::replace_durably(const std::string &path) const {
   return replace_file_durably(path, render());
 }
 
-Status write_new_file_durably(const std::string &path, std::string_view content) {
-  const std::string temp = fmt::format("{}.tmp.{}", path, ::getpid());
+namespace {
+
+// "<path>.tmp.<pid>" with content, fsynced and closed: the first step of
+// both ways of putting a file in place durably. Returns the temp name.
+Result<std::string> write_temp_durably(const std::string &path, std::string_view content) {
+  std::string temp = fmt::format("{}.tmp.{}", path, ::getpid());
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) {
     const int err = errno;
@@ -247,8 +251,20 @@ Status write_new_file_durably(const std::string &path, std::string_view content)
     const int err = errno;
     status = make_error(err, "pdm: cannot close {}: {}", temp, std::strerror(err));
   }
+  if (!status.ok()) {
+    ::unlink(temp.c_str());
+    return status.error();
+  }
+  return temp;
+}
+
+}  // namespace
+
+Status write_new_file_durably(const std::string &path, std::string_view content) {
+  PDM_ASSIGN_OR_RETURN(const std::string temp, write_temp_durably(path, content));
   // link() fails with EEXIST instead of replacing path, unlike rename().
-  if (status.ok() && ::link(temp.c_str(), path.c_str()) != 0) {
+  Status status;
+  if (::link(temp.c_str(), path.c_str()) != 0) {
     const int err = errno;
     status = err == EEXIST ? make_error(EEXIST, "pdm: {} already exists", path)
                            : make_error(err, "pdm: cannot create {}: {}", path, std::strerror(err));
@@ -259,29 +275,12 @@ Status write_new_file_durably(const std::string &path, std::string_view content)
 }
 
 Status replace_file_durably(const std::string &path, std::string_view content) {
-  const std::string temp = fmt::format("{}.tmp.{}", path, ::getpid());
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    const int err = errno;
-    return make_error(err, "pdm: cannot create {}: {}", temp, std::strerror(err));
-  }
-  Status status = write_all(fd, content, temp);
-  if (status.ok() && ::fsync(fd) != 0) {
-    const int err = errno;
-    status = make_error(err, "pdm: cannot fsync {}: {}", temp, std::strerror(err));
-  }
-  if (::close(fd) != 0 && status.ok()) {
-    const int err = errno;
-    status = make_error(err, "pdm: cannot close {}: {}", temp, std::strerror(err));
-  }
+  PDM_ASSIGN_OR_RETURN(const std::string temp, write_temp_durably(path, content));
   // rename() replaces path atomically: readers see the old or the new file.
-  if (status.ok() && ::rename(temp.c_str(), path.c_str()) != 0) {
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
     const int err = errno;
-    status = make_error(err, "pdm: cannot replace {}: {}", path, std::strerror(err));
-  }
-  if (!status.ok()) {
     ::unlink(temp.c_str());
-    return status;
+    return make_error(err, "pdm: cannot replace {}: {}", path, std::strerror(err));
   }
   return fsync_directory(parent_dir_of(path));
 }
