@@ -77,8 +77,19 @@ while ((SECONDS < end)) && alive "$job"; do
   ((${#ranks[@]} == 4)) && break
   sleep 0.01
 done
-if ((${#ranks[@]} == 4)); then sleep "0.$(printf '%03d' $((RANDOM % 1000)))"; fi
+if ((${#ranks[@]} == 4)); then sleep "0.$(printf '%03d' $((RANDOM % 300)))"; fi
+# The job may end on its own during the random wait: stop every rank first
+# (a stopped rank cannot end), and if one is already gone let the others go
+# on and count the run as one that finished.
+stopped=0
 if alive "$job" && ((${#ranks[@]} == 4)); then
+  if kill -STOP "${ranks[@]}" 2>/dev/null; then
+    stopped=1
+  else
+    kill -CONT "${ranks[@]}" 2>/dev/null || true
+  fi
+fi
+if ((stopped)); then
   for ((r = 0; r < 4; r++)); do echo "${ranks[r]}" >"$WORK/pid.$r"; done
   kill_job external "$job" "$WORK"/pid.*
   say "external kill: killed with $(($(find "$ARCHIVE" -type f | wc -l) - before)) new archive files"
