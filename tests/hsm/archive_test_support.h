@@ -1,39 +1,20 @@
-// Helpers shared by the archive backends' unit tests: a temp directory, a
+// Helpers shared by the archive backends' unit tests: the temp directory, a
 // source reader over a byte vector and a sink that collects into one.
 #pragma once
-
-#include <stdlib.h>
 
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
-#include <filesystem>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "apps/hsm/archive/archive.h"
+#include "tests/unit/unit_support.h"
 
 namespace pdm::hsm::test {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "pdm-hsm-test-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir &) = delete;
-  TempDir &operator=(const TempDir &) = delete;
-  const std::string &path() const { return path_; }
-
- private:
-  std::string path_;
-};
+// The scratch directory of every unit test (tests/unit/unit_support.h).
+using pdm::test::TempDir;
 
 inline std::vector<std::byte> pattern_bytes(std::size_t size, unsigned seed) {
   std::vector<std::byte> data(size);
