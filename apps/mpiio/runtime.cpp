@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "apps/hsm/agent/fs_archives.h"
+#include "runtime/mpi/collective.h"
 #include "runtime/node/process_node.h"
 
 namespace pdm::mpiio {
@@ -62,7 +63,12 @@ void start_agent(const char *fs_config) {
 // a migrated file is recalled by the agent on its own rank, B18).
 Status stop_agent() {
   if (!g_agent) return {};
-  MPI_Barrier(g_world);
+  // With backoff, not MPI_Barrier's spin: a rank still reading may need
+  // this rank's progress thread for its recall.
+  MPI_Request request = MPI_REQUEST_NULL;
+  MPI_Ibarrier(g_world, &request);
+  Status waited =
+      mpi::wait_request(request, "waiting for every rank before the recall agents stop");
   Status stopped = g_agent->stop();
   if (verbose()) {
     const hsm::RecallStats stats = g_agent->stats();
@@ -75,7 +81,7 @@ Status stop_agent() {
                  static_cast<unsigned long long>(stats.stale));
   }
   g_agent.reset();
-  return stopped;
+  return waited.ok() ? stopped : waited;
 }
 
 }  // namespace

@@ -159,6 +159,14 @@ check_dmapi_port_tests() {
 check_mpiio_shim() {
   [[ -e "$prefix/lib/libpdm-mpiio.so" ]] || fail "missing $prefix/lib/libpdm-mpiio.so"
   [[ -e "$prefix/lib/libpdm-mpiio-preload.so" ]] || fail "missing $prefix/lib/libpdm-mpiio-preload.so"
+  # The shim's recall agent reads HDF5 archives through bin/pdm-hsm-fetch,
+  # which libpdm-hsm looks for at <libdir>/../bin.
+  if [[ -e "$build/apps/hsm/pdm-hsm-fetch" ]]; then
+    [[ -x "$prefix/bin/pdm-hsm-fetch" ]] || fail "missing $prefix/bin/pdm-hsm-fetch"
+    "$prefix/bin/pdm-hsm-fetch" --help | grep -q '^Usage: pdm-hsm-fetch' ||
+      fail "the installed pdm-hsm-fetch does not run"
+    step "bin/pdm-hsm-fetch ok"
+  fi
   [[ -e "$prefix/bin/pdm" ]] || { step "no installed pdm: not running mpiio_basic"; return; }
   local flags
   flags=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs pdm)
