@@ -16,14 +16,16 @@
 # With an HDF5 archive the agent reads copies in the helper process
 # pdm-hsm-fetch (the application uses HDF5 itself).
 # Usage: recall.sh MPIIO_RECALL PDM_CLI MPIEXEC [MPIEXEC_FLAGS...]
-# Environment: PDM_HSM (pdm-hsm), PDM_MPIIO_HDF5 (mpiio_hdf5), ARCHIVE_TYPE.
+# Environment: PDM_HSM (pdm-hsm), ARCHIVE_TYPE, and with hdf5 PDM_MPIIO_HDF5
+# (mpiio_hdf5). install_consumer runs it on the installed pdm.
 # shellcheck source=tests/jobs/lib.sh
 source "$(dirname "$0")/../jobs/lib.sh"
 RECALL=$PROGRAM
 TYPE=${ARCHIVE_TYPE:-}
 [[ $TYPE == posix || $TYPE == hdf5 ]] || fail "ARCHIVE_TYPE must be posix or hdf5"
 [[ -x ${PDM_HSM:-} ]] || fail "PDM_HSM must name the pdm-hsm executable"
-[[ -x ${PDM_MPIIO_HDF5:-} ]] || fail "PDM_MPIIO_HDF5 must name the mpiio_hdf5 program"
+[[ $TYPE == posix || -x ${PDM_MPIIO_HDF5:-} ]] ||
+  fail "PDM_MPIIO_HDF5 must name the mpiio_hdf5 program"
 FS=$WORK/fs.conf
 PLAIN=$WORK/plain
 export PDM_FS=$FS PDM_MPIIO_VERBOSE=1
