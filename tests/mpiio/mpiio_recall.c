@@ -3,7 +3,7 @@
  * shim hosts the HSM recall agent on every rank (docs/MPIIO.md, Recall), so
  * the application sees its data, never the released space.
  *
- *   mpiio_recall PLAIN write   writes /pdm/recall/{good,write,trunc,bad}.bin
+ *   mpiio_recall PLAIN write   writes /pdm/recall/{good,write,trunc,bad,later}.bin
  *                              (each rank a quarter, collectively) and rank 0
  *                              a plain copy of bad.bin in PLAIN (for the
  *                              driver to find its bytes in the archive)
@@ -17,7 +17,10 @@
  *                written; every rank reads old and new bytes back
  *     trunc.bin  MPI_File_set_size to half: recalled first, then truncated
  *     bad.bin    every read fails with MPI_ERR_IO (the recall cannot verify
- *                the copy; the reader gets no unverified data), no hang */
+ *                the copy; the reader gets no unverified data), no hang
+ *   mpiio_recall PLAIN noagent run with PDM_HSM_RECALL=0 (no agent in the
+ *                              shim): a read of the released later.bin fails
+ *                              with MPI_ERR_IO (no disposition), never zeros */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,9 +30,9 @@
 
 static int rank, size;
 
-enum { kFiles = 4 };
-static const char *const kNames[kFiles] = {"good", "write", "trunc", "bad"};
-static const MPI_Offset kSizes[kFiles] = {3 * 1048576 + 4321, 300000, 500001, 1048576 + 3};
+enum { kFiles = 5 };
+static const char *const kNames[kFiles] = {"good", "write", "trunc", "bad", "later"};
+static const MPI_Offset kSizes[kFiles] = {3 * 1048576 + 4321, 300000, 500001, 1048576 + 3, 70000};
 
 /* The byte at `offset` of file `f` (splitmix64 of both): 32 bytes of one
  * file occur nowhere else in the archive (the driver looks for them). */
@@ -162,6 +165,16 @@ static void read_phase(void) {
   CHECK_MPI(MPI_File_close(&fh));
 }
 
+static void no_agent_phase(void) {
+  char name[256];
+  MPI_File fh;
+  unsigned char byte = 0;
+  path_of(4, name, sizeof name);
+  CHECK_MPI(MPI_File_open(MPI_COMM_WORLD, name, MPI_MODE_RDONLY, MPI_INFO_NULL, &fh));
+  CHECK_CLASS(MPI_File_read_at(fh, 0, &byte, 1, MPI_BYTE, MPI_STATUS_IGNORE), MPI_ERR_IO);
+  CHECK_MPI(MPI_File_close(&fh));
+}
+
 int main(int argc, char **argv) {
   CHECK_MPI(MPI_Init(&argc, &argv));
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -169,6 +182,8 @@ int main(int argc, char **argv) {
   CHECK(argc == 3);
   if (strcmp(argv[2], "write") == 0) {
     write_phase(argv[1]);
+  } else if (strcmp(argv[2], "noagent") == 0) {
+    no_agent_phase();
   } else {
     CHECK(strcmp(argv[2], "read") == 0);
     read_phase();

@@ -5,7 +5,9 @@
 #      archive also the parallel HDF5 program, mpiio_hdf5 write);
 #   2. mpiexec -n 4 pdm-hsm migrate --release copies them to the archive
 #      (ARCHIVE_TYPE: posix or hdf5) and frees their space (B16);
-#   3. one copy (bad.bin's) is corrupted in the archive;
+#   3. one copy (bad.bin's) is corrupted in the archive; with
+#      PDM_HSM_RECALL=0 the shim starts no agent and a read of a released
+#      file fails with MPI_ERR_IO;
 #   4. 4 ranks read through the shim (mpiio_recall read; mpiio_hdf5 read): the
 #      shim's recall agent brings every file back on first access — read,
 #      write or truncate (B18, B20) — once per file although every rank
@@ -67,10 +69,10 @@ expect_status mkdir 0
 
 say "4 ranks write through the shim"
 shim write "$RECALL" "$PLAIN" write
-files=4
+files=5
 if [[ $TYPE == hdf5 ]]; then
   shim h5write "$PDM_MPIIO_HDF5" "$PLAIN" write
-  files=5
+  files=6
 fi
 
 say "pdm-hsm migrate --release ($TYPE archive)"
@@ -102,6 +104,13 @@ with open(path, "r+b") as f:
 print(f"flipped a byte at {at + 7} of {os.path.relpath(path, sys.argv[2])}")
 EOF
 
+say "PDM_HSM_RECALL=0: no agent, a read of a released file fails with MPI_ERR_IO"
+PDM_HSM_RECALL=0 shim noagent -x PDM_HSM_RECALL "$RECALL" "$PLAIN" noagent
+if grep -q 'recall agent:' "$WORK/noagent.err"; then
+  show_output noagent
+  fail "PDM_HSM_RECALL=0 still started a recall agent"
+fi
+
 say "4 ranks read, write and truncate the released files through the shim"
 shim read "$RECALL" "$PLAIN" read
 # good.bin, write.bin and trunc.bin recalled once each; bad.bin never.
@@ -118,6 +127,7 @@ expect_line status '^premigrated .* /recall/good\.bin$'
 expect_line status '^resident.* /recall/write\.bin$'
 expect_line status '^resident.* /recall/trunc\.bin$'
 expect_line status '^migrated .* /recall/bad\.bin$'
+expect_line status '^migrated .* /recall/later\.bin$'
 if [[ $TYPE == hdf5 ]]; then
   expect_line status '^premigrated .* /shim\.h5$'
   run_pdm get 60 get --fs "$FS" /shim.h5 "$PLAIN/shim.h5"
