@@ -11,11 +11,15 @@
 // (deadlock). A helper process has its own HDF5. POSIX archives need no
 // helper (fs_archives.h picks per archive type).
 //
-// The helper streams the copy's bytes in order on a pipe and exits 0 only
-// after the archive verified the copy's checksum; the caller hands the bytes
-// to its sink as they come (so, as with Archive::fetch, bytes handed before
-// a failure must not be trusted: recall_locked checks size and checksum
-// against the file's record itself before anyone may read them).
+// The helper is started with posix_spawn (glibc: a vfork-like clone, no
+// copy of the address space and no atfork handlers, so it is safe in an MPI
+// process with registered memory and many threads), with no descriptor of
+// the host but its pipes. It streams the copy's bytes in order on a pipe
+// and exits 0 only after the archive verified the copy's checksum; the
+// caller hands the bytes to its sink as they come (so, as with
+// Archive::fetch, bytes handed before a failure must not be trusted:
+// recall_locked checks size and checksum against the file's record itself
+// before anyone may read them).
 #pragma once
 
 #include <memory>
