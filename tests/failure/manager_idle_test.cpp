@@ -1,0 +1,88 @@
+// The session manager (rank 0) is SIGKILLed while idle (issue #4; DESIGN.md
+// §7; CLAIMS.md B1, B4, B5, B17). The survivors must: detect it and install
+// view 2 without it, with rank 1 as manager (B1); keep the session table
+// (the sessions created before, B5), with the dead rank's session orphaned
+// and the others active (B4); serve new session changes, with an id never
+// used before (B17), seen by every survivor when the call returns; and stop
+// and finalize without it.
+#include <gtest/gtest.h>
+#include <mpi.h>
+
+#include "runtime/node/process_node.h"
+#include "tests/failure/failure_support.h"
+
+namespace pdm::failure_test {
+namespace {
+
+constexpr int kVictim = 0;
+
+dm::ControlPlane &control() {
+  return node::process_node()->control();
+}
+
+dm::SessionId create_session(const std::string &info) {
+  dm::Update u;
+  u.kind = dm::Update::Kind::kCreateSession;
+  u.session.info = info;
+  auto done = control().submit(u);
+  EXPECT_TRUE(done.ok()) << done.error().message;
+  return done.ok() ? done->session.id : 0;
+}
+
+std::optional<dm::Session> session(dm::SessionId id) {
+  return control().read([&](const dm::SessionTable &t) -> std::optional<dm::Session> {
+    const auto *s = t.session(id);
+    if (s == nullptr) return std::nullopt;
+    return *s;
+  });
+}
+
+TEST(ManagerFailure, ManagerKilledWhileIdleB1B4B5B17) {
+  // Sessions on the doomed manager and on rank 2, known to every rank.
+  std::vector<dm::SessionId> ids(static_cast<std::size_t>(world_size()));
+  dm::SessionId mine = 0;
+  if (world_rank() == kVictim || world_rank() == 2) {
+    mine = create_session("before-" + std::to_string(world_rank()));
+  }
+  MPI_Allgather(&mine, 1, MPI_INT, ids.data(), 1, MPI_INT, MPI_COMM_WORLD);
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (world_rank() == kVictim) die();
+
+  auto &membership = node::process_node()->membership();
+  ASSERT_TRUE(eventually([&] { return membership.current()->epoch() >= 2; }))
+      << "no view change within the deadline";
+  auto view = membership.current();
+  EXPECT_EQ(view->epoch(), 2u);
+  EXPECT_EQ(view->members(), (std::vector<int>{1, 2, 3}));
+  EXPECT_EQ(view->manager(), 1);  // B1: the lowest live rank
+
+  // B4/B5: the table survived; the dead rank's session is orphaned.
+  const auto dead_session = ids[kVictim];
+  const auto live_session = ids[2];
+  ASSERT_TRUE(eventually([&] {
+    auto s = session(dead_session);
+    return s && s->state == dm::SessionState::kOrphaned;
+  })) << "session "
+      << dead_session << " of the dead rank never became orphaned";
+  auto kept = session(live_session);
+  ASSERT_TRUE(kept.has_value());
+  EXPECT_EQ(kept->state, dm::SessionState::kActive);
+  EXPECT_EQ(kept->node, 2);
+
+  // The new manager serves: a session created on rank 3 gets a fresh id (B17)
+  // and every survivor has it once the call returned.
+  MPI_Comm live = survivors({kVictim});
+  dm::SessionId created = 0;
+  if (world_rank() == 3) {
+    created = create_session("after");
+    EXPECT_GT(created, std::max(dead_session, live_session));
+  }
+  MPI_Bcast(&created, 1, MPI_INT, 2, live);  // rank 3 is rank 2 in `live`
+  auto seen = session(created);
+  ASSERT_TRUE(seen.has_value()) << "session " << created << " missing on rank " << world_rank();
+  EXPECT_EQ(seen->node, 3);
+  MPI_Barrier(live);
+}
+
+}  // namespace
+}  // namespace pdm::failure_test
