@@ -90,7 +90,10 @@ struct DurationIn {
   X(heartbeat_timeout, "cluster.heartbeat_timeout", "PDM_HEARTBEAT_TIMEOUT",                      \
     "heartbeat-timeout", "800ms",                                                                 \
     (setting::DurationIn{std::chrono::milliseconds(50), std::chrono::milliseconds(600000)}),      \
-    "a rank silent this long is suspected dead and removed by a view change")
+    "a rank silent this long is suspected dead and removed by a view change")                    \
+  X(orphan_timeout, "session.orphan_timeout", "PDM_ORPHAN_TIMEOUT", "orphan-timeout", "60s",      \
+    (setting::DurationIn{std::chrono::milliseconds(100), std::chrono::milliseconds(86400000)}),   \
+    "a synchronous event whose session stays orphaned this long fails its operation with EIO")
 // clang-format on
 
 // The resolved, typed value of every setting.

@@ -119,6 +119,7 @@ void FailureDetector::receive(const View &view, Clock::time_point now) {
     std::vector<std::uint64_t> words(static_cast<std::size_t>(std::max(count, 0)));
     MPI_Mrecv(words.data(), count, MPI_UINT64_T, &message, MPI_STATUS_IGNORE);
     const int from = view.member_at(status.MPI_SOURCE);
+    spdlog::trace("heartbeat: tag {} from rank {} in epoch {}", status.MPI_TAG, from, view.epoch());
     last_seen_[static_cast<std::size_t>(from)] = now;
     on_message(view, from, static_cast<Tag>(status.MPI_TAG), words, now);
     if (membership_.current().get() != &view) return;  // installed a new view
@@ -249,6 +250,8 @@ bool FailureDetector::poll() {
 
   if (now - last_beat_ >= interval_) {
     last_beat_ = now;
+    spdlog::trace("heartbeat: beat in epoch {} to {} members ({} sends pending)", view->epoch(),
+                  view->size() - 1, sends_.size());
     for (int m : view->members()) {
       if (!suspects_.contains(m)) send(*view, m, kBeat, {view->epoch()});
     }

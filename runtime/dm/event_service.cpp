@@ -211,19 +211,67 @@ Status EventService::deliver(EventMessage m, const std::vector<Session> &targets
     std::lock_guard lock(mutex_);
     pending_[m.token] = Pending{};
   }
-  auto delivered = engine_.call(target.node, kDeliver, mpi::encode_message(m));
-  if (!delivered.ok()) {
+  // Failure handling (issue #4, B4): this rank keeps the event until it is
+  // answered. If the session's node dies the session is orphaned; when a
+  // live rank assumes it (dm_create_session(oldsid)) the event goes to that
+  // rank again with its original token. An event orphaned longer than the
+  // orphan timeout fails the operation with EIO.
+  auto forget = [&] {
     std::lock_guard lock(mutex_);
     pending_.erase(m.token);
-    return make_error(EIO, "event {} could not reach session {}: {}", m.type, target.id,
-                      delivered.error().message);
+  };
+  int delivered_to = -1;
+  // When the session was first seen unreachable (time_point{}: reachable).
+  std::chrono::steady_clock::time_point orphaned_since{};
+  for (;;) {
+    auto view = engine_.membership().current();
+    auto where = control_.read([&](const SessionTable &t) -> std::optional<Session> {
+      const Session *s = t.session(m.session);
+      if (s == nullptr) return std::nullopt;
+      return *s;
+    });
+    if (!where) {
+      forget();
+      return make_error(EIO, "session {} of event {} was destroyed before answering", m.session,
+                        m.type);
+    }
+    const bool reachable = where->state == SessionState::kActive && view->is_live(where->node);
+    if (reachable && where->node != delivered_to) {
+      orphaned_since = {};
+      auto delivered = engine_.call(where->node, kDeliver, mpi::encode_message(m));
+      if (delivered.ok()) {
+        delivered_to = where->node;
+        if (delivered_to != target.node) {
+          spdlog::info("event {} (token {}) re-sent to session {} on rank {} after takeover",
+                       m.type, m.token, m.session, delivered_to);
+        }
+      } else if (engine_.membership().current() == view) {
+        forget();
+        return make_error(EIO, "event {} could not reach session {}: {}", m.type, m.session,
+                          delivered.error().message);
+      }
+      continue;  // the view changed meanwhile: look again
+    }
+    if (!reachable) {
+      const auto now = std::chrono::steady_clock::now();
+      if (orphaned_since == std::chrono::steady_clock::time_point{}) orphaned_since = now;
+      if (now - orphaned_since > orphan_timeout_) {
+        forget();
+        return make_error(EIO, "session {} stayed orphaned for more than {} ms (event {})",
+                          m.session, orphan_timeout_.count(), m.type);
+      }
+      delivered_to = -1;  // whoever assumes the session gets the event again
+    }
+    std::unique_lock lock(mutex_);
+    // Bounded: a view change or a takeover needs no notification here.
+    if (changed_.wait_for(lock, std::chrono::milliseconds(20),
+                          [&] { return pending_[m.token].outcome.has_value(); })) {
+      const int error = *pending_[m.token].outcome;
+      pending_.erase(m.token);
+      if (error != 0) return make_error(error, "aborted by DM session {}", m.session);
+      return {};
+    }
   }
-  std::unique_lock lock(mutex_);
-  changed_.wait(lock, [&] { return pending_[m.token].outcome.has_value(); });
-  const int error = *pending_[m.token].outcome;
-  pending_.erase(m.token);
-  if (error != 0) return make_error(error, "aborted by DM session {}", target.id);
-  return {};
 }
 
 Status EventService::check_local_session(SessionId session) const {
@@ -304,6 +352,11 @@ Status EventService::respond(SessionId session, Token token, int error) {
   // The token's rights go before the operation goes on: it may touch the object.
   Status released = on_answered_ ? on_answered_(token) : Status{};
   if (source < 0) return released;  // nobody waits for this token
+  if (!engine_.membership().current()->is_live(source)) {
+    // The operation died with its rank: the answer is accepted and ignored.
+    spdlog::info("token {}: its source rank {} is gone; the answer is ignored", token, source);
+    return released;
+  }
   PDM_TRY(mpi::call_status(engine_, source, kRespond, Response{token, error}));
   return released;
 }

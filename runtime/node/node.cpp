@@ -119,6 +119,7 @@ Result<std::unique_ptr<Node>> Node::start(
   node->events_ = std::make_unique<dm::EventService>(*node->engine_, *node->control_, fsid);
   node->events_->attach();
   node->events_->set_tap(&node->tap_);
+  node->events_->set_orphan_timeout(settings.orphan_timeout);
   node->fs_->set_event_gate(node->events_.get());
   node->shrink_notices_ = std::make_unique<dm::ShrinkNotices>(*node->control_);
   node->fs_->set_size_notices(node->shrink_notices_.get());

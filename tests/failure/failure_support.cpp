@@ -46,7 +46,6 @@ std::string make_and_mount() {
     std::fprintf(stderr, "pdm_start failed: %s\n", pdm_last_error());
     std::abort();
   }
-  std::fprintf(stderr, "[rank %d] mounted %s\n", world_rank(), root.c_str());
   return root;
 }
 
