@@ -49,8 +49,14 @@ void ControlPlane::attach() {
 }
 
 Result<ControlPlane::Accepted> ControlPlane::accept(Update update) {
-  if (!is_manager()) return make_error(ESTALE, "this rank is not the session manager");
+  auto view = engine_.membership().current();
+  if (view->manager() != view->self()) {
+    return make_error(ESTALE, "this rank is not the session manager");
+  }
   std::lock_guard lock(mutex_);
+  if (synced_epoch_ != view->epoch()) {
+    return make_error(EAGAIN, "the session manager is resynchronising after a view change");
+  }
   if (shutdown_requested_) return make_error(ESHUTDOWN, "the session manager is shutting down");
   update.version = table_.version() + 1;
   if (update.kind == Update::Kind::kCreateSession) {
@@ -64,8 +70,16 @@ Result<ControlPlane::Accepted> ControlPlane::accept(Update update) {
 Result<Update> ControlPlane::submit(Update update) {
   update.version = 0;
   auto view = engine_.membership().current();
-  PDM_ASSIGN_OR_RETURN(auto accepted,
-                       mpi::call_typed<Accepted>(engine_, view->manager(), kSubmit, update));
+  auto call = mpi::call_typed<Accepted>(engine_, view->manager(), kSubmit, update);
+  // A new manager refuses (EAGAIN, applied nowhere) until it resynchronised
+  // the table after the view change: ask again, a bounded number of times.
+  mpi::Backoff backoff;
+  for (int tries = 0; !call.ok() && call.error().code == EAGAIN && tries < 100000; ++tries) {
+    backoff.pause();
+    view = engine_.membership().current();
+    call = mpi::call_typed<Accepted>(engine_, view->manager(), kSubmit, update);
+  }
+  PDM_ASSIGN_OR_RETURN(auto accepted, std::move(call));
   std::unique_lock lock(mutex_);
   // The first resynchronisation after the epoch the update was accepted in
   // decides: every survivor continued from a version below it -> lost.
@@ -168,6 +182,7 @@ void ControlPlane::on_view_change(const cluster::View &previous, const cluster::
   batch_last_ = newest;
   final_batch_ = false;
   resyncs_[next.epoch()] = newest;
+  synced_epoch_ = next.epoch();
   if (phase_ != Phase::kClosed) phase_ = Phase::kIdle;
   const bool manager = next.manager() == next.self();
   if (manager) {

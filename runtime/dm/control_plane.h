@@ -125,6 +125,10 @@ class ControlPlane {
   // version every replica continued from (an update accepted in an earlier
   // epoch with a higher version was lost with the manager).
   std::map<std::uint64_t, std::uint64_t> resyncs_;
+  // The epoch whose resynchronisation this rank finished: the manager accepts
+  // nothing in a newer view before (EAGAIN), or an update could slip in
+  // between the exchange of versions and the adoption of the newest replica.
+  std::uint64_t synced_epoch_ = 1;
 };
 
 }  // namespace pdm::dm

@@ -133,6 +133,16 @@ Result<std::unique_ptr<Node>> Node::start(
       [control = node->control_.get()](const cluster::View &previous, const cluster::View &next) {
         control->on_view_change(previous, next);
       });
+  node->detector_->add_listener(
+      [fs = node->fs_.get()](const cluster::View &, const cluster::View &next) {
+        const bool served = fs->metadata_service() != nullptr;
+        if (auto taken = fs->take_over_metadata(); !taken.ok()) {
+          spdlog::critical("view {}: cannot take over the metadata store: {}", next.epoch(),
+                           taken.error().message);
+        } else if (!served && fs->metadata_service() != nullptr) {
+          spdlog::warn("view {}: this rank took over the metadata store", next.epoch());
+        }
+      });
   node->engine_->add_poller([detector = node->detector_.get()] { return detector->poll(); });
   PDM_TRY(node->engine_->start());
   PDM_TRY(mpi::barrier(sync));

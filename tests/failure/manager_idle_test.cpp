@@ -4,9 +4,13 @@
 // (the sessions created before, B5), with the dead rank's session orphaned
 // and the others active (B4); serve new session changes, with an id never
 // used before (B17), seen by every survivor when the call returns; and stop
-// and finalize without it.
+// and finalize without it. Rank 0 also served the metadata: rank 1 (the new
+// owner of volume 0) reopens the store, so a file created before the kill is
+// still there and new files can be created, written and read back.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <mpi.h>
+#include <pdm/pdm.h>
 
 #include "runtime/node/process_node.h"
 #include "tests/failure/failure_support.h"
@@ -45,6 +49,11 @@ TEST(ManagerFailure, ManagerKilledWhileIdleB1B4B5B17) {
     mine = create_session("before-" + std::to_string(world_rank()));
   }
   MPI_Allgather(&mine, 1, MPI_INT, ids.data(), 1, MPI_INT, MPI_COMM_WORLD);
+  if (world_rank() == 2) {
+    const int fd = pdm_open("/before", O_CREAT | O_WRONLY, 0640);
+    ASSERT_GE(fd, 0) << pdm_last_error();
+    ASSERT_EQ(pdm_close(fd), 0);
+  }
   // The survivors' communicator exists before the kill: creating one while
   // pdm's progress thread builds the next view deadlocks in Open MPI's
   // context-id agreement (docs/FAILURES.md).
@@ -84,6 +93,22 @@ TEST(ManagerFailure, ManagerKilledWhileIdleB1B4B5B17) {
   auto seen = session(created);
   ASSERT_TRUE(seen.has_value()) << "session " << created << " missing on rank " << world_rank();
   EXPECT_EQ(seen->node, 3);
+  MPI_Barrier(live);
+
+  // The metadata service moved to rank 1 with volume 0.
+  EXPECT_EQ(node::process_node()->fs().metadata_rank(), 1);
+  EXPECT_TRUE(node::process_node()->fs().stat("/before").ok()) << "lost a file made before";
+  const std::string mine_path = "/after-" + std::to_string(world_rank());
+  const std::string text(100000, static_cast<char>('a' + world_rank()));
+  const int fd = pdm_open(mine_path.c_str(), O_CREAT | O_RDWR, 0640);
+  ASSERT_GE(fd, 0) << pdm_last_error();
+  EXPECT_EQ(pdm_pwrite(fd, text.data(), text.size(), 0), static_cast<ssize_t>(text.size()))
+      << pdm_last_error();
+  std::string back(text.size(), '\0');
+  EXPECT_EQ(pdm_pread(fd, back.data(), back.size(), 0), static_cast<ssize_t>(back.size()))
+      << pdm_last_error();
+  EXPECT_EQ(back, text);
+  EXPECT_EQ(pdm_close(fd), 0);
   MPI_Barrier(live);
 }
 
