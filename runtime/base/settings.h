@@ -83,15 +83,15 @@ struct DurationIn {
   X(fault_nospace_writes, "fault.nospace_writes", "PDM_FAULT_NOSPACE_WRITES",                     \
     "fault-nospace-writes", "0", (setting::SizeIn{0, 1u << 20}),                                  \
     "fault injection: the first N writes of each rank fail with ENOSPC (NOSPACE event tests)")   \
-  X(heartbeat_interval, "cluster.heartbeat_interval", "PDM_HEARTBEAT_INTERVAL",                   \
-    "heartbeat-interval", "100ms",                                                                \
+  X(heartbeat_interval, "cluster.heartbeat_interval", "PDM_CLUSTER_HEARTBEAT_INTERVAL",                   \
+    "cluster-heartbeat-interval", "100ms",                                                                \
     (setting::DurationIn{std::chrono::milliseconds(10), std::chrono::milliseconds(60000)}),       \
     "how often each rank tells every other rank that it is alive")                                \
-  X(heartbeat_timeout, "cluster.heartbeat_timeout", "PDM_HEARTBEAT_TIMEOUT",                      \
-    "heartbeat-timeout", "800ms",                                                                 \
+  X(heartbeat_timeout, "cluster.heartbeat_timeout", "PDM_CLUSTER_HEARTBEAT_TIMEOUT",                      \
+    "cluster-heartbeat-timeout", "800ms",                                                                 \
     (setting::DurationIn{std::chrono::milliseconds(50), std::chrono::milliseconds(600000)}),      \
     "a rank silent this long is suspected dead and removed by a view change")                    \
-  X(orphan_timeout, "session.orphan_timeout", "PDM_ORPHAN_TIMEOUT", "orphan-timeout", "60s",      \
+  X(orphan_timeout, "session.orphan_timeout", "PDM_SESSION_ORPHAN_TIMEOUT", "session-orphan-timeout", "60s",      \
     (setting::DurationIn{std::chrono::milliseconds(100), std::chrono::milliseconds(86400000)}),   \
     "a synchronous event whose session stays orphaned this long fails its operation with EIO")
 // clang-format on

@@ -1,6 +1,6 @@
 // A session node (rank 3) is SIGKILLed while a synchronous CREATE from rank 1
 // waits in its queue, and nobody assumes the session (issue #4; CLAIMS.md
-// B4): after the orphan timeout (PDM_ORPHAN_TIMEOUT, set short by ctest) the
+// B4): after the orphan timeout (PDM_SESSION_ORPHAN_TIMEOUT, set short by ctest) the
 // blocked open fails with EIO instead of hanging forever, and no file is made.
 #include <fcntl.h>
 #include <gtest/gtest.h>

@@ -4,7 +4,7 @@
 // dm_create_session(oldsid) (api::Session::assume), which keeps its
 // disposition; get the same event again there from its source, with its
 // token; and when rank 2 answers CONTINUE, rank 1's blocked open completes.
-// With PDM_ORPHAN_TIMEOUT (ctest sets it) much longer than the takeover, the
+// With PDM_SESSION_ORPHAN_TIMEOUT (ctest sets it) much longer than the takeover, the
 // orphan timeout must not fire.
 #include <fcntl.h>
 #include <gtest/gtest.h>
