@@ -230,13 +230,17 @@ Status EventService::deliver(EventMessage m, const std::vector<Session> &targets
       if (s == nullptr) return std::nullopt;
       return *s;
     });
-    if (!where) {
+    // A session that is gone may have moved the token to another session of
+    // its rank (dm_move_event) before it was destroyed: keep waiting for the
+    // answer, as before failure handling.
+    const bool reachable =
+        !where || (where->state == SessionState::kActive && view->is_live(where->node));
+    if (!where && delivered_to < 0) {
       forget();
-      return make_error(EIO, "session {} of event {} was destroyed before answering", m.session,
-                        m.type);
+      return make_error(EIO, "session {} of event {} was destroyed before it got the event",
+                        m.session, m.type);
     }
-    const bool reachable = where->state == SessionState::kActive && view->is_live(where->node);
-    if (reachable && where->node != delivered_to) {
+    if (where && reachable && where->node != delivered_to) {
       orphaned_since = {};
       auto delivered = engine_.call(where->node, kDeliver, mpi::encode_message(m));
       if (delivered.ok()) {
