@@ -55,7 +55,9 @@ Result<ControlPlane::Accepted> ControlPlane::accept(Update update) {
   }
   std::lock_guard lock(mutex_);
   if (synced_epoch_ != view->epoch()) {
-    return make_error(EAGAIN, "the session manager is resynchronising after a view change");
+    // EINPROGRESS, not EAGAIN: EAGAIN is an answer of the table itself (a
+    // conflicting right without DM_RR_WAIT) that submit must return at once.
+    return make_error(EINPROGRESS, "the session manager is resynchronising after a view change");
   }
   if (shutdown_requested_) return make_error(ESHUTDOWN, "the session manager is shutting down");
   update.version = table_.version() + 1;
@@ -71,13 +73,17 @@ Result<Update> ControlPlane::submit(Update update) {
   update.version = 0;
   auto view = engine_.membership().current();
   auto call = mpi::call_typed<Accepted>(engine_, view->manager(), kSubmit, update);
-  // A new manager refuses (EAGAIN, applied nowhere) until it resynchronised
-  // the table after the view change: ask again, a bounded number of times.
+  // A new manager refuses (EINPROGRESS, applied nowhere) until it
+  // resynchronised the table after the view change: ask again, a bounded
+  // number of times, then report EAGAIN (retry later).
   mpi::Backoff backoff;
-  for (int tries = 0; !call.ok() && call.error().code == EAGAIN && tries < 100000; ++tries) {
+  for (int tries = 0; !call.ok() && call.error().code == EINPROGRESS && tries < 100000; ++tries) {
     backoff.pause();
     view = engine_.membership().current();
     call = mpi::call_typed<Accepted>(engine_, view->manager(), kSubmit, update);
+  }
+  if (!call.ok() && call.error().code == EINPROGRESS) {
+    return make_error(EAGAIN, "{} (retry)", call.error().message);
   }
   PDM_ASSIGN_OR_RETURN(auto accepted, std::move(call));
   std::unique_lock lock(mutex_);

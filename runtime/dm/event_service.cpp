@@ -225,7 +225,9 @@ Status EventService::deliver(EventMessage m, const std::vector<Session> &targets
   std::chrono::steady_clock::time_point orphaned_since{};
   for (;;) {
     auto view = engine_.membership().current();
+    std::uint64_t seen_version = 0;  // of the replica `where` comes from
     auto where = control_.read([&](const SessionTable &t) -> std::optional<Session> {
+      seen_version = t.version();
       const Session *s = t.session(m.session);
       if (s == nullptr) return std::nullopt;
       return *s;
@@ -248,6 +250,15 @@ Status EventService::deliver(EventMessage m, const std::vector<Session> &targets
         if (delivered_to != target.node) {
           spdlog::info("event {} (token {}) re-sent to session {} on rank {} after takeover",
                        m.type, m.token, m.session, delivered_to);
+        }
+      } else if (delivered.error().code == ESRCH && where->node != target.node &&
+                 control_.acknowledged() < seen_version) {
+        // A takeover: this replica already names the new node, whose own
+        // replica may not yet (every rank applies a batch on its own). Once
+        // every rank acknowledged that version, deliver again.
+        if (auto waited = control_.wait_beyond(seen_version - 1); !waited.ok()) {
+          forget();
+          return waited;
         }
       } else if (engine_.membership().current() == view) {
         forget();
