@@ -2,8 +2,14 @@
 # The pdm demo: builds pdm (scripts/setup.sh), makes a file system of 4
 # volumes under a temporary directory, writes a set of generated files in
 # parallel with 4 ranks, reads them back on other ranks, verifies their
-# checksums and shows what landed where. Everything is removed at the end
-# (set PDM_DEMO_KEEP=1 to keep the file system).
+# checksums and shows what landed where. Then an unmodified parallel HDF5
+# program writes and reads an HDF5 file on pdm through the MPI-IO shim
+# (the test program tests/mpiio/mpiio_hdf5), and the file is copied out with
+# `pdm get` and read by h5dump. Then HSM: pdm-hsm adds an HDF5 archive,
+# migrates and releases the files over 1 MiB with 4 ranks ('pdm df' before
+# and after), and 'pdm get' reads released files back (recalled
+# transparently) and their checksums are compared with copies taken before.
+# Everything is removed at the end (set PDM_DEMO_KEEP=1 to keep it).
 #
 #   scripts/demo.sh [--help]
 set -euo pipefail
@@ -17,6 +23,7 @@ eval "$(bash scripts/test.sh --env)"
 build=${PDM_BUILD_DIR:-build}
 pdm=$build/apps/pdm/pdm
 demo=$build/apps/demo/pdm-demo
+hsm=$build/apps/hsm/pdm-hsm
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pdm-demo-XXXXXX")
 [[ -n "${PDM_DEMO_KEEP:-}" ]] || trap 'rm -rf "$work"' EXIT
@@ -32,8 +39,64 @@ echo
 echo "== pdm ls -l /demo (first lines)"
 "$pdm" ls -l --fs "$fs" /demo | head -n 5
 echo
+h5=$build/tests/mpiio/mpiio_hdf5
+if [[ -x "$h5" ]]; then
+  echo "== parallel HDF5 through the MPI-IO shim (libpdm-mpiio): 4 ranks write /shim.h5 (contiguous"
+  echo "   and chunked datasets, collective and independent), read it back and verify it"
+  mkdir -p "$work/plain"
+  PDM_FS=$fs mpiexec -x PDM_FS -n 4 "$h5" "$work/plain"
+  "$pdm" get --fs "$fs" /shim.h5 "$work/shim.h5"
+  echo "== h5dump -H of the file copied out with pdm get (first lines)"
+  h5dump -H "$work/shim.h5" | head -n 12
+  echo
+else
+  echo "== (no $h5: build with PDM_BUILD_TESTS=ON for the parallel HDF5 part)"
+fi
 echo "== pdm df"
 "$pdm" df --fs "$fs"
 echo
 echo "== pdm fsck"
 "$pdm" fsck --fs "$fs"
+echo
+echo "== pdm-hsm: an HDF5 archive for cold files"
+mkdir "$work/archive"
+if "$hsm" --help | grep -qE '^ +archive '; then
+  "$hsm" archive add a1 --type hdf5 --path "$work/archive" --fs "$fs"
+else  # the line 'pdm-hsm archive add' writes
+  touch "$work/archive/pdm-hsm-hdf5"
+  printf '[hsm]\narchive = a1 hdf5 %s\n' "$work/archive" >>"$fs"
+fi
+policy='size > 1M and path ~ "/demo/**"'
+echo
+echo "== pdm-hsm migrate --dry-run: what '$policy' selects (last lines)"
+mpiexec -n 4 "$hsm" migrate --fs "$fs" --policy "$policy" --dry-run | tail -n 4
+picks=$(mpiexec -n 1 "$hsm" migrate --fs "$fs" --policy "$policy" --dry-run |
+  awk '$1 == "resident" && n < 4 {print $NF; n++}')
+mkdir "$work/before" "$work/after"
+for f in $picks; do "$pdm" get --fs "$fs" "$f" "$work/before/"; done
+echo
+echo "== pdm df before"
+"$pdm" df --fs "$fs"
+echo
+echo "== mpiexec -n 4 pdm-hsm migrate --release: copy to the archive, then free the space"
+mpiexec -n 4 "$hsm" migrate --fs "$fs" --policy "$policy" --release
+echo
+echo "== pdm df after"
+"$pdm" df --fs "$fs"
+echo
+echo "== pdm-hsm status /demo (first lines and the counts)"
+"$hsm" status --fs "$fs" /demo | sed -n '1,4p;$p'
+echo
+echo "== pdm get of released files (recalled on the rank that reads), checksums compared"
+for f in $picks; do
+  mpiexec -n 2 "$pdm" get --fs "$fs" "$f" "$work/after/"
+  name=$(basename "$f")
+  if cmp -s "$work/before/$name" "$work/after/$name"; then
+    echo "$f: identical ($(sha256sum <"$work/after/$name" | cut -c1-16)...)"
+  else
+    echo "$f: DIFFERS" >&2
+    exit 1
+  fi
+done
+"$hsm" status --fs "$fs" /demo | tail -n 1
+"$pdm" df --fs "$fs"

@@ -5,7 +5,8 @@
 #include <cstring>
 #include <vector>
 
-#include "apps/pdm/command.h"
+#include "apps/pdm/commands.h"
+#include "apps/pdm/recall_mount.h"
 
 namespace pdm::cli {
 namespace {
@@ -28,7 +29,7 @@ Status cat_one(pfs::FileSystem &fs, const std::string &path, std::vector<std::by
 }
 
 int run(Invocation &invocation) {
-  return invocation.with_mounted([&](node::Node &node) {
+  return with_mounted_recalling(invocation, [&](node::Node &node) {
     if (!invocation.is_root()) return kExitOk;
     std::vector<std::byte> buffer(kBlock);
     int code = kExitOk;
@@ -54,7 +55,9 @@ Command cat_command() {
   command.arguments = "PATH...";
   command.description =
       "Writes each file PATH, in order, to standard output. A file that cannot be read is\n"
-      "reported on stderr and skipped; the exit status is then 1.";
+      "reported on stderr and skipped; the exit status is then 1.\n"
+      "If the file system has a pdm-hsm archive, every rank runs pdm-hsm's recall agent:\n"
+      "a migrated file is recalled from the archive as it is read.";
   command.min_args = 1;
   command.max_args = kAnyNumber;
   command.run = run;

@@ -3,7 +3,7 @@
 
 #include <fmt/format.h>
 
-#include "apps/pdm/command.h"
+#include "apps/pdm/commands.h"
 #include "runtime/base/size.h"
 
 namespace pdm::cli {

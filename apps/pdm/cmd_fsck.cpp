@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "apps/pdm/command.h"
+#include "apps/pdm/commands.h"
 #include "pfs/fsck/fsck.h"
 #include "runtime/base/log.h"
 #include "runtime/base/settings.h"

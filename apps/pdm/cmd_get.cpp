@@ -4,7 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "apps/pdm/command.h"
+#include "apps/pdm/commands.h"
+#include "apps/pdm/recall_mount.h"
 
 namespace pdm::cli {
 namespace {
@@ -46,7 +47,7 @@ int run(Invocation &invocation) {
   }
   const std::string &path = invocation.args()[0];
   const std::string &local = invocation.args()[1];
-  return invocation.with_mounted([&](node::Node &node) {
+  return with_mounted_recalling(invocation, [&](node::Node &node) {
     pfs::FileSystem &fs = node.fs();
     return run_transfer(
         invocation, "get", [&] { return prepare(fs, path, local, *wanted); },
@@ -68,7 +69,9 @@ Command get_command() {
       "of PATH, then rank r writes chunks r, r+N, r+2N, ... (N ranks) into it, so LOCAL must\n"
       "be at the same path on every rank (a shared file system).\n"
       "Quiet on success; -v prints 'get PATH -> LOCAL: N bytes in T s (X MiB/s)' on stderr.\n"
-      "On a terminal, progress is shown on stderr.";
+      "On a terminal, progress is shown on stderr.\n"
+      "If the file system has a pdm-hsm archive, every rank runs pdm-hsm's recall agent:\n"
+      "a migrated file is recalled from the archive (once, by one rank) as it is read.";
   command.min_args = 2;
   command.max_args = 2;
   command.add_options = add_transfer_options;

@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "apps/pdm/command.h"
+#include "apps/pdm/commands.h"
 
 namespace pdm::cli {
 namespace {

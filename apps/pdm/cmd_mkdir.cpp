@@ -1,7 +1,7 @@
 // pdm mkdir: creates directories (rank 0).
 #include <sys/stat.h>
 
-#include "apps/pdm/command.h"
+#include "apps/pdm/commands.h"
 #include "pfs/config/path.h"
 
 namespace pdm::cli {

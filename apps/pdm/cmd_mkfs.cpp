@@ -2,7 +2,7 @@
 // alone creates it; the other ranks of an mpiexec wait for its result.
 #include <fmt/format.h>
 
-#include "apps/pdm/command.h"
+#include "apps/pdm/commands.h"
 #include "pfs/config/mkfs.h"
 
 namespace pdm::cli {

@@ -1,5 +1,5 @@
 // pdm mv: renames a file or directory (rank 0).
-#include "apps/pdm/command.h"
+#include "apps/pdm/commands.h"
 
 namespace pdm::cli {
 namespace {

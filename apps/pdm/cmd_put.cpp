@@ -5,7 +5,7 @@
 
 #include <cstring>
 
-#include "apps/pdm/command.h"
+#include "apps/pdm/commands.h"
 
 namespace pdm::cli {
 namespace {

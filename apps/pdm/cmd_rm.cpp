@@ -1,5 +1,5 @@
 // pdm rm: removes files, and with -d empty directories (rank 0).
-#include "apps/pdm/command.h"
+#include "apps/pdm/commands.h"
 
 namespace pdm::cli {
 namespace {

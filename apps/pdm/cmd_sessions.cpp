@@ -13,7 +13,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "apps/pdm/command.h"
+#include "apps/pdm/commands.h"
 #include "pfs/config/fs_config.h"
 #include "pfs/config/lease.h"
 #include "runtime/node/status_publisher.h"

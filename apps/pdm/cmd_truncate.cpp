@@ -1,5 +1,5 @@
 // pdm truncate: sets the size of a file (rank 0).
-#include "apps/pdm/command.h"
+#include "apps/pdm/commands.h"
 #include "runtime/base/size.h"
 
 namespace pdm::cli {

@@ -22,6 +22,7 @@ namespace {
 namespace po = boost::program_options;
 
 constexpr std::string_view kSettingsSection = "settings";
+constexpr std::string_view kHsmSection = "hsm";
 
 // Characters that would not survive a round trip through parse_config_file:
 // '#' starts a comment, a line break ends the value, and surrounding blanks
@@ -39,7 +40,8 @@ po::options_description config_options() {
   po::options_description options;
   options.add_options()("fs.id", po::value<std::string>())("fs.stripe_size",
                                                            po::value<std::string>())(
-      "fs.volume", po::value<std::vector<std::string>>()->composing());
+      "fs.volume", po::value<std::vector<std::string>>()->composing())(
+      "hsm.archive", po::value<std::vector<std::string>>()->composing());
   add_setting_keys(options, kSettingsSection);
   return options;
 }
@@ -109,6 +111,14 @@ Status FsConfig::validate() const {
       return make_error(EINVAL, "pdm: volume '{}' is listed twice", volume);
     }
   }
+  for (const std::string &line : hsm_archives) {
+    if (line.empty() || !is_config_safe(line)) {
+      return make_error(EINVAL,
+                        "pdm: hsm archive '{}': an empty line, '#', a line break or surrounding "
+                        "blanks cannot be stored in a config file",
+                        line);
+    }
+  }
   for (const auto &[key, text] : settings) {
     PDM_TRY(check_setting(key, text));
     if (!is_config_safe(text)) {
@@ -174,6 +184,9 @@ Result<FsConfig> FsConfig::load(const std::string &path) {
     return make_error(EINVAL, "pdm: file system config {}: missing key 'fs.volume'", path);
   }
   config.settings = setting_values_from(parsed, kSettingsSection);
+  if (const auto it = parsed.find("hsm.archive"); it != parsed.end() && !it->second.empty()) {
+    config.hsm_archives = it->second.as<std::vector<std::string>>();
+  }
 
   // What is left to check are volumes and settings; the message names which.
   if (auto status = config.validate(); !status.ok()) return in_config(path, "", status.error());
@@ -187,6 +200,10 @@ Status FsConfig::save_new(const std::string &path) const {
     return make_error(EEXIST, "pdm: file system config {} already exists; pdm never overwrites one",
                       path);
   }
+  return write_new_file_durably(path, render());
+}
+
+std::string FsConfig::render() const {
   std::string content =
       "# pdm file system configuration, written by 'pdm mkfs'.\n"
       "# Volume i is the i-th 'volume' line: never reorder, insert or remove them.\n"
@@ -195,11 +212,31 @@ Status FsConfig::save_new(const std::string &path) const {
   for (const std::string &volume : volumes) content += fmt::format("volume = {}\n", volume);
   content += fmt::format("\n[{}]\n", kSettingsSection);
   for (const auto &[key, text] : settings) content += fmt::format("{} = {}\n", key, text);
-  return write_new_file_durably(path, content);
+  if (!hsm_archives.empty()) {
+    content += fmt::format(
+        "\n# pdm-hsm archives ('pdm-hsm archive add'); the first is the default.\n[{}]\n",
+        kHsmSection);
+    for (const std::string &line : hsm_archives) content += fmt::format("archive = {}\n", line);
+  }
+  return content;
 }
 
-Status write_new_file_durably(const std::string &path, std::string_view content) {
-  const std::string temp = fmt::format("{}.tmp.{}", path, ::getpid());
+Status FsConfig::replace_durably(const std::string &path) const {
+  PDM_TRY(validate());
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    const int err = errno;
+    return make_error(err, "pdm: file system config {}: {}", path, std::strerror(err));
+  }
+  return replace_file_durably(path, render());
+}
+
+namespace {
+
+// "<path>.tmp.<pid>" with content, fsynced and closed: the first step of
+// both ways of putting a file in place durably. Returns the temp name.
+Result<std::string> write_temp_durably(const std::string &path, std::string_view content) {
+  std::string temp = fmt::format("{}.tmp.{}", path, ::getpid());
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) {
     const int err = errno;
@@ -214,14 +251,37 @@ Status write_new_file_durably(const std::string &path, std::string_view content)
     const int err = errno;
     status = make_error(err, "pdm: cannot close {}: {}", temp, std::strerror(err));
   }
+  if (!status.ok()) {
+    ::unlink(temp.c_str());
+    return status.error();
+  }
+  return temp;
+}
+
+}  // namespace
+
+Status write_new_file_durably(const std::string &path, std::string_view content) {
+  PDM_ASSIGN_OR_RETURN(const std::string temp, write_temp_durably(path, content));
   // link() fails with EEXIST instead of replacing path, unlike rename().
-  if (status.ok() && ::link(temp.c_str(), path.c_str()) != 0) {
+  Status status;
+  if (::link(temp.c_str(), path.c_str()) != 0) {
     const int err = errno;
     status = err == EEXIST ? make_error(EEXIST, "pdm: {} already exists", path)
                            : make_error(err, "pdm: cannot create {}: {}", path, std::strerror(err));
   }
   ::unlink(temp.c_str());
   PDM_TRY(status);
+  return fsync_directory(parent_dir_of(path));
+}
+
+Status replace_file_durably(const std::string &path, std::string_view content) {
+  PDM_ASSIGN_OR_RETURN(const std::string temp, write_temp_durably(path, content));
+  // rename() replaces path atomically: readers see the old or the new file.
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(temp.c_str());
+    return make_error(err, "pdm: cannot replace {}: {}", path, std::strerror(err));
+  }
   return fsync_directory(parent_dir_of(path));
 }
 

@@ -9,10 +9,16 @@
 //   volume = /scratch/pdm/v1       # one line per volume, in index order
 //   [settings]
 //   log.level = info               # any key of the settings table (settings.h)
+//   [hsm]
+//   archive = a1 hdf5 /archive/a1 deflate=4   # pdm-hsm's archives, first = default
 //
 // Volume order is the volume index, which object placement depends on: a
 // config is written once and its volumes never reordered. Unknown keys are
 // errors, so that a typo does not silently fall back to a default.
+//
+// The [hsm] archive lines belong to pdm-hsm (apps/hsm/archive/archive_registry.h
+// parses them); the file system keeps them as opaque text. Adding an archive
+// is the one change made to an existing config (replace_durably).
 #pragma once
 
 #include <cstdint>
@@ -36,6 +42,8 @@ struct FsConfig {
   // [settings], as text, checked against the settings table; pass it to
   // pdm::resolve as SettingSources::config_file.
   SettingValues settings;
+  // [hsm] archive lines, in file order, as text (pdm-hsm's archive registry).
+  std::vector<std::string> hsm_archives;
 
   // ENOENT if the file is missing ("create one with 'pdm mkfs'"); EINVAL for
   // an unknown key, a repeated single key or a bad value, naming key and file.
@@ -46,6 +54,16 @@ struct FsConfig {
   // it, links it to path (which fails rather than replace a file that
   // appeared meanwhile), removes the temp name and fsyncs the directory.
   Status save_new(const std::string &path) const;
+
+  // Replaces the existing config at `path` (which must exist: ENOENT) with
+  // this one, atomically and durably: temp + fsync + rename + fsync of the
+  // directory, so a crash leaves either the old or the new file. Used only
+  // to add an archive ([hsm]); volumes must never change this way, and the
+  // caller serialises concurrent replacers (the archive registry locks).
+  Status replace_durably(const std::string &path) const;
+
+  // The file's text, as save_new and replace_durably write it.
+  std::string render() const;
 
   // EINVAL unless the fields make a config that load() would accept.
   Status validate() const;
@@ -64,6 +82,9 @@ Status check_fs_id(std::string_view fs_id);
 // Creates path with content, never replacing an existing file (EEXIST), by
 // the temp + fsync + link + fsync-directory sequence of FsConfig::save_new.
 Status write_new_file_durably(const std::string &path, std::string_view content);
+// Replaces path (which may exist) with content: temp + fsync + rename +
+// fsync of the directory.
+Status replace_file_durably(const std::string &path, std::string_view content);
 // fsync of a directory, so that entries created in it survive a crash.
 Status fsync_directory(const std::string &dir);
 

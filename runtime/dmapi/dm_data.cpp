@@ -33,6 +33,7 @@ struct Target {
   pdm::node::Node *node = nullptr;
   std::uint64_t ino = 0;
   std::uint64_t generation = 0;
+  pdm::dmapi::CallRight right;  // DM_NO_TOKEN: held while the call runs
   pfs::FileSystem &fs() const { return node->fs(); }
 };
 
@@ -52,8 +53,8 @@ pdm::Result<Target> target(dm_sessid_t sid, const void *hanp, size_t hlen, dm_to
   const bool session_exists = node->control().read(
       [&](const pdm::dm::SessionTable &t) { return t.session(sid) != nullptr; });
   if (!session_exists) return Error{EINVAL, "session " + std::to_string(sid) + " does not exist"};
-  PDM_TRY(pdm::dmapi::check_right(*node, sid, token, handle.ino, needed));
-  return Target{node, handle.ino, handle.generation};
+  PDM_ASSIGN_OR_RETURN(auto right, pdm::dmapi::check_right(*node, sid, token, handle.ino, needed));
+  return Target{node, handle.ino, handle.generation, std::move(right)};
 }
 
 }  // namespace

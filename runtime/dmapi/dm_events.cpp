@@ -118,12 +118,13 @@ int dm_respond_event(dm_sessid_t sid, dm_token_t token, dm_response_t response, 
   return guarded(
       [&] {
         int error = 0;
-        if (response == DM_RESP_ABORT) {
+        const long long answer = pdm::cboundary::c_enum_value(response);
+        if (answer == DM_RESP_ABORT) {
           if (reterror <= 0) {
             return fail(Error{EINVAL, "dm_respond_event: DM_RESP_ABORT needs a positive errno"});
           }
           error = reterror;
-        } else if (response != DM_RESP_CONTINUE) {
+        } else if (answer != DM_RESP_CONTINUE) {
           return fail(Error{EINVAL, "dm_respond_event: response must be CONTINUE or ABORT"});
         }
         auto node = running();

@@ -35,7 +35,8 @@ pdm::Result<pdm::dmapi::Object> target(dm_sessid_t sid, const void *hanp, size_t
                                        dm_token_t token, pdm::dm::Right needed) {
   PDM_ASSIGN_OR_RETURN(auto object, pdm::dmapi::object_of(hanp, hlen));
   PDM_TRY(pdm::dmapi::check_session(*object.node, sid));
-  PDM_TRY(pdm::dmapi::check_right(*object.node, sid, token, object.ino, needed));
+  PDM_ASSIGN_OR_RETURN(object.right,
+                       pdm::dmapi::check_right(*object.node, sid, token, object.ino, needed));
   return object;
 }
 

@@ -56,7 +56,8 @@ extern "C" {
 int dm_send_msg(dm_sessid_t targetsid, dm_msgtype_t msgtype, size_t buflen, void *bufp) {
   return guarded(
       [&] {
-        if (msgtype != DM_MSGTYPE_SYNC && msgtype != DM_MSGTYPE_ASYNC) {
+        const long long type = pdm::cboundary::c_enum_value(msgtype);
+        if (type != DM_MSGTYPE_SYNC && type != DM_MSGTYPE_ASYNC) {
           return fail(Error{EINVAL, "dm_send_msg: msgtype must be DM_MSGTYPE_SYNC or _ASYNC"});
         }
         auto data = message_data(buflen, bufp);

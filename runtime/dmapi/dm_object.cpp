@@ -46,8 +46,14 @@ Status check_session(node::Node &node, int sid) {
   return {};
 }
 
-Status check_right(node::Node &node, int sid, int token, std::uint64_t ino, dm::Right needed) {
-  if (token == DM_NO_TOKEN) return {};
+Result<CallRight> check_right(node::Node &node, int sid, int token, std::uint64_t ino,
+                              dm::Right needed) {
+  if (token == DM_NO_TOKEN) {
+    const auto kind =
+        needed == dm::Right::kExcl ? pfs::AccessKind::kModify : pfs::AccessKind::kRead;
+    PDM_ASSIGN_OR_RETURN(auto guard, node.rights().begin(ino, kind));
+    return std::make_shared<pfs::AccessGuard>(std::move(guard));
+  }
   PDM_TRY(node.events().holds_token(static_cast<dm::SessionId>(sid), token));
   const dm::Right held =
       node.control().read([&](const dm::SessionTable &t) { return t.rights().held(ino, token); });
@@ -55,7 +61,7 @@ Status check_right(node::Node &node, int sid, int token, std::uint64_t ino, dm::
     return make_error(EACCES, "token {} holds {} on inode {}; the call needs {}", token,
                       right_name(held), ino, right_name(needed));
   }
-  return {};
+  return CallRight{};
 }
 
 }  // namespace pdm::dmapi

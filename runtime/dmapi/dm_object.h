@@ -6,18 +6,29 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
+#include "pfs/object_access.h"
 #include "runtime/dmapi/handle.h"
 #include "runtime/mpi/typed_rpc.h"
 #include "runtime/node/node.h"
 
 namespace pdm::dmapi {
 
+// The short-term access right a DM call made with DM_NO_TOKEN holds while
+// it runs (XDSM: "the implementation acquires the appropriate right for the
+// duration of the call"): an operation counted in flight by the
+// RightsService, like a file operation, so the call waits while another
+// token's right excludes it and a right being granted waits for the call.
+// Empty for a call with a token (the token's own right covers it).
+using CallRight = std::shared_ptr<pfs::AccessGuard>;
+
 struct Object {
   node::Node *node = nullptr;
   FsId fsid = 0;
   std::uint64_t ino = 0;
   std::uint64_t generation = 0;
+  CallRight right;  // held for as long as the call keeps its Object
 };
 
 // EINVAL before pdm_start; EBADF for bytes that are not a handle, for the
@@ -30,12 +41,15 @@ Result<Object> object_of(const void *hanp, std::size_t hlen);
 Status check_session(node::Node &node, int sid);
 
 // XDSM's access right for a DM call on an object through `token`: with
-// DM_NO_TOKEN the call takes no right (pdm does not acquire one for the
-// call's duration: a DM application that needs exclusion requests the right
-// first); with a token, ESRCH/EINVAL unless a session of this rank holds it
+// DM_NO_TOKEN the call's short-term right (a read for `needed` SHARED, a
+// modification for EXCL; see CallRight), taken now and waiting while
+// another token's right excludes it — so a session whose own token holds a
+// right on the object must pass that token, or its call waits for its own
+// right; with a token, ESRCH/EINVAL unless a session of this rank holds it
 // (EventService::holds_token), EACCES unless it holds at least `needed` on
 // the object (reads need DM_RIGHT_SHARED, changes DM_RIGHT_EXCL).
-Status check_right(node::Node &node, int sid, int token, std::uint64_t ino, dm::Right needed);
+Result<CallRight> check_right(node::Node &node, int sid, int token, std::uint64_t ino,
+                              dm::Right needed);
 
 template <typename Resp, typename Req>
 Result<Resp> meta_call(const Object &object, mpi::MsgType type, const Req &request) {

@@ -66,7 +66,8 @@ int dm_request_right(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t token,
         if (flags & ~static_cast<unsigned int>(DM_RR_WAIT)) {
           return fail(Error{EINVAL, "dm_request_right: unknown flags"});
         }
-        if (right != DM_RIGHT_SHARED && right != DM_RIGHT_EXCL) {
+        const long long wanted = pdm::cboundary::c_enum_value(right);
+        if (wanted != DM_RIGHT_SHARED && wanted != DM_RIGHT_EXCL) {
           return fail(Error{EINVAL, "dm_request_right: request DM_RIGHT_SHARED or DM_RIGHT_EXCL"});
         }
         pdm::node::Node *node = nullptr;

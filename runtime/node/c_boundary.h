@@ -4,9 +4,11 @@
 #pragma once
 
 #include <cerrno>
+#include <cstring>
 #include <exception>
 #include <new>
 #include <string>
+#include <type_traits>
 
 #include "runtime/base/result.h"
 
@@ -18,6 +20,18 @@ const char *last_error();
 
 inline int to_int(const Status &status) {
   return status.ok() ? 0 : fail(status.error());
+}
+
+// The value a C caller passed for an enum parameter, as an integer. C may
+// pass any int (dm_right_t 7, say); in C++ loading an enum object holding a
+// value outside its enumerators' range is undefined, so the bytes are read
+// as the underlying type and only then compared.
+template <typename Enum>
+requires std::is_enum_v<Enum>
+long long c_enum_value(const Enum &value) {
+  std::underlying_type_t<Enum> raw;
+  std::memcpy(&raw, &value, sizeof raw);
+  return static_cast<long long>(raw);
 }
 
 // Runs an API body and turns any escaping exception into errno.

@@ -41,7 +41,26 @@ def check_events(report, run):
         fail(f"target.met disagrees with the ratio: {report['target']}", run)
 
 
-CHECKS = {"events": check_events}
+def check_mpiio(report, run):
+    cases = report.get("cases")
+    if not isinstance(cases, list) or not cases:
+        fail(f"cases: {cases!r}", run)
+    met = True
+    for case in cases:
+        for side in ("pdm_mib_s", "native_mib_s"):
+            for phase in ("write", "read"):
+                if not case[side][phase] > 0:
+                    fail(f"{case['transfer']} {case['layout']} {case['mode']}: {side}.{phase} "
+                         f"is {case[side][phase]}", run)
+        if case["transfer"] >= report["target"]["transfer_min"]:
+            met = met and min(case["ratio"].values()) >= report["target"]["ratio_min"]
+    large = [c for c in cases if c["transfer"] >= report["target"]["transfer_min"]]
+    expected = met if large else None
+    if report["target"]["met"] != expected:
+        fail(f"target.met disagrees with the ratios: {report['target']}", run)
+
+
+CHECKS = {"events": check_events, "mpiio": check_mpiio}
 
 
 def main():

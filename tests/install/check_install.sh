@@ -153,8 +153,35 @@ check_dmapi_port_tests() {
     "${mpiexec_flags[@]}" "${extra[@]}" || fail "dmapi_events (installed) exited with $?"
 }
 
+# The MPI-IO shim (issue #5): mpiio_basic.c, a plain MPI-IO program, linked
+# with the installed libpdm-mpiio (before libmpi: mpicc puts -lmpi last) and
+# run on a file system the installed `pdm` makes, PDM_FS set (run_shim.sh).
+check_mpiio_shim() {
+  [[ -e "$prefix/lib/libpdm-mpiio.so" ]] || fail "missing $prefix/lib/libpdm-mpiio.so"
+  [[ -e "$prefix/lib/libpdm-mpiio-preload.so" ]] || fail "missing $prefix/lib/libpdm-mpiio-preload.so"
+  [[ -e "$prefix/bin/pdm" ]] || { step "no installed pdm: not running mpiio_basic"; return; }
+  local flags
+  flags=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs pdm)
+  step "$mpicc mpiio_basic.c -lpdm-mpiio \$(pkg-config --cflags --libs pdm)"
+  # shellcheck disable=SC2086 # word splitting of the flags is intended
+  "$mpicc" -std=c99 -pedantic -Wall -Werror -o "$tmp/mpiio_basic" "$src/tests/mpiio/mpiio_basic.c" \
+    -L"$prefix/lib" -Wl,-rpath,"$prefix/lib" -lpdm-mpiio $flags ||
+    fail "building mpiio_basic.c against the installed libpdm-mpiio"
+  local where
+  where=$(ldd "$tmp/mpiio_basic" | awk '$1 ~ /^libpdm-mpiio\.so/ {print $3}')
+  [[ "$(readlink -f "$where")" == "$(readlink -f "$prefix/lib")"/* ]] ||
+    fail "mpiio_basic loads libpdm-mpiio from $where, not from $prefix/lib"
+  local preload extra=()
+  preload=$(sanitizer_preload)
+  [[ -z "$preload" ]] || extra=(-x "LD_PRELOAD=$preload")
+  step "run_shim.sh: the installed pdm and mpiio_basic, 4 ranks"
+  bash "$src/tests/mpiio/run_shim.sh" "$prefix/bin/pdm" "$mpiexec" 4 "$tmp/mpiio_basic" -- \
+    "${mpiexec_flags[@]}" "${extra[@]}" || fail "mpiio_basic (installed) exited with $?"
+}
+
 check_install_tree
 check_pkg_config
 check_cmake_package
 check_dmapi_port_tests
+check_mpiio_shim
 step "all checks passed"

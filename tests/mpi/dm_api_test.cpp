@@ -400,6 +400,178 @@ TEST(DmApi, DmAttributeRoundTripB16) {
   ASSERT_TRUE(all(no_failure()));
 }
 
+// The object calls beyond attributes and regions (issue #3's C++ API): all
+// DM attributes, set_stat (no event, no implicit times), a directory page,
+// allocation extents after a punch, sync. Rank 2 works on rank 0's file.
+TEST(DmApi, ObjectCallsListSetStatDirectoryAllocationSyncB16) {
+  const std::string dir = test_path("d");
+  if (rank() == 0) {
+    ASSERT_EQ(pdm_mkdir(dir.c_str(), 0755), 0) << pdm_last_error();
+    for (int i = 0; i < 5; ++i) write_file(dir + "/f" + std::to_string(i), 30 + i, 8192);
+  }
+  ASSERT_TRUE(all(no_failure()));
+  if (rank() == 2) {
+    auto s = must_create("cxx-objects");
+    ASSERT_TRUE(s.has_value());
+    auto d = api::handle_of(dir);
+    auto f = api::handle_of(dir + "/f3");
+    ASSERT_TRUE(d.ok() && f.ok());
+    ASSERT_TRUE(api::set_attr(*s, *f, "b", "2").ok());
+    ASSERT_TRUE(api::set_attr(*s, *f, "a", "1").ok());
+    auto attrs = api::list_attrs(*s, *f);
+    ASSERT_TRUE(attrs.ok()) << attrs.error().message;
+    ASSERT_EQ(attrs->size(), 2u);
+    EXPECT_EQ((*attrs)[0].name, "a");  // name order
+    EXPECT_EQ((*attrs)[1].value, "2");
+
+    pfs::AttrChange change;
+    change.mode = 0600;
+    change.mtime = pfs::TimeNs{1000000000};
+    auto changed = api::set_stat(*s, *f, change);
+    ASSERT_TRUE(changed.ok()) << changed.error().message;
+    auto after = api::stat(*s, *f);
+    ASSERT_TRUE(after.ok());
+    EXPECT_EQ(after->inode.mode & 07777u, 0600u);
+    EXPECT_EQ(after->inode.mtime, pfs::TimeNs{1000000000});
+
+    // Two pages of a five-entry directory; the second ends it.
+    auto first = api::list_directory(*s, *d, 0, 3);
+    ASSERT_TRUE(first.ok()) << first.error().message;
+    ASSERT_EQ(first->entries.size(), 3u);
+    EXPECT_TRUE(first->more);
+    EXPECT_EQ(first->entries[0].name, "f0");
+    auto second = api::list_directory(*s, *d, first->entries.size(), 3);
+    ASSERT_TRUE(second.ok());
+    ASSERT_EQ(second->entries.size(), 2u);
+    EXPECT_FALSE(second->more);
+    EXPECT_EQ(second->entries[1].name, "f4");
+    EXPECT_TRUE(second->entries[0].has_dmattrs);  // f3
+    auto not_dir = api::list_directory(*s, *f, 0, 3);
+    ASSERT_FALSE(not_dir.ok());
+    EXPECT_EQ(not_dir.error().code, EINVAL);
+
+    ASSERT_TRUE(api::punch_hole(*s, *f, 0, 4096).ok());
+    auto extents = api::allocation(*s, *f, 0);
+    ASSERT_TRUE(extents.ok()) << extents.error().message;
+    ASSERT_FALSE(extents->empty());
+    EXPECT_FALSE(extents->front().data);  // the punched block is a hole
+    EXPECT_EQ(extents->front().offset, 0u);
+    EXPECT_TRUE(api::sync(*s, *f).ok());
+  }
+  ASSERT_TRUE(all(no_failure()));
+}
+
+// The queries: tokens, query_right, event lists (fs and per object),
+// mount_info, path_of; group options from a rank that is not a member.
+TEST(DmApi, QueriesTokensRightsEventlistsMountAndPathsB7B8) {
+  const std::string path = test_path("f");
+  if (rank() == 0) write_file(path, 41, 100);
+  ASSERT_TRUE(all(no_failure()));
+  auto h = api::handle_of(path);
+  auto root = api::handle_of("/");
+  ASSERT_TRUE(h.ok() && root.ok());
+  if (rank() == 1) {
+    auto s = must_create("cxx-queries");
+    ASSERT_TRUE(s.has_value());
+    auto token = s->create_user_event("q");
+    ASSERT_TRUE(token.ok());
+    auto tokens = s->tokens();
+    ASSERT_TRUE(tokens.ok());
+    EXPECT_EQ(*tokens, std::vector<dm::Token>{*token});
+    EXPECT_EQ(*s->query_right(*token, *h), dm::Right::kNull);
+    {
+      auto right = s->request_right(*token, *h, dm::Right::kShared, true);
+      ASSERT_TRUE(right.ok()) << right.error().message;
+      EXPECT_EQ(*s->query_right(*token, *h), dm::Right::kShared);
+    }
+    EXPECT_EQ(*s->query_right(*token, *h), dm::Right::kNull);  // the guard released it
+    ASSERT_TRUE(s->respond(*token, api::Continue{}).ok());
+    EXPECT_TRUE(s->tokens()->empty());
+
+    const dm::EventSet destroy = api::event_bit(EventType::kDestroy);
+    ASSERT_TRUE(s->set_eventlist(*h, destroy).ok());
+    EXPECT_EQ(*s->eventlist(*h), destroy);
+    EXPECT_EQ(*s->eventlist(), dm::EventSet{0});
+    ASSERT_TRUE(s->set_eventlist(*h, 0).ok());
+
+    auto mount = s->mount_info();
+    ASSERT_TRUE(mount.ok()) << mount.error().message;
+    EXPECT_EQ(mount->mount_point, "/");
+    EXPECT_EQ(mount->root, *root);
+
+    auto named = api::path_of(*root, *h);
+    ASSERT_TRUE(named.ok()) << named.error().message;
+    EXPECT_EQ(*named, path);
+    EXPECT_FALSE(api::path_of(*h, *h).ok());  // not a directory
+  }
+  if (rank() == 2) {
+    ASSERT_TRUE(api::set_group_options("cxx-options", true).ok());
+  }
+  ASSERT_TRUE(all(no_failure()));
+  // Every rank's replica has it once rank 2's call returned (B14).
+  EXPECT_TRUE(node::process_node()->control().read(
+      [](const dm::SessionTable &t) { return t.group_options("cxx-options").async_to_all; }));
+  ASSERT_TRUE(all(no_failure()));
+  if (rank() == 2) {
+    ASSERT_TRUE(api::set_group_options("cxx-options", false).ok());
+  }
+  ASSERT_TRUE(all(no_failure()));
+}
+
+// dm_send_msg, dm_create_userevent, dm_find_eventmsg, dm_move_event and
+// dm_pending through the C++ API: rank 1 sends a synchronous USER message to
+// a session on rank 3, which marks it pending, finds it by token, and moves
+// it to a second session of its own that aborts it with EPERM; rank 1's
+// send_message returns that errno (B19: an event message sent to another
+// rank's session).
+TEST(DmApi, UserMessagesFindMoveAndPendingB19) {
+  std::optional<api::Session> first;
+  std::optional<api::Session> second;
+  dm::SessionId target = 0;
+  if (rank() == 3) {
+    first = must_create("cxx-msg-1");
+    second = must_create("cxx-msg-2");
+    ASSERT_TRUE(first.has_value() && second.has_value());
+    target = first->id();
+    auto own = first->create_user_event("mine");
+    ASSERT_TRUE(own.ok()) << own.error().message;
+    auto found = first->find_event(*own);
+    ASSERT_TRUE(found.ok()) << found.error().message;
+    EXPECT_EQ(found->type, EventType::kUser);
+    ASSERT_TRUE(first->respond(*own, api::Continue{}).ok());
+    EXPECT_EQ(first->find_event(*own).error().code, ESRCH);
+  }
+  std::uint64_t shared = target;
+  ASSERT_EQ(MPI_Bcast(&shared, 1, MPI_UINT64_T, 3, MPI_COMM_WORLD), MPI_SUCCESS);
+  target = static_cast<dm::SessionId>(shared);
+  std::thread handler;
+  if (rank() == 3) {
+    handler = std::thread([&] {
+      auto events = first->get_events(1, true);
+      if (!events.ok() || events->empty()) return;
+      const api::Event &event = events->front();
+      const auto *user = event.as<api::UserEvent>();
+      EXPECT_TRUE(user != nullptr && user->data == "hello");
+      EXPECT_TRUE(first->mark_pending(event.token).ok());
+      auto found = first->find_event(event.token);
+      EXPECT_TRUE(found.ok() && found->token == event.token);
+      EXPECT_TRUE(first->move_event(event.token, second->id()).ok());
+      EXPECT_EQ(first->find_event(event.token).error().code, ESRCH);  // moved away
+      EXPECT_TRUE(second->respond(event.token, api::Abort{EPERM}).ok());
+    });
+  }
+  if (rank() == 1) {
+    auto sent = api::send_message(target, true, "hello");
+    ASSERT_FALSE(sent.ok());
+    EXPECT_EQ(sent.error().code, EPERM);
+    EXPECT_EQ(api::send_message(0x7fffffff, false, "x").error().code, EINVAL);  // DMAPI.md
+  }
+  if (handler.joinable()) handler.join();
+  first.reset();
+  second.reset();
+  ASSERT_TRUE(all(no_failure()));
+}
+
 // B18: a parallel DM application, one instance per rank in one session
 // group; every rank creates a file, and its CREATE is handled by the
 // instance on that rank (a handler thread; the open waits for it).

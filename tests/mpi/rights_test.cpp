@@ -172,7 +172,7 @@ TEST(AccessRights, ExclExcludesRightsAndFileOperationsSharedLetsReadsThrough) {
     char junk[32] = {};
     dm_right_t right = DM_RIGHT_EXCL;
     EXPECT_EQ(error_of(dm_request_right(a, h, hlen, ta, 0, DM_RIGHT_NULL)), EINVAL);
-    EXPECT_EQ(error_of(dm_request_right(a, h, hlen, ta, 0, static_cast<dm_right_t>(7))), EINVAL);
+    // (An out-of-range dm_right_t is legal C only: tests/dmapi/dmapi_rights.c.)
     EXPECT_EQ(error_of(dm_request_right(a, h, hlen, ta, 0x10, DM_RIGHT_SHARED)), EINVAL);
     EXPECT_EQ(error_of(dm_request_right(a, h, hlen, DM_NO_TOKEN, 0, DM_RIGHT_SHARED)), EINVAL);
     EXPECT_EQ(error_of(dm_request_right(a, h, hlen, tb, 0, DM_RIGHT_SHARED)), ESRCH)
@@ -357,6 +357,68 @@ TEST(AccessRights, AGrantWaitsForTheOperationsAlreadyRunning) {
     EXPECT_EQ(dm_destroy_session(sid), 0);
     dm_handle_free(h, hlen);
     dm_handle_free(fsh, fshlen);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+}
+
+// XDSM: a DM call made with DM_NO_TOKEN acquires the right it needs for its
+// duration. So while session A's token holds EXCL on a file, session B's
+// dm_set_dmattr with DM_NO_TOKEN waits (counted as waiting on the inode,
+// not returned, the attribute not set), and goes through once A releases;
+// while A only holds SHARED, B's DM_NO_TOKEN reads go through at once.
+TEST(AccessRights, NoTokenCallsTakeAShortTermRight) {
+  if (rank() == 0) {
+    int fd = pdm_open("/rights-notoken", O_CREAT | O_WRONLY, 0644);
+    ASSERT_GE(fd, 0) << pdm_last_error();
+    ASSERT_EQ(pdm_close(fd), 0);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank() == kDm) {
+    struct stat st {};
+    ASSERT_EQ(pdm_stat("/rights-notoken", &st), 0) << pdm_last_error();
+    const auto ino = static_cast<std::uint64_t>(st.st_ino);
+    void *h = nullptr;
+    std::size_t hlen = 0;
+    ASSERT_EQ(dm_path_to_handle(const_cast<char *>("/rights-notoken"), &h, &hlen), 0);
+    dm_sessid_t a = DM_NO_SESSION;
+    dm_sessid_t b = DM_NO_SESSION;
+    char info_a[] = "notoken-a";
+    char info_b[] = "notoken-b";
+    ASSERT_EQ(dm_create_session(DM_NO_SESSION, info_a, &a), 0);
+    ASSERT_EQ(dm_create_session(DM_NO_SESSION, info_b, &b), 0);
+    dm_token_t ta = DM_NO_TOKEN;
+    char user[] = "token";
+    ASSERT_EQ(dm_create_userevent(a, sizeof user, user, &ta), 0) << pdm_last_error();
+    ASSERT_EQ(dm_request_right(a, h, hlen, ta, DM_RR_WAIT, DM_RIGHT_EXCL), 0) << pdm_last_error();
+
+    dm_attrname_t name{};
+    std::memcpy(name.an_chars, "nt", 2);
+    char value[] = "b";
+    Operation set([&] {
+      return static_cast<long>(dm_set_dmattr(b, h, hlen, DM_NO_TOKEN, &name, 0, 1, value));
+    });
+    await_blocked(ino, set);
+    EXPECT_FALSE(set.done()) << "a DM_NO_TOKEN change went through under another token's EXCL";
+    char got[8] = {};
+    std::size_t rlen = 0;
+    EXPECT_EQ(dm_get_dmattr(a, h, hlen, ta, &name, sizeof got, got, &rlen), -1);
+    EXPECT_EQ(errno, ENOENT) << "the waiting change must not have happened";
+
+    ASSERT_EQ(dm_downgrade_right(a, h, hlen, ta), 0) << pdm_last_error();
+    // SHARED still excludes the change ...
+    EXPECT_FALSE(set.done());
+    // ... but lets a DM_NO_TOKEN read through.
+    EXPECT_EQ(dm_get_dmattr(b, h, hlen, DM_NO_TOKEN, &name, sizeof got, got, &rlen), -1);
+    EXPECT_EQ(errno, ENOENT);
+    ASSERT_EQ(dm_release_right(a, h, hlen, ta), 0) << pdm_last_error();
+    EXPECT_EQ(set.join(), 0) << pdm_last_error();
+    EXPECT_EQ(dm_get_dmattr(b, h, hlen, DM_NO_TOKEN, &name, sizeof got, got, &rlen), 0);
+    EXPECT_EQ(std::string(got, rlen), "b");
+
+    EXPECT_EQ(dm_respond_event(a, ta, DM_RESP_CONTINUE, 0, 0, nullptr), 0) << pdm_last_error();
+    EXPECT_EQ(dm_destroy_session(a), 0);
+    EXPECT_EQ(dm_destroy_session(b), 0);
+    dm_handle_free(h, hlen);
   }
   MPI_Barrier(MPI_COMM_WORLD);
 }

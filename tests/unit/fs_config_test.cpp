@@ -176,6 +176,46 @@ TEST_F(FsConfigTest, MissingAndRepeatedKeysAreErrors) {
   expect_invalid("[fs]\nthis is not a key value line\n", {});
 }
 
+TEST_F(FsConfigTest, HsmArchiveLinesRoundTripInOrder) {
+  FsConfig config = sample();
+  config.hsm_archives = {"a1 hdf5 /archive/a1 deflate=4", "p posix /archive/p"};
+  const std::string path = file("fs.conf");
+  ASSERT_TRUE(config.save_new(path).ok());
+  auto loaded = FsConfig::load(path);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  EXPECT_EQ(loaded->hsm_archives, config.hsm_archives);
+  // A config without [hsm] (every config mkfs writes) has no archives.
+  ASSERT_TRUE(sample().save_new(file("plain.conf")).ok());
+  EXPECT_TRUE(FsConfig::load(file("plain.conf"))->hsm_archives.empty());
+  EXPECT_EQ(read(file("plain.conf")).find("[hsm]"), std::string::npos);
+}
+
+TEST_F(FsConfigTest, ReplaceDurablySwapsTheFileAndLeavesNoTemp) {
+  const std::string path = file("fs.conf");
+  ASSERT_TRUE(sample().save_new(path).ok());
+  FsConfig config = *FsConfig::load(path);
+  config.hsm_archives.push_back("a1 posix /archive/a1");
+  ASSERT_TRUE(config.replace_durably(path).ok());
+  EXPECT_EQ(FsConfig::load(path)->hsm_archives, config.hsm_archives);
+  std::vector<std::string> names;
+  for (const auto &entry : std::filesystem::directory_iterator(dir_)) {
+    names.push_back(entry.path().filename().string());
+  }
+  EXPECT_EQ(names, std::vector<std::string>{"fs.conf"});
+}
+
+TEST_F(FsConfigTest, ReplaceDurablyNeedsAnExistingValidConfig) {
+  EXPECT_EQ(sample().replace_durably(file("absent.conf")).error().code, ENOENT);
+  EXPECT_FALSE(std::filesystem::exists(file("absent.conf")));
+  const std::string path = file("fs.conf");
+  ASSERT_TRUE(sample().save_new(path).ok());
+  const std::string before = read(path);
+  FsConfig config = sample();
+  config.hsm_archives = {"a1 posix /x # comment"};
+  EXPECT_EQ(config.replace_durably(path).error().code, EINVAL);
+  EXPECT_EQ(read(path), before);
+}
+
 TEST(StripeSize, MustBeAPageMultipleBetween4KiBAnd1GiB) {
   EXPECT_TRUE(check_stripe_size(4096).ok());
   EXPECT_TRUE(check_stripe_size(1u << 30).ok());

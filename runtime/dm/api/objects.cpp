@@ -18,7 +18,8 @@ Result<Object> target(const Session &s, const Handle &handle, Token token, dm::R
   const auto bytes = handle.encode();
   PDM_ASSIGN_OR_RETURN(auto object, pdm::dmapi::object_of(bytes.data(), bytes.size()));
   PDM_TRY(pdm::dmapi::check_session(*object.node, s.id()));
-  PDM_TRY(pdm::dmapi::check_right(*object.node, s.id(), token, object.ino, needed));
+  PDM_ASSIGN_OR_RETURN(object.right,
+                       pdm::dmapi::check_right(*object.node, s.id(), token, object.ino, needed));
   return object;
 }
 
@@ -104,6 +105,41 @@ Result<FileAttributes> stat(const Session &s, const Handle &object, Token token)
       auto attrs, pdm::dmapi::meta_call<pfs::ObjectAttrs>(o, msg::kGetObject,
                                                           pfs::ObjectRequest{o.ino, o.generation}));
   return FileAttributes{attrs.inode, attrs.has_dmattrs};
+}
+
+Result<std::vector<Attribute>> list_attrs(const Session &s, const Handle &object, Token token) {
+  PDM_ASSIGN_OR_RETURN(auto o, target(s, object, token, dm::Right::kShared));
+  return pdm::dmapi::meta_call<std::vector<pfs::DmAttr>>(o, msg::kListDmattrs,
+                                                         pfs::ObjectRequest{o.ino, o.generation});
+}
+
+Result<pfs::Inode> set_stat(const Session &s, const Handle &object, const pfs::AttrChange &change,
+                            std::optional<pfs::TimeNs> ctime, Token token) {
+  PDM_ASSIGN_OR_RETURN(auto o, target(s, object, token, dm::Right::kExcl));
+  return o.node->fs().dm_set_attr(o.ino, o.generation, change, ctime);
+}
+
+Result<DirectoryPage> list_directory(const Session &s, const Handle &directory,
+                                     std::uint64_t position, std::uint32_t max, Token token) {
+  if (max == 0) return Error{EINVAL, "list_directory: max is 0"};
+  PDM_ASSIGN_OR_RETURN(auto o, target(s, directory, token, dm::Right::kShared));
+  auto page = pdm::dmapi::meta_call<pfs::DirAttrsPage>(
+      o, msg::kDirAttrs, pfs::DirAttrsRequest{o.ino, o.generation, position, max});
+  if (!page.ok() && page.error().code == ENOTDIR) {
+    return Error{EINVAL, "list_directory: not a directory's handle"};  // as dm_get_dirattrs
+  }
+  return page;
+}
+
+Result<std::vector<Extent>> allocation(const Session &s, const Handle &file, std::uint64_t offset,
+                                       Token token) {
+  PDM_ASSIGN_OR_RETURN(auto o, target(s, file, token, dm::Right::kShared));
+  return o.node->fs().extents(o.ino, o.generation, offset);
+}
+
+Status sync(const Session &s, const Handle &file, Token token) {
+  PDM_ASSIGN_OR_RETURN(auto o, target(s, file, token, dm::Right::kExcl));
+  return o.node->fs().sync_object(o.ino, o.generation);
 }
 
 }  // namespace pdm::dm::api

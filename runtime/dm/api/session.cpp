@@ -150,4 +150,78 @@ Result<Right> Session::request_right(Token token, const Handle &object, dm::Righ
   return Right(id_, token, object, level);
 }
 
+Result<std::vector<Token>> Session::tokens() const {
+  PDM_ASSIGN_OR_RETURN(auto *node, running());
+  return node->events().tokens(id_);
+}
+
+Result<dm::Right> Session::query_right(Token token, const Handle &object) const {
+  auto bytes = object.encode();
+  dm_right_t right = DM_RIGHT_NULL;
+  PDM_TRY(detail::c_status(dm_query_right(id_, bytes.data(), bytes.size(), token, &right)));
+  return static_cast<dm::Right>(right);
+}
+
+// dm_get_eventlist's checks (the session, the handle) and the table read.
+static Result<EventSet> eventlist_of(SessionId id, const Handle &target) {
+  auto bytes = target.encode();
+  dm_eventset_t set = 0;
+  unsigned int count = 0;
+  PDM_TRY(detail::c_status(
+      dm_get_eventlist(id, bytes.data(), bytes.size(), DM_NO_TOKEN, DM_EVENT_MAX, &set, &count)));
+  return EventSet{set};
+}
+
+Result<EventSet> Session::eventlist() const {
+  PDM_ASSIGN_OR_RETURN(auto fs, mounted_fs_handle());
+  return eventlist_of(id_, fs);
+}
+
+Result<EventSet> Session::eventlist(const Handle &object) const {
+  return eventlist_of(id_, object);
+}
+
+Result<MountEvent> Session::mount_info() const {
+  PDM_ASSIGN_OR_RETURN(auto *node, running());
+  PDM_ASSIGN_OR_RETURN(auto fsid, pdm::dmapi::parse_fs_id(node->fs().config().fs_id));
+  const bool known =
+      node->control().read([&](const dm::SessionTable &t) { return t.session(id_) != nullptr; });
+  if (!known) return Error{EINVAL, "mount_info: the session does not exist"};
+  PDM_ASSIGN_OR_RETURN(auto root, node->fs().stat("/"));
+  const Event event = to_event(node->events().mount_message({root.ino, root.generation}), fsid);
+  if (const auto *mount = event.as<MountEvent>()) return *mount;
+  return Error{EIO, "mount_info: the mount message is no MOUNT event"};
+}
+
+Result<Event> Session::find_event(Token token) const {
+  PDM_ASSIGN_OR_RETURN(auto *node, running());
+  PDM_ASSIGN_OR_RETURN(auto fsid, pdm::dmapi::parse_fs_id(node->fs().config().fs_id));
+  PDM_ASSIGN_OR_RETURN(auto message, node->events().find(id_, token));
+  return to_event(message, fsid);
+}
+
+Status Session::move_event(Token token, SessionId to) const {
+  dm_token_t moved = DM_NO_TOKEN;  // the same token (pdm keeps it across the move)
+  return detail::c_status(dm_move_event(id_, token, to, &moved));
+}
+
+Status Session::mark_pending(Token token) const {
+  return detail::c_status(dm_pending(id_, token, nullptr));
+}
+
+Result<Token> Session::create_user_event(std::string data) const {
+  dm_token_t token = DM_NO_TOKEN;
+  PDM_TRY(detail::c_status(dm_create_userevent(id_, data.size(), data.data(), &token)));
+  return token;
+}
+
+Status set_group_options(const std::string &group, bool async_to_all) {
+  return detail::c_status(pdm_dm_set_group_options(group.c_str(), async_to_all ? 1 : 0));
+}
+
+Status send_message(SessionId target, bool synchronous, std::string data) {
+  return detail::c_status(dm_send_msg(target, synchronous ? DM_MSGTYPE_SYNC : DM_MSGTYPE_ASYNC,
+                                      data.size(), data.data()));
+}
+
 }  // namespace pdm::dm::api

@@ -68,10 +68,43 @@ class Session {
   // until the Right goes or is released; EAGAIN if it conflicts and !wait.
   Result<Right> request_right(Token token, const Handle &object, dm::Right level, bool wait) const;
 
+  // The tokens of this session's outstanding events (dm_getall_tokens).
+  Result<std::vector<Token>> tokens() const;
+  // The right `token` holds on an object (dm_query_right): kNull if none.
+  Result<dm::Right> query_right(Token token, const Handle &object) const;
+  // The event list of the mounted file system, or one object's own list (0
+  // when it has none and follows the file system's) (dm_get_eventlist).
+  Result<EventSet> eventlist() const;
+  Result<EventSet> eventlist(const Handle &object) const;
+  // The mounted file system's MOUNT event data (dm_get_mountinfo).
+  Result<MountEvent> mount_info() const;
+
+  // The event a token of this session holds (dm_find_eventmsg): ESRCH for
+  // a token it does not hold.
+  Result<Event> find_event(Token token) const;
+  // Hands an event (and the token's rights) to session `to`
+  // (dm_move_event); the token stays the same.
+  Status move_event(Token token, SessionId to) const;
+  // Tells the source that the answer to `token` will take long
+  // (dm_pending): the event stays outstanding.
+  Status mark_pending(Token token) const;
+  // A token of this session for a USER event of its own
+  // (dm_create_userevent): it holds rights like any other token, and
+  // respond() ends it.
+  Result<Token> create_user_event(std::string data) const;
+
  private:
   explicit Session(SessionId id) : id_(id) {}
   SessionId id_ = 0;
 };
+
+// A USER event to session `target` (dm_send_msg), from any rank: a
+// synchronous one returns when the target answered it (its Abort's errno).
+Status send_message(SessionId target, bool synchronous, std::string data);
+
+// async_to_all: the group's asynchronous events go to every member
+// (pdm_dm_set_group_options).
+Status set_group_options(const std::string &group, bool async_to_all);
 
 // A group's disposition on the mounted file system (pdm_dm_set_group_disp),
 // from any rank; replaces the group's set there.

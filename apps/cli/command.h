@@ -1,4 +1,4 @@
-// The pieces every `pdm` subcommand shares: the Command description that
+// The pieces every subcommand of `pdm` and `pdm-hsm` shares: the Command description that
 // drives its --help and its option parser, the Invocation a command runs
 // with (arguments, MPI rank, the file system to use), mounting, error
 // printing, and the collective helpers that keep every rank in step.
@@ -52,21 +52,10 @@ struct Command {
   std::function<int(Invocation &)> run;
 };
 
-// The subcommands, one source file each (cmd_<name>.cpp).
-Command mkfs_command();
-Command put_command();
-Command get_command();
-Command cat_command();
-Command ls_command();
-Command stat_command();
-Command mkdir_command();
-Command rm_command();
-Command mv_command();
-Command truncate_command();
-Command df_command();
-Command fsck_command();
-Command sessions_command();
-Command events_command();
+// The program whose subcommands these are ("pdm", "pdm-hsm"): usage lines,
+// --help and error messages name it. Set once by main (program.h).
+const std::string &program_name();
+void set_program_name(std::string name);
 
 struct CommandLine {
   po::variables_map options;

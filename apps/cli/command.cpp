@@ -1,4 +1,4 @@
-#include "apps/pdm/command.h"
+#include "apps/cli/command.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -24,6 +24,11 @@ namespace pdm::cli {
 namespace {
 
 constexpr std::uint64_t kDefaultChunkSize = 64 * kMiB;
+
+std::string &program_name_storage() {
+  static std::string name = "pdm";
+  return name;
+}
 
 std::string fs_help() {
   return "the file system: its config file, as 'pdm mkfs' wrote it (default: the PDM_FS "
@@ -58,6 +63,13 @@ std::string lower(std::string_view text) {
 
 }  // namespace
 
+const std::string &program_name() {
+  return program_name_storage();
+}
+void set_program_name(std::string name) {
+  program_name_storage() = std::move(name);
+}
+
 Result<CommandLine> parse_command_line(const Command &command, std::span<const std::string> args) {
   po::options_description all;
   all.add(visible_options(command)).add(setting_options());
@@ -74,8 +86,8 @@ Result<CommandLine> parse_command_line(const Command &command, std::span<const s
               line.options);
     po::notify(line.options);
   } catch (const po::error &e) {
-    return make_error(EINVAL, "pdm: {}: {}; see 'pdm {} --help'", command.name, e.what(),
-                      command.name);
+    return make_error(EINVAL, "{}: {}: {}; see '{} {} --help'", program_name(), command.name,
+                      e.what(), program_name(), command.name);
   }
   if (line.options.count("help")) {
     line.help = true;
@@ -84,20 +96,20 @@ Result<CommandLine> parse_command_line(const Command &command, std::span<const s
   if (line.options.count("args")) line.args = line.options["args"].as<std::vector<std::string>>();
 
   const std::string usage =
-      fmt::format("usage: pdm {} [options] {}", command.name, command.arguments);
+      fmt::format("usage: {} {} [options] {}", program_name(), command.name, command.arguments);
   if (line.args.size() < command.min_args) {
-    return make_error(EINVAL, "pdm: {}: missing arguments; {}", command.name, usage);
+    return make_error(EINVAL, "{}: {}: missing arguments; {}", program_name(), command.name, usage);
   }
   if (line.args.size() > command.max_args) {
-    return make_error(EINVAL, "pdm: {}: too many arguments ('{}' is one too many); {}",
-                      command.name, line.args[command.max_args], usage);
+    return make_error(EINVAL, "{}: {}: too many arguments ('{}' is one too many); {}",
+                      program_name(), command.name, line.args[command.max_args], usage);
   }
   // A bad setting value is a usage error too: check the flags before anything runs.
   SettingSources flags_only;
   flags_only.command_line = &line.options;
   flags_only.environment = false;
   if (auto settings = resolve(flags_only); !settings.ok()) {
-    return make_error(EINVAL, "pdm: {}: {}", command.name,
+    return make_error(EINVAL, "{}: {}: {}", program_name(), command.name,
                       without_pdm_prefix(settings.error().message));
   }
   if (command.uses_fs) {
@@ -108,9 +120,9 @@ Result<CommandLine> parse_command_line(const Command &command, std::span<const s
     }
     if (line.fs_config.empty()) {
       return make_error(EINVAL,
-                        "pdm: {}: no file system given: pass --fs FS or set PDM_FS to the config "
+                        "{}: {}: no file system given: pass --fs FS or set PDM_FS to the config "
                         "file 'pdm mkfs' wrote",
-                        command.name);
+                        program_name(), command.name);
     }
   }
   return line;
@@ -118,7 +130,8 @@ Result<CommandLine> parse_command_line(const Command &command, std::span<const s
 
 std::string help_text(const Command &command) {
   std::ostringstream out;
-  out << "Usage: pdm " << command.name << " [options] " << command.arguments << "\n\n"
+  out << "Usage: " << program_name() << " " << command.name << " [options] " << command.arguments
+      << "\n\n"
       << command.description << "\n\n"
       << visible_options(command) << "\n"
       << setting_options() << "\n"
@@ -138,7 +151,9 @@ std::string_view without_pdm_prefix(std::string_view message) {
 std::string error_text(const Error &error, std::string_view thing) {
   std::string message = error.message;
   // Library messages meant for the top level already start with "pdm: ".
-  for (std::string_view prefix : {"pdm: ", "pdm "}) {
+  const std::string own_prefix = program_name() + ": ";
+  for (std::string_view prefix :
+       {std::string_view(own_prefix), std::string_view("pdm: "), std::string_view("pdm ")}) {
     if (message.starts_with(prefix)) {
       message.erase(0, prefix.size());
       break;
@@ -148,11 +163,11 @@ std::string error_text(const Error &error, std::string_view thing) {
     message = message.empty() ? std::string(thing) : fmt::format("{}: {}", thing, message);
   }
   const std::string cause = std::strerror(error.code);
-  if (message.empty()) return fmt::format("pdm: {}", cause);
+  if (message.empty()) return fmt::format("{}: {}", program_name(), cause);
   if (lower(message).find(lower(cause)) == std::string::npos) {
-    return fmt::format("pdm: {} ({})", message, cause);
+    return fmt::format("{}: {} ({})", program_name(), message, cause);
   }
-  return fmt::format("pdm: {}", message);
+  return fmt::format("{}: {}", program_name(), message);
 }
 
 bool Invocation::flag(const char *name) const {

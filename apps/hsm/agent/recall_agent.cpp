@@ -1,0 +1,199 @@
+#include "apps/hsm/agent/recall_agent.h"
+
+#include <spdlog/spdlog.h>
+
+#include "runtime/dm/api/handles.h"
+#include "runtime/dm/api/right.h"
+#include "runtime/node/process_node.h"
+
+namespace pdm::hsm {
+namespace {
+
+// The USER message an agent sends itself to end its event thread.
+constexpr const char *kStopMessage = "pdm-hsm-agent-stop";
+constexpr unsigned kEventsPerCall = 16;
+
+dm::EventSet data_events() {
+  return api::event_bit(api::EventType::kRead) | api::event_bit(api::EventType::kWrite) |
+         api::event_bit(api::EventType::kTruncate);
+}
+
+bool is_stop(const api::Event &event) {
+  const auto *user = event.as<api::UserEvent>();
+  return user != nullptr && user->data == kStopMessage;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<RecallAgent>> RecallAgent::start(std::shared_ptr<ArchiveSet> archives,
+                                                        RecallAgentOptions options) {
+  if (options.max_recalls == 0) return make_error(EINVAL, "max_recalls must be at least 1");
+  auto *node = node::process_node();
+  if (node == nullptr)
+    return make_error(EINVAL, "the recall agent needs a started pdm (pdm_start)");
+  PDM_ASSIGN_OR_RETURN(auto session,
+                       api::Session::create(fmt::format("pdm-hsm agent rank {}", node->rank())));
+  PDM_TRY(session.join_group(options.group));
+  // Every member sets the same set: whichever comes first makes the group
+  // the holder, the others replace it with itself (idempotent).
+  PDM_TRY(api::set_group_disposition(options.group, data_events()));
+  std::unique_ptr<RecallAgent> agent(
+      new RecallAgent(std::move(session), std::move(archives), std::move(options)));
+  return agent;
+}
+
+RecallAgent::RecallAgent(api::Session session, std::shared_ptr<ArchiveSet> archives,
+                         RecallAgentOptions options)
+    : session_(std::move(session)), archives_(std::move(archives)), options_(std::move(options)) {
+  for (unsigned i = 0; i < options_.max_recalls; ++i) {
+    workers_.emplace_back([this] { worker_loop(); });
+  }
+  event_thread_ = std::thread([this] { event_loop(); });
+}
+
+RecallAgent::~RecallAgent() {
+  if (auto stopped = stop(); !stopped.ok()) {
+    spdlog::error("pdm-hsm: stopping the recall agent: {}", stopped.error().message);
+  }
+}
+
+void RecallAgent::event_loop() {
+  for (;;) {
+    auto events = session_.get_events(kEventsPerCall, true);
+    if (!events.ok()) {
+      if (stopping_) return;
+      spdlog::error("pdm-hsm: waiting for events of session {}: {}", session_.id(),
+                    events.error().message);
+      return;
+    }
+    for (api::Event &event : *events) {
+      if (is_stop(event)) {
+        if (stopping_) return;
+        continue;
+      }
+      if (event.as<api::DataEvent>() == nullptr) {
+        // Nothing else is disposed to the group; answer what comes anyway so
+        // that no operation waits on us.
+        if (event.synchronous()) (void)session_.respond(event, api::Continue{});
+        continue;
+      }
+      std::lock_guard lock(mutex_);
+      queue_.push_back(std::move(event));
+      ready_.notify_one();
+    }
+  }
+}
+
+void RecallAgent::worker_loop() {
+  for (;;) {
+    api::Event event;
+    {
+      std::unique_lock lock(mutex_);
+      ready_.wait(lock, [&] { return closing_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      event = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    handle(event);
+  }
+}
+
+void RecallAgent::handle(const api::Event &event) {
+  const auto *data = event.as<api::DataEvent>();
+  if (data == nullptr) return;
+  ++events_;
+  const std::uint64_t active = ++active_;
+  for (std::uint64_t peak = peak_.load();
+       active > peak && !peak_.compare_exchange_weak(peak, active);) {
+  }
+  Status outcome = [&]() -> Status {
+    PDM_ASSIGN_OR_RETURN(auto right,
+                         session_.request_right(event.token, data->object, dm::Right::kExcl, true));
+    PDM_ASSIGN_OR_RETURN(const StepOutcome step,
+                         recall_locked(session_, data->object, event.token, *archives_));
+    if (step == StepOutcome::kDone) ++recalls_;
+    if (data->type != api::EventType::kRead) {
+      PDM_TRY(mark_stale(session_, data->object, event.token));
+      ++stale_;
+    }
+    return right.release();
+  }();
+  --active_;
+  if (!outcome.ok()) {
+    report_failure(data->object, outcome.error());
+    if (auto answered = session_.respond(event, api::Abort{EIO}); !answered.ok()) {
+      spdlog::error("pdm-hsm: answering event {}: {}", event.token, answered.error().message);
+    }
+    return;
+  }
+  if (auto answered = session_.respond(event, api::Continue{}); !answered.ok()) {
+    spdlog::error("pdm-hsm: answering event {}: {}", event.token, answered.error().message);
+  }
+}
+
+void RecallAgent::report_failure(const api::Handle &file, const Error &error) {
+  ++failed_;
+  // The path, as the archive recorded it, makes the log line useful to a
+  // person; the handle is all the event has.
+  std::string path;
+  if (auto record = read_record(session_, file); record.ok() && *record && (*record)->location) {
+    if (auto archive = archives_->get((*record)->location->archive_id); archive.ok()) {
+      if (auto described = (*archive)->describe(*(*record)->location); described.ok()) {
+        path = described->path;
+      }
+    }
+  }
+  spdlog::error("pdm-hsm: recall of {}{} failed (the access gets EIO): {}",
+                path.empty() ? "" : path + ", ", file.to_string(), error.message);
+}
+
+Result<StepOutcome> RecallAgent::recall(const api::Handle &file) {
+  PDM_ASSIGN_OR_RETURN(auto lock, ExclusiveFile::take(session_, file));
+  auto step = recall_locked(session_, file, lock.token(), *archives_);
+  if (step.ok() && *step == StepOutcome::kDone) ++recalls_;
+  return step;
+}
+
+RecallStats RecallAgent::stats() const {
+  return RecallStats{events_.load(), recalls_.load(), failed_.load(), stale_.load(), peak_.load()};
+}
+
+Status RecallAgent::stop() {
+  if (stopped_) return {};
+  stopped_ = true;
+  Status first;
+  auto note = [&](Status status) {
+    if (!status.ok() && first.ok()) first = std::move(status);
+  };
+  stopping_ = true;
+  note(api::send_message(session_.id(), false, kStopMessage));
+  if (event_thread_.joinable()) event_thread_.join();
+  // No new events come to a session out of the group; those already queued
+  // for it are answered here.
+  note(session_.join_group(""));
+  for (;;) {
+    auto events = session_.get_events(kEventsPerCall, false);
+    if (!events.ok()) {
+      if (events.error().code != EAGAIN) note(events.error());
+      break;
+    }
+    for (const api::Event &event : *events) {
+      if (event.as<api::DataEvent>() != nullptr) {
+        handle(event);
+      } else if (event.synchronous()) {
+        (void)session_.respond(event, api::Continue{});
+      }
+    }
+  }
+  {
+    std::lock_guard lock(mutex_);
+    closing_ = true;
+  }
+  ready_.notify_all();
+  for (auto &worker : workers_) worker.join();
+  workers_.clear();
+  note(session_.destroy());
+  return first;
+}
+
+}  // namespace pdm::hsm

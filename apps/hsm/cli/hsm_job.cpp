@@ -1,0 +1,193 @@
+#include "apps/hsm/cli/hsm_job.h"
+
+#include <sys/stat.h>
+
+#include <cstdio>
+
+#include "apps/hsm/agent/fs_archives.h"
+#include "runtime/node/process_node.h"
+
+namespace pdm::cli {
+namespace {
+
+// True on every rank iff ok on every rank.
+bool all_ranks(const mpi::Comm &world, bool ok) {
+  int mine = ok ? 1 : 0;
+  int every = 0;
+  MPI_Allreduce(&mine, &every, 1, MPI_INT, MPI_MIN, world.get());
+  return every == 1;
+}
+
+}  // namespace
+
+void add_agent_options(po::options_description &options) {
+  options.add_options()("max-recalls", po::value<unsigned>()->default_value(4)->value_name("N"),
+                        "recalls one rank makes at once (more events wait in its queue)");
+}
+
+int with_hsm(Invocation &invocation, const std::function<int(HsmJob &)> &work) {
+  const mpi::Comm &world = invocation.world();
+  if (auto started =
+          node::start_process_node(MPI_COMM_WORLD, invocation.fs_config(), &invocation.options());
+      !started.ok()) {
+    return invocation.fail(started.error());
+  }
+  int code = kExitOk;
+  auto archives = hsm::archives_of(invocation.fs_config());
+  std::unique_ptr<hsm::RecallAgent> agent;
+  Error failure;
+  if (!archives.ok()) {
+    failure = archives.error();
+  } else {
+    hsm::RecallAgentOptions options;
+    if (invocation.options().count("max-recalls")) {
+      options.max_recalls = invocation.options()["max-recalls"].as<unsigned>();
+    }
+    auto started = hsm::RecallAgent::start(*archives, options);
+    if (started.ok()) {
+      agent = std::move(*started);
+    } else {
+      failure = started.error();
+    }
+  }
+  if (!all_ranks(world, agent != nullptr)) {
+    // One message is enough: rank 0's, or a generic one if rank 0 started.
+    if (invocation.is_root()) {
+      invocation.fail(agent ? Error{EIO, "the recall agent did not start on every rank"} : failure);
+    }
+    code = kExitFailed;
+  } else {
+    HsmJob job{invocation, *node::process_node(), *archives, *agent};
+    code = work(job);
+    // Every rank's agent stays until no rank can raise an event any more.
+    MPI_Barrier(world.get());
+  }
+  if (agent) {
+    if (auto stopped = agent->stop(); !stopped.ok()) {
+      invocation.fail(stopped.error(), "recall agent");
+      code = std::max(code, kExitFailed);
+    }
+  }
+  if (auto stopped = node::stop_process_node(); !stopped.ok()) {
+    invocation.fail(stopped.error(), "unmount");
+    code = std::max(code, kExitFailed);
+  }
+  return code;
+}
+
+Result<std::vector<FoundFile>> find_files(pfs::FileSystem &fs, const std::string &path) {
+  std::vector<FoundFile> found;
+  PDM_ASSIGN_OR_RETURN(const pfs::Inode top, fs.stat(path));
+  if (!top.is_dir()) {
+    if (top.is_file()) found.push_back({path, top});
+    return found;
+  }
+  std::vector<std::string> directories{path};
+  while (!directories.empty()) {
+    const std::string dir = std::move(directories.back());
+    directories.pop_back();
+    PDM_ASSIGN_OR_RETURN(auto entries, list_directory(fs, dir));
+    std::vector<std::string> below;
+    for (const pfs::DirEntry &entry : entries) {
+      const std::string child = join(dir, entry.name);
+      if (S_ISDIR(entry.mode)) {
+        below.push_back(child);
+      } else if (S_ISREG(entry.mode)) {
+        auto inode = fs.stat(child);
+        if (!inode.ok()) {
+          if (inode.error().code == ENOENT) continue;  // removed meanwhile
+          return inode.error();
+        }
+        found.push_back({child, *inode});
+      }
+    }
+    // Depth first, in name order: push the subdirectories reversed.
+    directories.insert(directories.end(), below.rbegin(), below.rend());
+  }
+  return found;
+}
+
+std::vector<std::string> gather_lines(const mpi::Comm &world,
+                                      const std::vector<std::string> &lines) {
+  std::string mine;
+  for (const auto &line : lines) mine += line + '\n';
+  int length = static_cast<int>(mine.size());
+  std::vector<int> lengths(static_cast<std::size_t>(world.size()));
+  MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0, world.get());
+  std::vector<int> offsets(lengths.size());
+  int total = 0;
+  for (std::size_t r = 0; r < lengths.size(); ++r) {
+    offsets[r] = total;
+    total += lengths[r];
+  }
+  std::string all(world.rank() == 0 ? static_cast<std::size_t>(total) : 0, '\0');
+  MPI_Gatherv(mine.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR,
+              0, world.get());
+  std::vector<std::string> out;
+  for (std::size_t start = 0, end; (end = all.find('\n', start)) != std::string::npos;
+       start = end + 1) {
+    out.push_back(all.substr(start, end - start));
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> share_lines(const mpi::Comm &world,
+                                             std::vector<std::string> lines) {
+  std::string joined;
+  if (world.rank() == 0) {
+    for (const auto &line : lines) joined += line + '\0';  // paths may hold '\n', never '\0'
+  }
+  PDM_TRY(share_from_root(world, joined));
+  std::vector<std::string> out;
+  for (std::size_t start = 0, end; (end = joined.find('\0', start)) != std::string::npos;
+       start = end + 1) {
+    out.push_back(joined.substr(start, end - start));
+  }
+  return out;
+}
+
+Result<api::Handle> handle_for(const FoundFile &file) {
+  PDM_ASSIGN_OR_RETURN(const api::Handle fs, api::mounted_fs_handle());
+  return api::Handle::object(fs.fsid, file.inode.ino, file.inode.generation);
+}
+
+}  // namespace pdm::cli
+
+namespace pdm::cli {
+
+Result<FileShare> share_files(HsmJob &job, const std::vector<std::string> &paths) {
+  const mpi::Comm &world = job.invocation.world();
+  FileShare share;
+  std::vector<std::string> all;
+  if (world.rank() == 0) {
+    for (const std::string &path : paths) {
+      auto found = find_files(job.fs(), path);
+      if (!found.ok()) {
+        share.errors.push_back(error_text(found.error(), path));
+        continue;
+      }
+      for (auto &file : *found) all.push_back(std::move(file.path));
+    }
+  }
+  PDM_ASSIGN_OR_RETURN(all, share_lines(world, std::move(all)));
+  share.total = all.size();
+  for (std::size_t i = static_cast<std::size_t>(world.rank()); i < all.size();
+       i += static_cast<std::size_t>(world.size())) {
+    auto inode = job.fs().stat(all[i]);
+    if (!inode.ok()) {
+      share.errors.push_back(error_text(inode.error(), all[i]));
+      continue;
+    }
+    share.mine.push_back({all[i], *inode});
+  }
+  return share;
+}
+
+std::size_t print_errors(const mpi::Comm &world, const std::vector<std::string> &errors) {
+  const auto lines = gather_lines(world, errors);
+  for (const auto &line : lines) std::fprintf(stderr, "%s\n", line.c_str());
+  std::fflush(stderr);
+  return lines.size();
+}
+
+}  // namespace pdm::cli

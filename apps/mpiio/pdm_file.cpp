@@ -1,0 +1,269 @@
+#include "apps/mpiio/pdm_file.h"
+
+#include <fcntl.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "runtime/mpi/collective.h"
+
+namespace pdm::mpiio {
+namespace {
+
+constexpr mode_t kCreateMode = 0644;
+
+bool is_named(MPI_Datatype type) {
+  int ni = 0, na = 0, nt = 0, combiner = 0;
+  MPI_Type_get_envelope(type, &ni, &na, &nt, &combiner);
+  return combiner == MPI_COMBINER_NAMED;
+}
+
+// A copy of a datatype the file may keep after the caller frees its own.
+MPI_Datatype keep_type(MPI_Datatype type) {
+  if (is_named(type)) return type;
+  MPI_Datatype dup = MPI_DATATYPE_NULL;
+  MPI_Type_dup(type, &dup);
+  return dup;
+}
+
+void drop_type(MPI_Datatype &type) {
+  if (type != MPI_DATATYPE_NULL && !is_named(type)) MPI_Type_free(&type);
+  type = MPI_BYTE;
+}
+
+int open_flags(int amode) {
+  if ((amode & MPI_MODE_RDWR) != 0) return O_RDWR;
+  if ((amode & MPI_MODE_WRONLY) != 0) return O_WRONLY;
+  return O_RDONLY;
+}
+
+Status status_of(const Result<int> &result) {
+  if (result.ok()) return {};
+  return result.error();
+}
+
+}  // namespace
+
+PdmFile::PdmFile(pfs::FileSystem &fs, int fd, mpi::Comm comm, std::string path, int amode)
+    : fs_(fs), fd_(fd), comm_(std::move(comm)), path_(std::move(path)), amode_(amode) {}
+
+PdmFile::~PdmFile() {
+  drop_type(etype_);
+  drop_type(filetype_);
+  if (info_ != MPI_INFO_NULL) MPI_Info_free(&info_);
+}
+
+Status PdmFile::agree(Status local) const {
+  return mpi::agree(comm_, std::move(local));
+}
+
+Result<std::shared_ptr<PdmFile>> PdmFile::open(pfs::FileSystem &fs, MPI_Comm comm,
+                                               const std::string &path, int amode, MPI_Info info,
+                                               const Status &ready) {
+  PDM_ASSIGN_OR_RETURN(mpi::Comm dup, mpi::Comm::dup(comm));
+  const int rank = dup.rank();
+  const int flags = open_flags(amode);
+  // Rank 0 creates the file (exclusively if asked) before the others open it,
+  // so that MPI_MODE_EXCL fails on every rank or on none.
+  Result<int> fd = ready.ok() ? make_error(EIO, "not opened") : ready.error();
+  if (rank == 0 && ready.ok()) {
+    int first = flags;
+    if ((amode & MPI_MODE_CREATE) != 0) first |= O_CREAT;
+    if ((amode & MPI_MODE_EXCL) != 0) first |= O_EXCL;
+    fd = fs.open(path, first, kCreateMode);
+  }
+  Status created = mpi::agree(dup, rank == 0 ? status_of(fd) : Status{});
+  if (rank != 0 && ready.ok() && created.ok()) fd = fs.open(path, flags, 0);
+  const int got = fd.ok() ? *fd : -1;
+  auto file = std::shared_ptr<PdmFile>(new PdmFile(fs, got, std::move(dup), path, amode));
+  Status agreed = created.ok() ? file->agree(status_of(fd)) : created;
+  if (!agreed.ok()) {
+    if (fd.ok()) (void)fs.close(*fd);
+    file->fd_ = -1;
+    return agreed.error();
+  }
+  if (info != MPI_INFO_NULL) MPI_Info_dup(info, &file->info_);
+  if ((amode & MPI_MODE_APPEND) != 0) {
+    PDM_ASSIGN_OR_RETURN(file->pointer_, file->size());
+  }
+  return file;
+}
+
+Status PdmFile::close() {
+  // The barrier first: every rank's writes are done before any rank returns.
+  PDM_TRY(mpi::barrier(comm_));
+  Status closed = fs_.close(fd_);
+  fd_ = -1;
+  if ((amode_ & MPI_MODE_DELETE_ON_CLOSE) != 0) {
+    PDM_TRY(mpi::barrier(comm_));
+    if (comm_.rank() == 0 && closed.ok()) closed = fs_.unlink(path_);
+  }
+  return closed;
+}
+
+Result<std::int64_t> PdmFile::transfer(bool writing, Position from, std::int64_t offset,
+                                       const Request &request) {
+  if (writing && (amode_ & MPI_MODE_RDONLY) != 0) {
+    return make_error(EROFS, "{}: opened MPI_MODE_RDONLY", path_);
+  }
+  if (!writing && (amode_ & MPI_MODE_WRONLY) != 0) {
+    return make_error(EACCES, "{}: opened MPI_MODE_WRONLY", path_);
+  }
+  PDM_ASSIGN_OR_RETURN(const std::int64_t bytes, request_bytes(request));
+  View view;
+  std::int64_t start = offset;
+  {
+    std::lock_guard lock(mutex_);
+    view = view_;
+    if (from == Position::individual) start = pointer_;
+    if (bytes % view.etype_size() != 0) {
+      return make_error(EINVAL, "{}: {} bytes are not a whole number of etypes", path_, bytes);
+    }
+    // The pointer moves by what the call asks for (MPI-3.1 §13.4.3), even if
+    // fewer bytes are read at the end of the file.
+    if (from == Position::individual) pointer_ += bytes / view.etype_size();
+  }
+  if (start < 0) return make_error(EINVAL, "{}: negative offset {}", path_, start);
+  const std::int64_t pos = start * view.etype_size();
+  return writing ? write_request(fs_, fd_, view, pos, request)
+                 : read_request(fs_, fd_, view, pos, request);
+}
+
+Result<std::int64_t> PdmFile::read(Position from, std::int64_t offset, const Request &request,
+                                   bool) {
+  return transfer(false, from, offset, request);
+}
+
+Result<std::int64_t> PdmFile::write(Position from, std::int64_t offset, const Request &request,
+                                    bool collective) {
+  auto written = transfer(true, from, offset, request);
+  if (collective) {
+    Status synced = mpi::barrier(comm_);
+    if (written.ok() && !synced.ok()) return synced.error();
+  }
+  return written;
+}
+
+Result<std::int64_t> PdmFile::size() {
+  PDM_ASSIGN_OR_RETURN(const pfs::Inode inode, fs_.fstat(fd_));
+  return static_cast<std::int64_t>(inode.size);
+}
+
+Status PdmFile::same_size_everywhere(std::int64_t size) const {
+  // As ROMIO does, this also orders the call after every rank's earlier
+  // calls: no rank resizes while another still looks at the old size.
+  std::int64_t bounds[2] = {size, -size};
+  MPI_Request request = MPI_REQUEST_NULL;
+  MPI_Iallreduce(MPI_IN_PLACE, bounds, 2, MPI_INT64_T, MPI_MAX, comm_.get(), &request);
+  PDM_TRY(mpi::wait_request(request, "the size check"));
+  if (bounds[0] != size || -bounds[1] != size) {
+    return make_error(EINVAL, "{}: the ranks passed different sizes", path_);
+  }
+  if (size < 0) return make_error(EINVAL, "{}: negative size {}", path_, size);
+  return {};
+}
+
+Status PdmFile::set_size(std::int64_t size) {
+  PDM_TRY(same_size_everywhere(size));
+  return agree(comm_.rank() == 0 ? fs_.ftruncate(fd_, size) : Status{});
+}
+
+Status PdmFile::preallocate(std::int64_t size) {
+  PDM_TRY(same_size_everywhere(size));
+  Status grown;
+  if (comm_.rank() == 0) {
+    // pdm allocates on write; preallocating only makes the file that long.
+    auto current = this->size();
+    if (!current.ok()) {
+      grown = current.error();
+    } else if (*current < size) {
+      grown = fs_.ftruncate(fd_, size);
+    }
+  }
+  return agree(grown);
+}
+
+Status PdmFile::sync() {
+  Status synced = fs_.fsync(fd_);
+  return agree(synced);
+}
+
+Status PdmFile::set_view(std::int64_t disp, MPI_Datatype etype, MPI_Datatype filetype,
+                         const char *datarep, MPI_Info info) {
+  if (datarep == nullptr || std::strcmp(datarep, "native") != 0) {
+    return make_error(ENOTSUP, "{}: data representation '{}' (only \"native\")", path_,
+                      datarep == nullptr ? "" : datarep);
+  }
+  if (etype == MPI_DATATYPE_NULL || filetype == MPI_DATATYPE_NULL) {
+    return make_error(EINVAL, "{}: MPI_DATATYPE_NULL in the view", path_);
+  }
+  PDM_ASSIGN_OR_RETURN(View view, View::make(disp, etype, filetype));
+  std::lock_guard lock(mutex_);
+  view_ = std::move(view);
+  drop_type(etype_);
+  drop_type(filetype_);
+  etype_ = keep_type(etype);
+  filetype_ = keep_type(filetype);
+  pointer_ = 0;
+  if (info != MPI_INFO_NULL) {
+    if (info_ != MPI_INFO_NULL) MPI_Info_free(&info_);
+    MPI_Info_dup(info, &info_);
+  }
+  return {};
+}
+
+void PdmFile::get_view(MPI_Offset *disp, MPI_Datatype *etype, MPI_Datatype *filetype,
+                       char *datarep) {
+  std::lock_guard lock(mutex_);
+  if (disp != nullptr) *disp = view_.disp();
+  if (etype != nullptr) *etype = keep_type(etype_);
+  if (filetype != nullptr) *filetype = keep_type(filetype_);
+  if (datarep != nullptr) std::strcpy(datarep, "native");
+}
+
+Status PdmFile::seek(std::int64_t offset, int whence) {
+  std::int64_t base = 0;
+  if (whence == MPI_SEEK_END) {
+    PDM_ASSIGN_OR_RETURN(const std::int64_t end, size());
+    std::lock_guard lock(mutex_);
+    base = view_.stream_bytes_before(end) / view_.etype_size();
+  }
+  std::lock_guard lock(mutex_);
+  if (whence == MPI_SEEK_CUR) base = pointer_;
+  if (whence != MPI_SEEK_SET && whence != MPI_SEEK_CUR && whence != MPI_SEEK_END) {
+    return make_error(EINVAL, "{}: whence {} is none of MPI_SEEK_SET/CUR/END", path_, whence);
+  }
+  if (base + offset < 0) return make_error(EINVAL, "{}: seek before the start", path_);
+  pointer_ = base + offset;
+  return {};
+}
+
+std::int64_t PdmFile::position() {
+  std::lock_guard lock(mutex_);
+  return pointer_;
+}
+
+std::int64_t PdmFile::byte_offset(std::int64_t offset) {
+  std::lock_guard lock(mutex_);
+  return view_.byte_offset(offset * view_.etype_size());
+}
+
+Result<MPI_Info> PdmFile::info() {
+  std::lock_guard lock(mutex_);
+  MPI_Info out = MPI_INFO_NULL;
+  if (info_ == MPI_INFO_NULL) {
+    MPI_Info_create(&out);
+  } else {
+    MPI_Info_dup(info_, &out);
+  }
+  return out;
+}
+
+Status PdmFile::set_info(MPI_Info info) {
+  std::lock_guard lock(mutex_);
+  if (info_ != MPI_INFO_NULL) MPI_Info_free(&info_);
+  if (info != MPI_INFO_NULL) MPI_Info_dup(info, &info_);
+  return {};
+}
+
+}  // namespace pdm::mpiio

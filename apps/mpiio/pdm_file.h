@@ -1,0 +1,104 @@
+// PdmFile: an MPI file opened on pdm — its descriptor, the communicator it was
+// opened on (a dup, for the shim's own collectives), its view and individual
+// file pointer. Every method is the logic of one MPI_File_* call; the glue
+// (glue_file.cpp) finds the PdmFile of a handle and turns errors into MPI
+// error classes.
+//
+// Consistency (docs/MPIIO.md): pdm writes reach the volumes before pwrite
+// returns and nothing is cached, so a write is visible to every rank once the
+// call returns. The collective calls that write (write_at_all, write_all,
+// set_size, preallocate) and sync and close end with a barrier, so after them
+// every rank sees every rank's data without the sync-barrier-sync of MPI-3.1
+// §13.6.1.
+#pragma once
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "apps/mpiio/transfer.h"
+#include "apps/mpiio/view.h"
+#include "pfs/client/file_system.h"
+#include "runtime/base/result.h"
+#include "runtime/mpi/comm.h"
+
+namespace pdm::mpiio {
+
+// Which position a data access starts from (MPI-3.1 §13.4.1).
+enum class Position { explicit_offset, individual };
+
+class PdmFile {
+ public:
+  // Collective over comm: opens (and creates, per amode) the pdm path. A rank
+  // whose `ready` failed (it could not make its handle) does not open, and
+  // the open fails on every rank.
+  static Result<std::shared_ptr<PdmFile>> open(pfs::FileSystem &fs, MPI_Comm comm,
+                                               const std::string &path, int amode, MPI_Info info,
+                                               const Status &ready);
+  ~PdmFile();
+  PdmFile(const PdmFile &) = delete;
+  PdmFile &operator=(const PdmFile &) = delete;
+
+  // Collective: closes, and with MPI_MODE_DELETE_ON_CLOSE deletes the file.
+  Status close();
+
+  // Data access; `offset` is in etypes (explicit_offset), ignored otherwise.
+  // Returns the bytes transferred. `collective`: every rank of the file's
+  // communicator calls it (writes then end with a barrier).
+  Result<std::int64_t> read(Position from, std::int64_t offset, const Request &request,
+                            bool collective);
+  Result<std::int64_t> write(Position from, std::int64_t offset, const Request &request,
+                             bool collective);
+
+  Result<std::int64_t> size();
+  Status set_size(std::int64_t size);     // collective
+  Status preallocate(std::int64_t size);  // collective
+  Status sync();                          // collective
+
+  Status set_view(std::int64_t disp, MPI_Datatype etype, MPI_Datatype filetype, const char *datarep,
+                  MPI_Info info);
+  // The handles of MPI_File_get_view: derived types are returned as new dups.
+  void get_view(MPI_Offset *disp, MPI_Datatype *etype, MPI_Datatype *filetype, char *datarep);
+
+  Status seek(std::int64_t offset, int whence);
+  std::int64_t position();
+  std::int64_t byte_offset(std::int64_t offset);
+
+  void set_atomicity(bool atomic) { atomic_ = atomic; }
+  bool atomicity() const { return atomic_; }
+  int amode() const { return amode_; }
+  MPI_Comm comm() const { return comm_.get(); }
+  // MPI_File_get_info returns a new info object; set_info replaces the hints.
+  Result<MPI_Info> info();
+  Status set_info(MPI_Info info);
+
+ private:
+  PdmFile(pfs::FileSystem &fs, int fd, mpi::Comm comm, std::string path, int amode);
+  // Collective: the error of the lowest failing rank, on every rank. The
+  // shim's collectives wait with backoff (mpi/collective.h), not spinning:
+  // a spinning rank takes the CPU from the progress threads serving the I/O.
+  Status agree(Status local) const;
+  // Collective: EINVAL on every rank unless every rank passed this size.
+  Status same_size_everywhere(std::int64_t size) const;
+  Result<std::int64_t> transfer(bool writing, Position from, std::int64_t offset,
+                                const Request &request);
+
+  pfs::FileSystem &fs_;
+  int fd_ = -1;
+  mpi::Comm comm_;
+  std::string path_;
+  int amode_ = 0;
+  bool atomic_ = false;
+
+  std::mutex mutex_;  // the view, its types, the pointer, the info
+  View view_;
+  MPI_Datatype etype_ = MPI_BYTE;
+  MPI_Datatype filetype_ = MPI_BYTE;
+  std::int64_t pointer_ = 0;  // individual file pointer, in etypes of the view
+  MPI_Info info_ = MPI_INFO_NULL;
+};
+
+}  // namespace pdm::mpiio

@@ -1,0 +1,151 @@
+#include "apps/mpiio/transfer.h"
+
+#include <algorithm>
+#include <cstring>
+#include <span>
+#include <vector>
+
+namespace pdm::mpiio {
+namespace {
+
+// Sieving: segments closer than kSieveGap are read together, up to kSieveSpan bytes.
+constexpr std::int64_t kSieveGap = 64 << 10;
+constexpr std::int64_t kSieveSpan = 4 << 20;
+
+// The memory side of a request: contiguous (data points at its first byte)
+// or a flattened type to pack and unpack.
+struct Memory {
+  std::byte *data = nullptr;
+  FlatType flat;
+  bool contiguous = true;
+};
+
+Result<Memory> memory_of(const Request &request) {
+  Memory memory;
+  PDM_ASSIGN_OR_RETURN(memory.flat, flatten(request.type));
+  memory.contiguous =
+      memory.flat.contiguous() || (request.count <= 1 && memory.flat.blocks.size() <= 1);
+  auto *base = static_cast<std::byte *>(request.buffer);
+  memory.data = base + (memory.flat.blocks.empty() ? 0 : memory.flat.blocks[0].offset);
+  return memory;
+}
+
+// Copies between the typed buffer and `packed` (to_packed: pack; else unpack
+// the first `bytes` bytes).
+void copy_typed(const Request &request, const FlatType &flat, std::byte *packed, std::int64_t bytes,
+                bool to_packed) {
+  auto *base = static_cast<std::byte *>(request.buffer);
+  std::int64_t done = 0;
+  for (std::int64_t i = 0; i < request.count && done < bytes; ++i) {
+    for (const Block &b : flat.blocks) {
+      const std::int64_t n = std::min(b.length, bytes - done);
+      std::byte *typed = base + i * flat.extent + b.offset;
+      if (to_packed) {
+        std::memcpy(packed + done, typed, static_cast<std::size_t>(n));
+      } else {
+        std::memcpy(typed, packed + done, static_cast<std::size_t>(n));
+      }
+      done += n;
+      if (done == bytes) return;
+    }
+  }
+}
+
+// Reads segments[first, last) with one pread of their hull; returns the bytes
+// of data they got (a prefix of theirs when the file ends inside).
+Result<std::int64_t> read_sieved(pfs::FileSystem &fs, int fd, const std::vector<Block> &segments,
+                                 std::size_t first, std::size_t last, std::byte *out) {
+  const std::int64_t start = segments[first].offset;
+  const std::int64_t end = segments[last - 1].offset + segments[last - 1].length;
+  std::vector<std::byte> hull(static_cast<std::size_t>(end - start));
+  PDM_ASSIGN_OR_RETURN(const std::size_t got, fs.pread(fd, hull, start));
+  const auto valid_end = start + static_cast<std::int64_t>(got);
+  std::int64_t done = 0;
+  for (std::size_t i = first; i < last; ++i) {
+    const Block &s = segments[i];
+    const std::int64_t n = std::clamp<std::int64_t>(valid_end - s.offset, 0, s.length);
+    std::memcpy(out + done, hull.data() + (s.offset - start), static_cast<std::size_t>(n));
+    done += n;
+    if (n < s.length) break;
+  }
+  return done;
+}
+
+Result<std::int64_t> read_segments(pfs::FileSystem &fs, int fd, const std::vector<Block> &segments,
+                                   std::byte *out) {
+  std::int64_t done = 0;
+  for (std::size_t i = 0; i < segments.size();) {
+    // The run of segments to read at once: close together, not too long.
+    std::size_t j = i + 1;
+    while (j < segments.size() &&
+           segments[j].offset - (segments[j - 1].offset + segments[j - 1].length) < kSieveGap &&
+           segments[j].offset >= segments[j - 1].offset &&
+           segments[j].offset + segments[j].length - segments[i].offset <= kSieveSpan) {
+      ++j;
+    }
+    std::int64_t wanted = 0;
+    for (std::size_t k = i; k < j; ++k) wanted += segments[k].length;
+    std::int64_t got = 0;
+    if (j == i + 1) {
+      PDM_ASSIGN_OR_RETURN(const std::size_t n,
+                           fs.pread(fd, {out + done, static_cast<std::size_t>(segments[i].length)},
+                                    segments[i].offset));
+      got = static_cast<std::int64_t>(n);
+    } else {
+      PDM_ASSIGN_OR_RETURN(got, read_sieved(fs, fd, segments, i, j, out + done));
+    }
+    done += got;
+    if (got < wanted) break;  // the end of the file
+    i = j;
+  }
+  return done;
+}
+
+}  // namespace
+
+Result<std::int64_t> request_bytes(const Request &request) {
+  MPI_Count size = 0;
+  if (request.type == MPI_DATATYPE_NULL) return make_error(EINVAL, "MPI_DATATYPE_NULL");
+  MPI_Type_size_x(request.type, &size);
+  if (request.count < 0) return make_error(EINVAL, "negative count {}", request.count);
+  return request.count * static_cast<std::int64_t>(size);
+}
+
+Result<std::int64_t> write_request(pfs::FileSystem &fs, int fd, const View &view, std::int64_t pos,
+                                   const Request &request) {
+  PDM_ASSIGN_OR_RETURN(const std::int64_t bytes, request_bytes(request));
+  if (bytes == 0) return std::int64_t{0};
+  if (!view.has_data()) return make_error(EINVAL, "the file view selects no data");
+  PDM_ASSIGN_OR_RETURN(const Memory memory, memory_of(request));
+  std::vector<std::byte> staging;
+  const std::byte *data = memory.data;
+  if (!memory.contiguous) {
+    staging.resize(static_cast<std::size_t>(bytes));
+    copy_typed(request, memory.flat, staging.data(), bytes, true);
+    data = staging.data();
+  }
+  std::int64_t done = 0;
+  for (const Block &s : view.map(pos, bytes)) {
+    PDM_ASSIGN_OR_RETURN(
+        const std::size_t n,
+        fs.pwrite(fd, {data + done, static_cast<std::size_t>(s.length)}, s.offset));
+    done += static_cast<std::int64_t>(n);
+  }
+  return done;
+}
+
+Result<std::int64_t> read_request(pfs::FileSystem &fs, int fd, const View &view, std::int64_t pos,
+                                  const Request &request) {
+  PDM_ASSIGN_OR_RETURN(const std::int64_t bytes, request_bytes(request));
+  if (bytes == 0) return std::int64_t{0};
+  if (!view.has_data()) return make_error(EINVAL, "the file view selects no data");
+  PDM_ASSIGN_OR_RETURN(const Memory memory, memory_of(request));
+  if (memory.contiguous) return read_segments(fs, fd, view.map(pos, bytes), memory.data);
+  std::vector<std::byte> staging(static_cast<std::size_t>(bytes));
+  PDM_ASSIGN_OR_RETURN(const std::int64_t got,
+                       read_segments(fs, fd, view.map(pos, bytes), staging.data()));
+  copy_typed(request, memory.flat, staging.data(), got, false);
+  return got;
+}
+
+}  // namespace pdm::mpiio
