@@ -93,7 +93,11 @@ struct DurationIn {
     "a rank silent this long is suspected dead and removed by a view change")                    \
   X(orphan_timeout, "session.orphan_timeout", "PDM_SESSION_ORPHAN_TIMEOUT", "session-orphan-timeout", "60s",      \
     (setting::DurationIn{std::chrono::milliseconds(100), std::chrono::milliseconds(86400000)}),   \
-    "a synchronous event whose session stays orphaned this long fails its operation with EIO")
+    "a synchronous event whose session stays orphaned this long fails its operation with EIO")   \
+  X(finalize_timeout, "cluster.finalize_timeout", "PDM_CLUSTER_FINALIZE_TIMEOUT",                 \
+    "cluster-finalize-timeout", "10s",                                                            \
+    (setting::DurationIn{std::chrono::milliseconds(100), std::chrono::milliseconds(3600000)}),    \
+    "after ranks died, how long pdm_finalize lets MPI_Finalize take before it exits the process")
 // clang-format on
 
 // The resolved, typed value of every setting.

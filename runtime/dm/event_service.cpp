@@ -226,6 +226,11 @@ Status EventService::deliver(EventMessage m, const std::vector<Session> &targets
   for (;;) {
     auto view = engine_.membership().current();
     std::uint64_t seen_version = 0;  // of the replica `where` comes from
+    // Read before the replica: if every rank had applied seen_version
+    // already, an ESRCH from the session's node is real. Read after the
+    // call it could have advanced meanwhile and hide a replica that was
+    // behind when the call arrived.
+    const std::uint64_t acknowledged_before = control_.acknowledged();
     auto where = control_.read([&](const SessionTable &t) -> std::optional<Session> {
       seen_version = t.version();
       const Session *s = t.session(m.session);
@@ -252,7 +257,7 @@ Status EventService::deliver(EventMessage m, const std::vector<Session> &targets
                        m.type, m.token, m.session, delivered_to);
         }
       } else if (delivered.error().code == ESRCH && where->node != target.node &&
-                 control_.acknowledged() < seen_version) {
+                 acknowledged_before < seen_version) {
         // A takeover: this replica already names the new node, whose own
         // replica may not yet (every rank applies a batch on its own). Once
         // every rank acknowledged that version, deliver again.

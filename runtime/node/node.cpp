@@ -1,5 +1,7 @@
 #include "runtime/node/node.h"
 
+#include "runtime/node/finalize_guard.h"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -14,6 +16,7 @@
 #include "runtime/dmapi/handle.h"
 #include "runtime/mpi/backoff.h"
 #include "runtime/mpi/collective.h"
+#include "runtime/node/finalize_guard.h"
 
 namespace pdm::node {
 namespace {
@@ -143,6 +146,10 @@ Result<std::unique_ptr<Node>> Node::start(
           spdlog::warn("view {}: this rank took over the metadata store", next.epoch());
         }
       });
+  node->detector_->add_listener([timeout = settings.finalize_timeout](const cluster::View &previous,
+                                                                      const cluster::View &next) {
+    if (next.members().size() < previous.members().size()) note_ranks_lost(timeout);
+  });
   node->engine_->add_poller([detector = node->detector_.get()] { return detector->poll(); });
   PDM_TRY(node->engine_->start());
   PDM_TRY(mpi::barrier(sync));

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "runtime/node/c_boundary.h"
+#include "runtime/node/finalize_guard.h"
 #include "runtime/node/process_node.h"
 
 using pdm::Error;
@@ -49,6 +50,10 @@ int pdm_start(MPI_Comm comm, const char *fs_config) {
 
 int pdm_stop(void) {
   return guarded([&] { return to_int(pdm::node::stop_process_node()); }, -1);
+}
+
+int pdm_finalize(int exit_status) {
+  return guarded([&] { return pdm::node::finalize_mpi(exit_status); }, -1);
 }
 
 const char *pdm_last_error(void) {

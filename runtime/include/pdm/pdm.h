@@ -28,6 +28,15 @@ int pdm_start(MPI_Comm comm, const char *fs_config);
 /* Unmounts; collective over the communicator given to pdm_start. */
 int pdm_stop(void);
 
+/* Calls MPI_Finalize and returns its code. If ranks of this job died (a
+ * view change removed them), Open MPI 4.1's MPI_Finalize can hang in its
+ * closing fence (docs/FAILURES.md); pdm_finalize then lets it take at most
+ * cluster.finalize_timeout (PDM_CLUSTER_FINALIZE_TIMEOUT, default 10s) and
+ * otherwise ends the process with exit_status, the status the program
+ * would return, after one line on stderr. Call it after pdm_stop, in place
+ * of MPI_Finalize. */
+int pdm_finalize(int exit_status);
+
 /* The message of the last failed pdm call on this thread ("" if none). */
 const char *pdm_last_error(void);
 
