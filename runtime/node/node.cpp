@@ -170,9 +170,10 @@ Result<std::unique_ptr<Node>> Node::start(
   }
   PDM_TRY(mpi::barrier(sync));
   PDM_ASSIGN_OR_RETURN(auto job, node->job_identity(sync));
-  node->status_ = std::make_unique<StatusPublisher>(config->volumes.front() + "/run",
-                                                    std::move(job), *node->membership_,
-                                                    *node->control_, *node->events_, node->tap_);
+  node->status_ = std::make_unique<StatusPublisher>(
+      config->volumes.front() + "/run", std::move(job), *node->membership_, *node->detector_,
+      static_cast<std::uint32_t>(config->volumes.size()), *node->control_, *node->events_,
+      node->tap_);
   spdlog::debug("mounted {} on {} ranks", fs_config, node->size_);
   return node;
 }

@@ -33,6 +33,8 @@ MPI_Comm survivors(const std::vector<int> &dead);
 // Polls `done` (with short sleeps) until it holds or `limit` passes.
 bool eventually(const std::function<bool()> &done,
                 std::chrono::milliseconds limit = std::chrono::seconds(30));
+// The file system's directory (failure_main.cpp makes and mounts it).
+extern std::string g_root;
 // Removes the file system's directory (one survivor calls it at the end).
 void remove_file_system(const std::string &root);
 

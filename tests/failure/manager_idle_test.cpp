@@ -12,6 +12,10 @@
 #include <mpi.h>
 #include <pdm/pdm.h>
 
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
 #include "runtime/node/process_node.h"
 #include "tests/failure/failure_support.h"
 
@@ -68,6 +72,17 @@ TEST(ManagerFailure, ManagerKilledWhileIdleB1B4B5B17) {
   EXPECT_EQ(view->epoch(), 2u);
   EXPECT_EQ(view->members(), (std::vector<int>{1, 2, 3}));
   EXPECT_EQ(view->manager(), 1);  // B1: the lowest live rank
+  // The same through the C API.
+  pdm_view_info info{};
+  int members[4] = {-1, -1, -1, -1};
+  ASSERT_EQ(pdm_get_view(&info, members, 4), 0) << pdm_last_error();
+  EXPECT_EQ(info.epoch, 2u);
+  EXPECT_EQ(info.ranks, 4);
+  EXPECT_EQ(info.members, 3);
+  EXPECT_EQ((std::vector<int>{members[0], members[1], members[2]}), (std::vector<int>{1, 2, 3}));
+  EXPECT_EQ(info.manager, 1);
+  EXPECT_EQ(info.metadata_server, 1);
+  EXPECT_EQ(info.view_changes, 1u);
 
   // B4/B5: the table survived; the dead rank's session is orphaned.
   const auto dead_session = ids[kVictim];
@@ -93,6 +108,42 @@ TEST(ManagerFailure, ManagerKilledWhileIdleB1B4B5B17) {
   auto seen = session(created);
   ASSERT_TRUE(seen.has_value()) << "session " << created << " missing on rank " << world_rank();
   EXPECT_EQ(seen->node, 3);
+  MPI_Barrier(live);
+
+  // What `pdm status` shows (issue #4, observability): the new manager
+  // publishes the view, with the dead rank, the new owners and the orphan.
+  if (world_rank() == 2) {
+    using Json = nlohmann::json;
+    Json status;
+    const bool published = eventually([&] {
+      std::ifstream in(g_root + "/vol0/run/status.json");
+      status = Json::parse(in, nullptr, /*allow_exceptions=*/false);
+      if (status.is_discarded() || status.value("epoch", 0u) != 2u) return false;
+      for (const Json &s : status["sessions"]) {
+        if (s["id"] == created) return true;
+      }
+      return false;
+    });
+    ASSERT_TRUE(published) << "the new manager never published view 2 with session " << created;
+    EXPECT_EQ(status["ranks"], 4);
+    EXPECT_EQ(status["members"], Json({1, 2, 3}));
+    EXPECT_EQ(status["dead"], Json({0}));
+    EXPECT_EQ(status["manager"], 1);
+    EXPECT_EQ(status["metadata_server"], 1);
+    EXPECT_EQ(status["volume_owners"], Json({1, 2, 3, 1}));  // volume v: members[v % 3]
+    EXPECT_EQ(status["view_changes"], 1);
+    EXPECT_NE(status["last_view_change"].get<std::string>().find("ranks [0] removed"),
+              std::string::npos)
+        << status["last_view_change"];
+    for (const Json &s : status["sessions"]) {
+      if (s["id"] == dead_session) {
+        EXPECT_EQ(s["state"], "orphaned");
+      }
+      if (s["id"] == live_session) {
+        EXPECT_EQ(s["state"], "active");
+      }
+    }
+  }
   MPI_Barrier(live);
 
   // The metadata service moved to rank 1 with volume 0.
