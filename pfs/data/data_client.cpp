@@ -1,7 +1,9 @@
 #include "pfs/data/data_client.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "pfs/data/data_protocol.h"
 #include "pfs/data/dm_data_protocol.h"
@@ -47,28 +49,55 @@ std::vector<DataClient::Chunk> DataClient::plan(const Layout &layout, std::uint6
 template <typename Local, typename Build, typename Done>
 Status DataClient::run(const std::vector<Chunk> &chunks, mpi::MsgType type, Local local,
                        Build request, Done done) {
-  auto view = engine_.membership().current();
-  std::vector<mpi::PendingCall> calls;
-  std::vector<const Chunk *> remote;
-  for (const auto &chunk : chunks) {
-    if (handled_here(chunk.volume, *view)) continue;
-    calls.push_back(engine_.start(owner_of(chunk.volume, *view), type, request(chunk)));
-    remote.push_back(&chunk);
-  }
+  // Chunks still to do; a pass that loses some to a view change (ESTALE:
+  // their owner died, or one side had not installed the new view yet) sends
+  // them again in the view that follows (issue #4, DESIGN.md §7). Ownership
+  // is a function of the view, so the retry goes to the volume's new owner.
+  std::vector<const Chunk *> todo;
+  for (const auto &chunk : chunks) todo.push_back(&chunk);
   Status status;
-  for (const auto &chunk : chunks) {
-    if (!handled_here(chunk.volume, *view)) continue;
-    if (auto s = local(chunk); !s.ok() && status.ok()) status = std::move(s);
-  }
-  auto responses = engine_.wait_all(calls);
-  for (std::size_t i = 0; i < responses.size(); ++i) {
-    if (!responses[i].ok()) {
-      if (status.ok()) status = std::move(responses[i]).error();
-      continue;
+  const auto deadline = std::chrono::steady_clock::now() + kViewChangeRetryLimit;
+  for (;;) {
+    auto view = engine_.membership().current();
+    std::vector<mpi::PendingCall> calls;
+    std::vector<const Chunk *> remote;
+    for (const Chunk *chunk : todo) {
+      if (handled_here(chunk->volume, *view)) continue;
+      calls.push_back(engine_.start(owner_of(chunk->volume, *view), type, request(*chunk)));
+      remote.push_back(chunk);
     }
-    if (auto s = done(*remote[i], *responses[i]); !s.ok() && status.ok()) status = std::move(s);
+    for (const Chunk *chunk : todo) {
+      if (!handled_here(chunk->volume, *view)) continue;
+      if (auto s = local(*chunk); !s.ok() && status.ok()) status = std::move(s);
+    }
+    auto responses = engine_.wait_all(calls);
+    std::vector<const Chunk *> stale;
+    for (std::size_t i = 0; i < responses.size(); ++i) {
+      if (!responses[i].ok()) {
+        if (responses[i].error().code == ESTALE) {
+          stale.push_back(remote[i]);
+        } else if (status.ok()) {
+          status = std::move(responses[i]).error();
+        }
+        continue;
+      }
+      if (auto s = done(*remote[i], *responses[i]); !s.ok() && status.ok()) status = std::move(s);
+    }
+    if (stale.empty()) return status;
+    if (std::chrono::steady_clock::now() > deadline) {
+      return status.ok()
+                 ? make_error(ESTALE, "{} data requests kept failing across view changes for {} s",
+                              stale.size(), kViewChangeRetryLimit.count())
+                 : status;
+    }
+    // The owner died and this rank installed the next view: retry at once.
+    // Otherwise the peer was ahead (it refused a request of the old epoch):
+    // pause until this rank's view catches up.
+    if (engine_.membership().current() == view) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    todo = std::move(stale);
   }
-  return status;
 }
 
 Status DataClient::write(const Layout &layout, InodeNumber ino, std::uint64_t offset,

@@ -6,6 +6,7 @@
 // read and written by this rank itself, whoever owns them.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <span>
@@ -43,6 +44,10 @@ class DataClient {
   Result<std::vector<ByteRange>> data_ranges(const Layout &layout, InodeNumber ino);
 
  private:
+  // How long a data request keeps being re-sent across view changes before
+  // the call fails with ESTALE (a view change takes about the heartbeat
+  // timeout; several in a row are possible).
+  static constexpr std::chrono::seconds kViewChangeRetryLimit{30};
   struct Segment {
     std::uint64_t buffer_offset;
     std::uint64_t length;
