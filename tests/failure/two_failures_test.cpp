@@ -1,0 +1,117 @@
+// Two failures one after the other (issue #4; DESIGN.md §7; CLAIMS.md B1,
+// B4, B5, B17): first rank 3 (a session node and volume owner) is SIGKILLed,
+// then — once the survivors installed view 2 — rank 0, the session manager
+// and metadata server of view 2. The two survivors must install view 3 with
+// rank 1 as manager (B1), keep the session table with both dead ranks'
+// sessions orphaned (B4, B5), serve a new session with a fresh id (B17), and
+// keep the file system: files made before either kill are there, and a new
+// file is written and read back over the volumes of both dead ranks.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <mpi.h>
+#include <pdm/pdm.h>
+
+#include <string>
+
+#include "runtime/node/process_node.h"
+#include "tests/failure/failure_support.h"
+
+namespace pdm::failure_test {
+namespace {
+
+dm::ControlPlane &control() {
+  return node::process_node()->control();
+}
+
+dm::SessionId create_session(const std::string &info) {
+  dm::Update u;
+  u.kind = dm::Update::Kind::kCreateSession;
+  u.session.info = info;
+  auto done = control().submit(u);
+  EXPECT_TRUE(done.ok()) << done.error().message;
+  return done.ok() ? done->session.id : 0;
+}
+
+std::optional<dm::Session> session(dm::SessionId id) {
+  return control().read([&](const dm::SessionTable &t) -> std::optional<dm::Session> {
+    const auto *s = t.session(id);
+    if (s == nullptr) return std::nullopt;
+    return *s;
+  });
+}
+
+TEST(TwoFailures, SessionNodeThenNewManagerKilledOneAfterTheOtherB1B4B5B17) {
+  // A session on every rank, known to every rank.
+  std::vector<dm::SessionId> ids(static_cast<std::size_t>(world_size()));
+  dm::SessionId mine = create_session("rank-" + std::to_string(world_rank()));
+  MPI_Allgather(&mine, 1, MPI_INT, ids.data(), 1, MPI_INT, MPI_COMM_WORLD);
+  const std::string before = "/before-" + std::to_string(world_rank());
+  const int made = pdm_open(before.c_str(), O_CREAT | O_WRONLY, 0640);
+  ASSERT_GE(made, 0) << pdm_last_error();
+  ASSERT_EQ(pdm_close(made), 0);
+  // Communicators of the survivors of each step, made while all live (see
+  // docs/FAILURES.md on creating communicators during a view change).
+  MPI_Comm after_first = world_rank() == 3 ? MPI_COMM_NULL : survivors({3});
+  MPI_Comm after_second =
+      (world_rank() == 3 || world_rank() == 0) ? MPI_COMM_NULL : survivors({0, 3});
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (world_rank() == 3) die();
+
+  auto &membership = node::process_node()->membership();
+  ASSERT_TRUE(eventually([&] { return membership.current()->epoch() >= 2; }))
+      << "no view change after the first kill";
+  EXPECT_EQ(membership.current()->members(), (std::vector<int>{0, 1, 2}));
+  MPI_Barrier(after_first);
+  if (world_rank() == 0) die();
+
+  ASSERT_TRUE(eventually([&] { return membership.current()->epoch() >= 3; }))
+      << "no view change after the second kill";
+  auto view = membership.current();
+  EXPECT_EQ(view->epoch(), 3u);
+  EXPECT_EQ(view->members(), (std::vector<int>{1, 2}));
+  EXPECT_EQ(view->manager(), 1);  // B1
+
+  for (int dead : {0, 3}) {
+    const auto id = ids[static_cast<std::size_t>(dead)];
+    EXPECT_TRUE(eventually([&] {
+      auto s = session(id);
+      return s && s->state == dm::SessionState::kOrphaned;
+    })) << "session "
+        << id << " of dead rank " << dead << " is not orphaned";
+  }
+  for (int live : {1, 2}) {
+    auto s = session(ids[static_cast<std::size_t>(live)]);
+    ASSERT_TRUE(s.has_value());
+    EXPECT_EQ(s->state, dm::SessionState::kActive);
+  }
+
+  dm::SessionId created = 0;
+  if (world_rank() == 2) {
+    created = create_session("after-two-failures");
+    for (auto id : ids) EXPECT_GT(created, id);  // B17: never reused
+  }
+  MPI_Bcast(&created, 1, MPI_INT, 1, after_second);  // rank 2 is rank 1 there
+  EXPECT_TRUE(session(created).has_value()) << "session " << created << " missing";
+
+  // The metadata moved twice (0 kept it after the first kill, 1 has it now).
+  EXPECT_EQ(node::process_node()->fs().metadata_rank(), 1);
+  for (int rank = 0; rank < 4; ++rank) {
+    EXPECT_TRUE(node::process_node()->fs().stat("/before-" + std::to_string(rank)).ok())
+        << "lost the file rank " << rank << " made before the kills";
+  }
+  const std::string path = "/after-" + std::to_string(world_rank());
+  const std::string text(300000, static_cast<char>('k' + world_rank()));
+  const int fd = pdm_open(path.c_str(), O_CREAT | O_RDWR, 0640);
+  ASSERT_GE(fd, 0) << pdm_last_error();
+  EXPECT_EQ(pdm_pwrite(fd, text.data(), text.size(), 0), static_cast<ssize_t>(text.size()))
+      << pdm_last_error();
+  std::string back(text.size(), '\0');
+  EXPECT_EQ(pdm_pread(fd, back.data(), back.size(), 0), static_cast<ssize_t>(back.size()))
+      << pdm_last_error();
+  EXPECT_EQ(back, text);
+  EXPECT_EQ(pdm_close(fd), 0);
+  MPI_Barrier(after_second);
+}
+
+}  // namespace
+}  // namespace pdm::failure_test
