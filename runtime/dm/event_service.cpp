@@ -1,5 +1,8 @@
 #include "runtime/dm/event_service.h"
 
+#include <chrono>
+#include <thread>
+
 #include <spdlog/spdlog.h>
 
 #include "pfs/dm_events.h"
@@ -377,8 +380,24 @@ Status EventService::respond(SessionId session, Token token, int error) {
     spdlog::info("token {}: its source rank {} is gone; the answer is ignored", token, source);
     return released;
   }
-  PDM_TRY(mpi::call_status(engine_, source, kRespond, Response{token, error}));
-  return released;
+  // A view change can cut the call (ESTALE) after or before the source got
+  // it: send it again while the source lives. A repeat that finds the token
+  // answered already (ESRCH) means the first one got there.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (bool retry = false;; retry = true) {
+    const auto view = engine_.membership().current();
+    Status sent = mpi::call_status(engine_, source, kRespond, Response{token, error});
+    if (sent.ok() || (retry && sent.error().code == ESRCH)) return released;
+    if (sent.error().code != ESTALE || std::chrono::steady_clock::now() > deadline) return sent;
+    if (!engine_.membership().current()->is_live(source)) {
+      spdlog::info("token {}: its source rank {} died; the answer is ignored", token, source);
+      return released;
+    }
+    // The peer refused a request of an older epoch: wait for this view to move on.
+    if (engine_.membership().current() == view) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
 }
 
 Status EventService::holds_token(SessionId session, Token token) {
