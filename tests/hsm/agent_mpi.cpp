@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "apps/hsm/agent/recall_agent.h"
+#include "apps/hsm/agent/recall_settings.h"
 #include "runtime/dm/api/handles.h"
 #include "runtime/dm/api/objects.h"
 #include "tests/hsm/test_archive.h"
@@ -334,6 +335,38 @@ TEST_F(HsmAgent, ExplicitRecallBringsTheDataBack) {
   auto read = api::read_invisible(session(), h, 0, check);
   ASSERT_TRUE(read.ok());
   EXPECT_TRUE(check == pattern(67, 0, kSize));
+}
+
+// The recall bound is a setting (recall_settings.h): an agent started
+// without one, as pdm get and the MPI-IO shim start theirs, takes it from
+// PDM_HSM_MAX_RECALLS, else from the mounted fs config, else 4.
+TEST(HsmAgentSetting, AnAgentStartedWithoutABoundTakesTheSetting) {
+  auto archives = std::make_shared<ArchiveSet>(
+      [](const std::string &id) -> Result<std::unique_ptr<Archive>> {
+        return make_error(ENOENT, "no archive {}", id);
+      },
+      "t");
+  auto start_stop = [&]() -> unsigned {
+    auto agent = RecallAgent::start(archives);
+    EXPECT_TRUE(agent.ok()) << agent.error().message;
+    if (!agent.ok()) return 0;
+    const unsigned bound = (*agent)->max_recalls();
+    all(true);  // every rank started before any leaves
+    EXPECT_TRUE((*agent)->stop().ok());
+    return bound;
+  };
+  ::setenv(kMaxRecallsEnv, "3", 1);
+  EXPECT_EQ(start_stop(), 3u);
+  ::unsetenv(kMaxRecallsEnv);
+  EXPECT_EQ(start_stop(), kDefaultMaxRecalls);  // the test fs config has no [hsm] max_recalls
+  ::setenv(kMaxRecallsEnv, "0", 1);
+  auto refused = RecallAgent::start(archives);
+  ::unsetenv(kMaxRecallsEnv);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find(kMaxRecallsEnv), std::string::npos);
+  auto explicit_bound = RecallAgent::start(archives, {kDefaultGroup, 0});
+  EXPECT_FALSE(explicit_bound.ok());
+  EXPECT_TRUE(all(no_failure()));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "apps/hsm/agent/recall_settings.h"
 #include "runtime/dm/api/handles.h"
 #include "runtime/dm/api/right.h"
 #include "runtime/node/process_node.h"
@@ -27,10 +28,19 @@ bool is_stop(const api::Event &event) {
 
 Result<std::unique_ptr<RecallAgent>> RecallAgent::start(std::shared_ptr<ArchiveSet> archives,
                                                         RecallAgentOptions options) {
-  if (options.max_recalls == 0) return make_error(EINVAL, "max_recalls must be at least 1");
   auto *node = node::process_node();
   if (node == nullptr)
     return make_error(EINVAL, "the recall agent needs a started pdm (pdm_start)");
+  unsigned max_recalls = 0;
+  if (options.max_recalls) {
+    max_recalls = *options.max_recalls;
+    if (max_recalls < 1 || max_recalls > kMaxMaxRecalls) {
+      return make_error(EINVAL, "max_recalls {} must be from 1 to {}", max_recalls, kMaxMaxRecalls);
+    }
+  } else {
+    PDM_ASSIGN_OR_RETURN(max_recalls,
+                         resolve_max_recalls(max_recalls_sources(node->fs().config())));
+  }
   PDM_ASSIGN_OR_RETURN(auto session,
                        api::Session::create(fmt::format("pdm-hsm agent rank {}", node->rank())));
   PDM_TRY(session.join_group(options.group));
@@ -38,14 +48,17 @@ Result<std::unique_ptr<RecallAgent>> RecallAgent::start(std::shared_ptr<ArchiveS
   // the holder, the others replace it with itself (idempotent).
   PDM_TRY(api::set_group_disposition(options.group, data_events()));
   std::unique_ptr<RecallAgent> agent(
-      new RecallAgent(std::move(session), std::move(archives), std::move(options)));
+      new RecallAgent(std::move(session), std::move(archives), std::move(options), max_recalls));
   return agent;
 }
 
 RecallAgent::RecallAgent(api::Session session, std::shared_ptr<ArchiveSet> archives,
-                         RecallAgentOptions options)
-    : session_(std::move(session)), archives_(std::move(archives)), options_(std::move(options)) {
-  for (unsigned i = 0; i < options_.max_recalls; ++i) {
+                         RecallAgentOptions options, unsigned max_recalls)
+    : session_(std::move(session)),
+      archives_(std::move(archives)),
+      options_(std::move(options)),
+      max_recalls_(max_recalls) {
+  for (unsigned i = 0; i < max_recalls_; ++i) {
     workers_.emplace_back([this] { worker_loop(); });
   }
   event_thread_ = std::thread([this] { event_loop(); });

@@ -8,8 +8,9 @@
 // managed regions a release puts over a migrated file; a group disposition
 // sends each to the member on its source rank (B18), so the rank that reads
 // a file recalls it. One event thread waits in get_events and hands data
-// events to at most options.max_recalls worker threads (the bound on
-// concurrent recalls of this rank; more events wait in the queue).
+// events to at most max_recalls worker threads (the bound on concurrent
+// recalls of this rank, a setting: recall_settings.h; more events wait in
+// the queue).
 //
 // A worker takes DM_RIGHT_EXCL on the file with the event's token, recalls
 // (hsm_file.h: recall_locked), and for WRITE/TRUNCATE marks the file
@@ -33,6 +34,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -49,7 +51,11 @@ inline constexpr const char *kDefaultGroup = "pdm-hsm";
 
 struct RecallAgentOptions {
   std::string group = kDefaultGroup;
-  unsigned max_recalls = 4;  // concurrent recalls on this rank (at least 1)
+  // Concurrent recalls on this rank, 1..kMaxMaxRecalls. Unset: the setting
+  // (recall_settings.h: PDM_HSM_MAX_RECALLS, else [hsm] max_recalls of the
+  // mounted file system's config, else 4), so that agents started without
+  // pdm-hsm's command line obey it too.
+  std::optional<unsigned> max_recalls;
 };
 
 // What this rank's agent did since it started.
@@ -78,12 +84,13 @@ class RecallAgent {
   Result<StepOutcome> recall(const api::Handle &file);
 
   RecallStats stats() const;
+  unsigned max_recalls() const { return max_recalls_; }
   const api::Session &session() const { return session_; }
   ArchiveSet &archives() { return *archives_; }
 
  private:
   RecallAgent(api::Session session, std::shared_ptr<ArchiveSet> archives,
-              RecallAgentOptions options);
+              RecallAgentOptions options, unsigned max_recalls);
   void event_loop();
   void worker_loop();
   void handle(const api::Event &event);
@@ -93,6 +100,7 @@ class RecallAgent {
   api::Session session_;
   std::shared_ptr<ArchiveSet> archives_;
   RecallAgentOptions options_;
+  unsigned max_recalls_;
 
   std::mutex mutex_;
   std::condition_variable ready_;

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "apps/hsm/agent/fs_archives.h"
+#include "apps/hsm/agent/recall_settings.h"
 #include "runtime/node/process_node.h"
 
 namespace pdm::cli {
@@ -21,8 +22,10 @@ bool all_ranks(const mpi::Comm &world, bool ok) {
 }  // namespace
 
 void add_agent_options(po::options_description &options) {
-  options.add_options()("max-recalls", po::value<unsigned>()->default_value(4)->value_name("N"),
-                        "recalls one rank makes at once (more events wait in its queue)");
+  options.add_options()("max-recalls", po::value<std::string>()->value_name("N"),
+                        "recalls one rank makes at once, 1-256 (more events wait in its queue); "
+                        "default: PDM_HSM_MAX_RECALLS, else max_recalls in the [hsm] section "
+                        "of the fs config, else 4");
 }
 
 int with_hsm(Invocation &invocation, const std::function<int(HsmJob &)> &work) {
@@ -39,11 +42,17 @@ int with_hsm(Invocation &invocation, const std::function<int(HsmJob &)> &work) {
   if (!archives.ok()) {
     failure = archives.error();
   } else {
-    hsm::RecallAgentOptions options;
+    std::optional<std::string> flag;
     if (invocation.options().count("max-recalls")) {
-      options.max_recalls = invocation.options()["max-recalls"].as<unsigned>();
+      flag = invocation.options()["max-recalls"].as<std::string>();
     }
-    auto started = hsm::RecallAgent::start(*archives, options);
+    auto started = [&]() -> Result<std::unique_ptr<hsm::RecallAgent>> {
+      hsm::RecallAgentOptions options;
+      PDM_ASSIGN_OR_RETURN(options.max_recalls,
+                           hsm::resolve_max_recalls(hsm::max_recalls_sources(
+                               node::process_node()->fs().config(), std::move(flag))));
+      return hsm::RecallAgent::start(*archives, options);
+    }();
     if (started.ok()) {
       agent = std::move(*started);
     } else {
