@@ -21,11 +21,22 @@
 // reader's call fails rather than returning unverified data, and logs an
 // error naming the file and the cause.
 //
+// Archive tidiness: the group also holds REMOVE, and start() enables it in
+// the file system's event list. A REMOVE (synchronous, before the unlink,
+// so the file's record is still there) of a file with an archive copy puts
+// the copy into the root's pdm.gone list (gone_list.h) with the removal
+// time, so that `pdm-hsm remove` drops it once the grace period has passed
+// since the removal; the removal always goes on (CONTINUE). DESTROY would
+// come too late (the attributes go with the inode) and needs
+// dm_set_return_on_destroy, which pdm does not have.
+//
 // stop() (also the destructor) ends the event thread with a USER message to
 // its own session, leaves the group (no new events come here), answers what
 // is still queued, joins the workers and destroys the session. The group's
 // disposition goes with its last member (session_table.cpp), so when every
-// rank's agent stopped, reads of migrated files fail with EIO again.
+// rank's agent stopped, reads of migrated files fail with EIO again; the
+// last member to leave also takes REMOVE out of the fs event list (else
+// every unlink would fail with EIO).
 #pragma once
 
 #include <atomic>
@@ -60,11 +71,12 @@ struct RecallAgentOptions {
 
 // What this rank's agent did since it started.
 struct RecallStats {
-  std::uint64_t events = 0;   // READ/WRITE/TRUNCATE events answered
-  std::uint64_t recalls = 0;  // files whose data was fetched from an archive
-  std::uint64_t failed = 0;   // events answered ABORT(EIO)
-  std::uint64_t stale = 0;    // files made resident by a write or truncate
-  std::uint64_t peak = 0;     // most events handled at once (<= max_recalls)
+  std::uint64_t events = 0;    // READ/WRITE/TRUNCATE events answered
+  std::uint64_t recalls = 0;   // files whose data was fetched from an archive
+  std::uint64_t failed = 0;    // events answered ABORT(EIO)
+  std::uint64_t stale = 0;     // files made resident by a write or truncate
+  std::uint64_t peak = 0;      // most events handled at once (<= max_recalls)
+  std::uint64_t removals = 0;  // archived files removed: their copies noted in pdm.gone
 };
 
 class RecallAgent {
@@ -94,6 +106,12 @@ class RecallAgent {
   void event_loop();
   void worker_loop();
   void handle(const api::Event &event);
+  // REMOVE of a file with an archive copy: the copy goes into the root's
+  // pdm.gone (gone_list.h) before the removal proceeds; always CONTINUE.
+  void handle_removal(const api::Event &event);
+  Status note_removal(const api::Event &event);
+  // On stop: REMOVE leaves the fs event list with the group's last member.
+  Status drop_remove_event();
   // Counts and logs a failed recall of `file`.
   void report_failure(const api::Handle &file, const Error &error);
 
@@ -118,6 +136,7 @@ class RecallAgent {
   std::atomic<std::uint64_t> stale_{0};
   std::atomic<std::uint64_t> active_{0};
   std::atomic<std::uint64_t> peak_{0};
+  std::atomic<std::uint64_t> removals_{0};
 };
 
 }  // namespace pdm::hsm
