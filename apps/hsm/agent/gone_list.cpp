@@ -1,5 +1,6 @@
 #include "apps/hsm/agent/gone_list.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -49,6 +50,23 @@ Result<GoneList> read_gone(const api::Session &session, const api::Handle &root,
   return decode_gone(*value);
 }
 
+GoneList fitting(const GoneList &gone, std::size_t max_bytes) {
+  if (encode_gone(gone).size() <= max_bytes) return gone;
+  std::vector<std::pair<std::string, GoneCopy>> by_age(gone.begin(), gone.end());
+  std::stable_sort(by_age.begin(), by_age.end(), [](const auto &a, const auto &b) {
+    return a.second.since_ns < b.second.since_ns;
+  });
+  GoneList kept;
+  std::size_t bytes = 0;
+  for (const auto &[location, copy] : by_age) {
+    const std::size_t line = encode_gone({{location, copy}}).size();
+    if (bytes + line > max_bytes) break;
+    kept.emplace(location, copy);
+    bytes += line;
+  }
+  return kept;
+}
+
 Status write_gone(const api::Session &session, const api::Handle &root, const GoneList &gone,
                   dm::Token token) {
   if (gone.empty()) {
@@ -56,7 +74,8 @@ Status write_gone(const api::Session &session, const api::Handle &root, const Go
     if (!removed.ok() && !is_missing(removed.error())) return removed;
     return {};
   }
-  return api::set_attr(session, root, kGoneAttribute, encode_gone(gone), token);
+  return api::set_attr(session, root, kGoneAttribute,
+                       encode_gone(fitting(gone, pfs::kMaxDmAttrValue)), token);
 }
 
 Status note_removed(const api::Session &session, const api::Handle &root, dm::Token token,

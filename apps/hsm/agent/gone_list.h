@@ -37,9 +37,16 @@ using GoneList = std::map<std::string, GoneCopy>;  // location -> when
 // right on the root, or none.
 Result<GoneList> read_gone(const api::Session &session, const api::Handle &root,
                            dm::Token token = api::kNoToken);
-// Replaces the root's list (an empty list removes the attribute).
+// Replaces the root's list (an empty list removes the attribute). A DM
+// attribute holds at most pfs::kMaxDmAttrValue bytes (64 KiB, some 800
+// copies): a longer list keeps its oldest lines (fitting). A copy left out
+// is found again by `remove`'s scan and noted then: its grace period starts
+// later, so it is kept longer, never dropped early.
 Status write_gone(const api::Session &session, const api::Handle &root, const GoneList &gone,
                   dm::Token token = api::kNoToken);
+
+// The oldest entries of `gone` whose text fits in max_bytes.
+GoneList fitting(const GoneList &gone, std::size_t max_bytes);
 
 // The text of a list and back (lines that do not parse are skipped).
 std::string encode_gone(const GoneList &gone);
