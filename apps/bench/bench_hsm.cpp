@@ -140,17 +140,6 @@ Status posix_read_file(const std::string &path, std::span<std::byte> out) {
   return status;
 }
 
-Json rates_json(const std::vector<double> &runs, int decimals) {
-  Json all = Json::array();
-  for (double r : runs) all.push_back(rounded(r, decimals));
-  return Json{{"median", rounded(median(runs), decimals)}, {"runs", std::move(all)}};
-}
-
-double load_average() {
-  double load = 0;
-  return ::getloadavg(&load, 1) == 1 ? load : -1;
-}
-
 class HsmBenchmark {
  public:
   HsmBenchmark(Context &context, const HsmParams &p, const ScratchFs &scratch)
@@ -255,23 +244,10 @@ class HsmBenchmark {
     out["scan_files"] = p_.scan_files;
     out["max_recalls"] = p_.max_recalls;
     out["repeat"] = p_.repeat;
-    out["load_average_1min"] =
-        Json{{"before", rounded(load_before_, 2)}, {"after", rounded(load_after_, 2)}};
+    out["load_average_1min"] = load_json(load_before_, load_after_);
     out["page_cache"] = "warm: caches are not dropped; every side reads what was just written";
-    const double cp = median(rates_["cp"]);
-    out["migration_mib_s"] = Json{{"cp", rates_json(rates_["cp"], 1)},
-                                  {"hdf5", rates_json(rates_["migrate_hdf5"], 1)},
-                                  {"posix", rates_json(rates_["migrate_posix"], 1)}};
-    out["migration_ratio"] =
-        Json{{"hdf5_over_cp", rounded(median(rates_["migrate_hdf5"]) / cp, 3)},
-             {"posix_over_cp", rounded(median(rates_["migrate_posix"]) / cp, 3)}};
-    const double resident = median(rates_["read_resident"]);
-    out["recall_mib_s"] = Json{{"resident", rates_json(rates_["read_resident"], 1)},
-                               {"hdf5", rates_json(rates_["read_hdf5"], 1)},
-                               {"posix", rates_json(rates_["read_posix"], 1)}};
-    out["recall_ratio"] =
-        Json{{"hdf5_over_resident", rounded(median(rates_["read_hdf5"]) / resident, 3)},
-             {"posix_over_resident", rounded(median(rates_["read_posix"]) / resident, 3)}};
+    compare(out, "migration", "cp", "cp", "migrate_");
+    compare(out, "recall", "resident", "read_resident", "read_");
     out["first_read_latency_us"] = std::move(latency);
     out["scan_files_per_s"] =
         Json{{"find", rates_json(rates_["find"], 0)}, {"pdm_hsm", rates_json(rates_["scan"], 0)}};
@@ -282,6 +258,24 @@ class HsmBenchmark {
   }
 
  private:
+  // out["<what>_mib_s"]: the baseline's rates (rates_[base_key]) as
+  // `base`, and each archive's (rates_[prefix + archive]); out["<what>_ratio"]:
+  // each archive's median over the baseline's.
+  void compare(Json &out, std::string_view what, std::string_view base, const std::string &base_key,
+               std::string_view prefix) {
+    const double baseline = median(rates_[base_key]);
+    Json rates{{base, rates_json(rates_[base_key], 1)}};
+    Json ratio;
+    for (Side side : {kHdf5, kPosix}) {
+      const auto &runs = rates_[fmt::format("{}{}", prefix, kSideNames[side])];
+      rates[kSideNames[side]] = rates_json(runs, 1);
+      ratio[fmt::format("{}_over_{}", kSideNames[side], base)] =
+          rounded(median(runs) / baseline, 3);
+    }
+    out[fmt::format("{}_mib_s", what)] = std::move(rates);
+    out[fmt::format("{}_ratio", what)] = std::move(ratio);
+  }
+
   int neighbour() const { return (context_.rank() + 1) % context_.size(); }
   std::string pdm_dir(int rep, std::string_view set, int rank) const {
     return fmt::format("/run{}/{}/r{}", rep, set, rank);
