@@ -22,12 +22,14 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "apps/bench/bench_common.h"
 #include "apps/hsm/agent/archive_set.h"
 #include "apps/hsm/agent/hsm_file.h"
 #include "apps/hsm/agent/recall_agent.h"
+#include "apps/hsm/agent/recall_settings.h"
 #include "apps/hsm/archive/archive_registry.h"
 #include "apps/hsm/scan/policy_scan.h"
 #include "runtime/base/size.h"
@@ -52,8 +54,8 @@ struct HsmParams {
   std::uint64_t size = 0;
   std::uint64_t small_files = 0;  // per rank, for recall latency
   std::uint64_t small_size = 0;
-  std::uint64_t scan_files = 0;  // over all ranks
-  unsigned max_recalls = 0;
+  std::uint64_t scan_files = 0;         // over all ranks
+  std::optional<unsigned> max_recalls;  // unset: the setting (PDM_HSM_MAX_RECALLS, else 4)
   std::uint32_t volumes = 0;
   int repeat = 0;
 };
@@ -178,6 +180,7 @@ class HsmBenchmark {
     Status started;
     if (agent.ok()) {
       agent_ = std::move(*agent);
+      agent_max_recalls_ = agent_->max_recalls();
     } else {
       started = agent.error();
     }
@@ -242,7 +245,7 @@ class HsmBenchmark {
     out["small_files_per_rank"] = p_.small_files;
     out["small_size"] = p_.small_size;
     out["scan_files"] = p_.scan_files;
-    out["max_recalls"] = p_.max_recalls;
+    out["max_recalls"] = agent_max_recalls_;
     out["repeat"] = p_.repeat;
     out["load_average_1min"] = load_json(load_before_, load_after_);
     out["page_cache"] = "warm: caches are not dropped; every side reads what was just written";
@@ -319,19 +322,25 @@ class HsmBenchmark {
     return all_ok(comm_, std::move(made));
   }
 
-  // Copies (and with release, releases) this rank's files of `set` to the archive.
-  Status migrate(int rep, std::string_view set, std::uint64_t count, Side side, bool release) {
+  // What migrate() does to each file: copy it to the archive (the file is
+  // then premigrated), release it (it must be premigrated), or both.
+  enum class Steps { kCopy, kRelease, kCopyAndRelease };
+
+  // This rank's files of `set`: the steps, with archive `side`.
+  Status migrate(int rep, std::string_view set, std::uint64_t count, Side side, Steps steps) {
     const std::string dir = pdm_dir(rep, set, context_.rank());
     for (std::uint64_t i = 0; i < count; ++i) {
       const std::string path = fmt::format("{}/f{}", dir, i);
       PDM_ASSIGN_OR_RETURN(const api::Handle h, api::handle_of(path));
-      PDM_ASSIGN_OR_RETURN(hsm::Archive * archive, archives_->get(kSideNames[side]));
-      PDM_ASSIGN_OR_RETURN(const auto copied,
-                           hsm::archive_copy(agent_->session(), h, path, *archive));
-      if (copied.outcome != hsm::StepOutcome::kDone) {
-        return make_error(EIO, "{}: not archived (changed during the copy?)", path);
+      if (steps != Steps::kRelease) {
+        PDM_ASSIGN_OR_RETURN(hsm::Archive * archive, archives_->get(kSideNames[side]));
+        PDM_ASSIGN_OR_RETURN(const auto copied,
+                             hsm::archive_copy(agent_->session(), h, path, *archive));
+        if (copied.outcome != hsm::StepOutcome::kDone) {
+          return make_error(EIO, "{}: not archived (changed during the copy?)", path);
+        }
       }
-      if (!release) continue;
+      if (steps == Steps::kCopy) continue;
       PDM_ASSIGN_OR_RETURN(const auto released, hsm::release(agent_->session(), h));
       if (released.outcome != hsm::StepOutcome::kDone) {
         return make_error(EIO, "{}: not released", path);
@@ -371,12 +380,14 @@ class HsmBenchmark {
           });
         },
         [&] {
-          return timed("migrate_hdf5", mib, "MiB/s",
-                       [&] { return migrate(rep, kSideNames[kHdf5], p_.files, kHdf5, false); });
+          return timed("migrate_hdf5", mib, "MiB/s", [&] {
+            return migrate(rep, kSideNames[kHdf5], p_.files, kHdf5, Steps::kCopy);
+          });
         },
         [&] {
-          return timed("migrate_posix", mib, "MiB/s",
-                       [&] { return migrate(rep, kSideNames[kPosix], p_.files, kPosix, false); });
+          return timed("migrate_posix", mib, "MiB/s", [&] {
+            return migrate(rep, kSideNames[kPosix], p_.files, kPosix, Steps::kCopy);
+          });
         },
     };
     for (std::size_t k = 0; k < sides.size(); ++k) {
@@ -412,13 +423,15 @@ class HsmBenchmark {
     // third set of the same size. Small files: one set per side.
     PDM_TRY(make_pdm_files(rep, kSideNames[kResident], p_.files, p_.size));
     for (Side side : {kHdf5, kPosix}) {
-      PDM_TRY(all_ok(comm_, migrate(rep, kSideNames[side], p_.files, side, true)));
+      // Archived by migration_run: premigrated, released now.
+      PDM_TRY(all_ok(comm_, migrate(rep, kSideNames[side], p_.files, side, Steps::kRelease)));
     }
     for (std::size_t side = 0; side < kSides; ++side) {
       const std::string set = fmt::format("small-{}", kSideNames[side]);
       PDM_TRY(make_pdm_files(rep, set, p_.small_files, p_.small_size));
       if (side != kResident) {
-        PDM_TRY(all_ok(comm_, migrate(rep, set, p_.small_files, static_cast<Side>(side), true)));
+        PDM_TRY(all_ok(comm_, migrate(rep, set, p_.small_files, static_cast<Side>(side),
+                                      Steps::kCopyAndRelease)));
       }
     }
     const double mib = static_cast<double>(p_.files * p_.size * context_.size()) / kMiB;
@@ -505,6 +518,7 @@ class HsmBenchmark {
   std::map<std::string, std::vector<double>> rates_;
   std::array<std::vector<double>, kSides> first_reads_;
   std::uint64_t recalls_ = 0, failed_recalls_ = 0, peak_ = 0;
+  unsigned agent_max_recalls_ = 0;
   double load_before_ = 0, load_after_ = 0;
 };
 
@@ -521,8 +535,8 @@ void add_hsm_options(po::options_description &options) {
       "size of a small file")(
       "scan-files", po::value<std::uint64_t>()->default_value(4000)->value_name("N"),
       "files (empty, 100 per directory) of the scanned tree, over all ranks")(
-      "max-recalls", po::value<unsigned>()->default_value(4)->value_name("N"),
-      "concurrent recalls of each rank's agent")(
+      "max-recalls", po::value<unsigned>()->value_name("N"),
+      "concurrent recalls of each rank's agent (default: PDM_HSM_MAX_RECALLS, else 4)")(
       "volumes", po::value<std::uint32_t>()->default_value(4)->value_name("N"),
       "volumes of the scratch file system")(
       "repeat", po::value<int>()->default_value(3)->value_name("N"),
@@ -538,7 +552,7 @@ Result<HsmParams> hsm_params(const Context &context) {
   p.small_files = options["small-files"].as<std::uint64_t>();
   PDM_ASSIGN_OR_RETURN(p.small_size, context.size_option("small-size"));
   p.scan_files = options["scan-files"].as<std::uint64_t>();
-  p.max_recalls = options["max-recalls"].as<unsigned>();
+  if (options.count("max-recalls")) p.max_recalls = options["max-recalls"].as<unsigned>();
   p.volumes = options["volumes"].as<std::uint32_t>();
   p.repeat = options["repeat"].as<int>();
   if (p.files == 0 || p.small_files == 0 || p.scan_files == 0) {
@@ -548,7 +562,9 @@ Result<HsmParams> hsm_params(const Context &context) {
     return make_error(EINVAL, "--size and --small-size must be at least 1 byte");
   }
   if (p.small_size > p.size) return make_error(EINVAL, "--small-size is larger than --size");
-  if (p.max_recalls == 0) return make_error(EINVAL, "--max-recalls must be at least 1");
+  if (p.max_recalls && (*p.max_recalls < 1 || *p.max_recalls > hsm::kMaxMaxRecalls)) {
+    return make_error(EINVAL, "--max-recalls must be from 1 to {}", hsm::kMaxMaxRecalls);
+  }
   if (p.volumes == 0) return make_error(EINVAL, "--volumes must be at least 1");
   if (p.repeat < 1) return make_error(EINVAL, "--repeat must be at least 1");
   return p;
