@@ -69,7 +69,7 @@ def check_hsm(report, run):
     repeat = report["repeat"]
     for group, sides in (("migration_mib_s", ("cp", "hdf5", "posix")),
                          ("recall_mib_s", ("resident", "hdf5", "posix")),
-                         ("scan_files_per_s", ("find", "pdm_hsm"))):
+                         ("scan_files_per_s", ("find", "pdm_walk", "pdm_hsm"))):
         for side in sides:
             check_rates(report[group][side], f"{group}.{side}", repeat, run)
     for side in ("resident", "hdf5", "posix"):

@@ -48,7 +48,6 @@ int with_hsm(Invocation &invocation, const std::function<int(HsmJob &)> &work);
 using hsm::find_files;
 using hsm::FoundFile;
 using hsm::handle_for;
-using hsm::share_lines;
 
 // Collective: rank 0 gets every rank's lines, rank by rank (others get
 // nothing).

@@ -6,10 +6,15 @@
 
 #include "apps/hsm/agent/hsm_file.h"
 #include "runtime/dm/api/handles.h"
+#include "runtime/mpi/codec.h"
 #include "runtime/mpi/comm.h"
 
 namespace pdm::hsm {
 namespace {
+
+// The longest path the walk hands on (PATH_MAX is 4096; pdm's own limit is
+// below the wire's string limit).
+constexpr std::size_t kMaxPath = 64 * 1024;
 
 std::string child_path(const std::string &dir, const std::string &name) {
   return dir.ends_with('/') ? dir + name : dir + "/" + name;
@@ -26,6 +31,19 @@ Result<std::vector<pfs::DirEntry>> entries_of(pfs::FileSystem &fs, const std::st
     for (auto &entry : batch) all.push_back(std::move(entry));
     if (last) return all;
   }
+}
+
+// Rank 0's bytes on every rank (in pieces: an MPI count is an int).
+Result<mpi::Bytes> broadcast_from_root(const mpi::Comm &world, mpi::Bytes bytes) {
+  std::uint64_t length = bytes.size();
+  PDM_TRY(mpi::check(MPI_Bcast(&length, 1, MPI_UINT64_T, 0, world.get()), "MPI_Bcast"));
+  bytes.resize(length);
+  constexpr std::uint64_t kPiece = 1 << 30;
+  for (std::uint64_t at = 0; at < length; at += kPiece) {
+    const int count = static_cast<int>(std::min(kPiece, length - at));
+    PDM_TRY(mpi::check(MPI_Bcast(bytes.data() + at, count, MPI_BYTE, 0, world.get()), "MPI_Bcast"));
+  }
+  return bytes;
 }
 
 }  // namespace
@@ -62,30 +80,6 @@ Result<std::vector<FoundFile>> find_files(pfs::FileSystem &fs, const std::string
   return found;
 }
 
-Result<std::vector<std::string>> share_lines(const mpi::Comm &world,
-                                             std::vector<std::string> lines) {
-  std::string joined;
-  if (world.rank() == 0) {
-    for (const auto &line : lines) joined += line + '\0';  // paths may hold '\n', never '\0'
-  }
-  std::uint64_t length = joined.size();
-  PDM_TRY(mpi::check(MPI_Bcast(&length, 1, MPI_UINT64_T, 0, world.get()), "MPI_Bcast"));
-  joined.resize(length);
-  // In pieces: an MPI count is an int.
-  constexpr std::uint64_t kPiece = 1 << 30;
-  for (std::uint64_t at = 0; at < length; at += kPiece) {
-    const int count = static_cast<int>(std::min(kPiece, length - at));
-    PDM_TRY(
-        mpi::check(MPI_Bcast(joined.data() + at, count, MPI_CHAR, 0, world.get()), "MPI_Bcast"));
-  }
-  std::vector<std::string> out;
-  for (std::size_t start = 0, end; (end = joined.find('\0', start)) != std::string::npos;
-       start = end + 1) {
-    out.push_back(joined.substr(start, end - start));
-  }
-  return out;
-}
-
 Result<api::Handle> handle_for(const FoundFile &file) {
   PDM_ASSIGN_OR_RETURN(const api::Handle fs, api::mounted_fs_handle());
   return api::Handle::object(fs.fsid, file.inode.ino, file.inode.generation);
@@ -94,27 +88,34 @@ Result<api::Handle> handle_for(const FoundFile &file) {
 Result<FileShare> share_files(const mpi::Comm &world, pfs::FileSystem &fs,
                               const std::vector<std::string> &paths) {
   FileShare share;
-  std::vector<std::string> all;
+  mpi::Encoder out;
   if (world.rank() == 0) {
+    std::vector<FoundFile> all;
     for (const std::string &path : paths) {
       auto found = find_files(fs, path);
       if (!found.ok()) {
         share.errors.push_back({path, found.error()});
         continue;
       }
-      for (auto &file : *found) all.push_back(std::move(file.path));
+      all.insert(all.end(), std::make_move_iterator(found->begin()),
+                 std::make_move_iterator(found->end()));
+    }
+    out.put<std::uint64_t>(all.size());
+    for (const FoundFile &file : all) {
+      out.put_string(file.path);
+      file.inode.encode(out);
     }
   }
-  PDM_ASSIGN_OR_RETURN(all, share_lines(world, std::move(all)));
-  share.total = all.size();
-  for (std::size_t i = static_cast<std::size_t>(world.rank()); i < all.size();
-       i += static_cast<std::size_t>(world.size())) {
-    auto inode = fs.stat(all[i]);
-    if (!inode.ok()) {
-      share.errors.push_back({all[i], inode.error()});
-      continue;
-    }
-    share.mine.push_back({all[i], *inode});
+  PDM_ASSIGN_OR_RETURN(const mpi::Bytes bytes, broadcast_from_root(world, std::move(out).take()));
+  mpi::Decoder in(bytes);
+  PDM_ASSIGN_OR_RETURN(share.total, in.get<std::uint64_t>());
+  const auto ranks = static_cast<std::uint64_t>(world.size());
+  for (std::uint64_t i = 0; i < share.total; ++i) {
+    FoundFile file;
+    PDM_ASSIGN_OR_RETURN(file.path, in.get_string(kMaxPath));
+    PDM_ASSIGN_OR_RETURN(file.inode, pfs::Inode::decode(in));
+    if (i % ranks == static_cast<std::uint64_t>(world.rank()))
+      share.mine.push_back(std::move(file));
   }
   return share;
 }

@@ -32,10 +32,6 @@ struct FoundFile {
 // walk are left out.
 Result<std::vector<FoundFile>> find_files(pfs::FileSystem &fs, const std::string &path);
 
-// Collective: rank 0's strings (paths: any byte but NUL) on every rank.
-Result<std::vector<std::string>> share_lines(const mpi::Comm &world,
-                                             std::vector<std::string> lines);
-
 // The handle of a found file in the mounted file system.
 Result<api::Handle> handle_for(const FoundFile &file);
 
@@ -57,10 +53,12 @@ struct ScanResult {
 };
 
 // Collective: rank 0 expands `paths` (a file; a directory: every file below
-// it), every rank gets the list and keeps every size-th file, with its inode.
+// it), every rank gets the list and keeps every size-th file, with the inode
+// the walk found (broadcast with the paths: no second stat per file, which
+// would be a metadata round trip for most files on most ranks).
 struct FileShare {
   std::vector<FoundFile> mine;
-  std::vector<FileError> errors;  // paths that could not be expanded or stated
+  std::vector<FileError> errors;  // paths that could not be expanded (rank 0)
   std::uint64_t total = 0;        // files over all ranks
 };
 Result<FileShare> share_files(const mpi::Comm &world, pfs::FileSystem &fs,
