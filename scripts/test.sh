@@ -5,6 +5,8 @@
 #   scripts/test.sh [ctest args...]     e.g. scripts/test.sh -R unit_
 #   scripts/test.sh --env               print the Open MPI settings as export lines,
 #                                       for tests run by hand: eval "$(scripts/test.sh --env)"
+#   scripts/test.sh --failure-flags     print the extra mpirun flags of failure tests
+#                                       (tests/failure; see docs/FAILURES.md)
 #   scripts/test.sh --help
 #
 # Environment: PDM_BUILD_DIR (default build), PDM_CMAKE_ARGS, CI (see setup.sh).
@@ -29,9 +31,14 @@ mpi_env() {
   fi
 }
 
+# Failure tests: survivors keep running after a rank dies (--enable-recovery),
+# and over TCP their MPI_Finalize returns (with vader it hangs, docs/FAILURES.md).
+failure_flags="--enable-recovery --mca btl tcp,self"
+
 for arg in "$@"; do
   case "$arg" in
     --help) usage; exit 0 ;;
+    --failure-flags) echo "$failure_flags"; exit 0 ;;
   esac
 done
 mpi_env

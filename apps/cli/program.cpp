@@ -13,6 +13,7 @@
 
 #include "runtime/mpi/collective.h"
 #include "runtime/mpi/job_exit.h"
+#include "runtime/node/finalize_guard.h"
 
 namespace pdm::cli {
 namespace {
@@ -54,7 +55,9 @@ int run_with_mpi(const Command &command, CommandLine line, int &argc, char **&ar
       code = mpi::agree_exit_code(*world, code, kExitFailed);
     }
   }
-  MPI_Finalize();
+  // Bounded when ranks died: Open MPI's closing fence can hang then
+  // (docs/FAILURES.md §1); `code` is decided already.
+  pdm::node::finalize_mpi(code);
   return code;
 }
 

@@ -2,81 +2,18 @@
 // the job that has the file system mounted, read from the status files the
 // job publishes (runtime/node/status_publisher.h). It does not mount the file
 // system: the job that has it mounted holds the mount lease.
-#include <signal.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <filesystem>
-#include <fstream>
-#include <optional>
-
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "apps/pdm/commands.h"
+#include "apps/pdm/job_status.h"
 #include "pfs/config/fs_config.h"
 #include "pfs/config/lease.h"
-#include "runtime/node/status_publisher.h"
 
 namespace pdm::cli {
 namespace {
 
 using Json = nlohmann::ordered_json;
-
-std::optional<Json> read_json(const std::string &path) {
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
-  Json doc = Json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return std::nullopt;
-  return doc;
-}
-
-std::string holder_text(const pfs::LeaseHolder &holder) {
-  return fmt::format("{}:{}:{}", holder.host, holder.pid, holder.since);
-}
-
-bool pid_gone(const pfs::LeaseHolder &holder) {
-  char host[256] = {};
-  if (gethostname(host, sizeof host - 1) != 0 || holder.host != host) return false;
-  return kill(static_cast<pid_t>(holder.pid), 0) != 0 && errno == ESRCH;
-}
-
-// status.json with each session's waiting events merged in from the
-// queues-<member>.json files of the same job.
-Json merged_status(const std::string &run_dir, Json status) {
-  const std::string job = status.value("job", "");
-  for (Json &session : status["sessions"]) {
-    session["undelivered"] = 0;
-    session["outstanding"] = 0;
-  }
-  for (const Json &member : status["members"]) {
-    auto queues = read_json(node::StatusPublisher::queues_path(run_dir, member.get<int>()));
-    if (!queues || queues->value("job", "") != job) continue;
-    for (Json &session : status["sessions"]) {
-      const std::string id = std::to_string(session["id"].get<int>());
-      if (!(*queues)["sessions"].contains(id)) continue;
-      const Json &counts = (*queues)["sessions"][id];
-      session["undelivered"] = session["undelivered"].get<int>() + counts["undelivered"].get<int>();
-      session["outstanding"] = session["outstanding"].get<int>() + counts["outstanding"].get<int>();
-    }
-  }
-  return status;
-}
-
-void print_table(const std::vector<std::vector<std::string>> &rows) {
-  std::vector<std::size_t> widths;
-  for (const auto &row : rows) {
-    widths.resize(std::max(widths.size(), row.size()));
-    for (std::size_t c = 0; c < row.size(); ++c) widths[c] = std::max(widths[c], row[c].size());
-  }
-  for (const auto &row : rows) {
-    std::string line;
-    for (std::size_t c = 0; c < row.size(); ++c) {
-      line += c + 1 == row.size() ? row[c] : fmt::format("{:<{}}  ", row[c], widths[c]);
-    }
-    fmt::print("{}\n", line);
-  }
-}
 
 void print_human(const pfs::LeaseHolder &holder, const Json &status) {
   fmt::print(
@@ -121,38 +58,24 @@ void print_human(const pfs::LeaseHolder &holder, const Json &status) {
 int show(Invocation &invocation) {
   auto config = pfs::FsConfig::load(invocation.fs_config());
   if (!config.ok()) return invocation.fail(config.error());
-  const std::string volume0 = config->volumes.front();
-  auto holder = pfs::MountLease::read_holder(volume0);
-  if (!holder.ok()) return invocation.fail(holder.error(), "mount lease");
   const bool json = invocation.flag("json");
-  auto not_running = [&](const std::string &why) {
+  std::string why_not;
+  auto job = read_running_job(*config, &why_not);
+  if (!job.ok()) return invocation.fail(job.error());
+  if (!job->has_value()) {
     if (json) {
-      fmt::print("{}\n", Json{{"mounted", false}, {"reason", why}}.dump(2));
+      fmt::print("{}\n", Json{{"mounted", false}, {"reason", why_not}}.dump(2));
     } else {
-      fmt::print("{}: {}; no sessions\n", config->path, why);
+      fmt::print("{}: {}; no sessions\n", config->path, why_not);
     }
     return kExitOk;
-  };
-  if (!holder->has_value()) return not_running("no job has the file system mounted");
-  if (pid_gone(**holder)) {
-    return not_running(
-        fmt::format("the job that mounted it (pid {}) ended without unmounting", (*holder)->pid));
   }
-  const std::string run_dir = volume0 + "/run";
-  auto status = read_json(node::StatusPublisher::status_path(run_dir));
-  if (!status || status->value("job", "") != holder_text(**holder)) {
-    return invocation.fail(make_error(
-        EAGAIN,
-        "{}: the job holding the mount (pid {} on {}) has published no status yet (it is "
-        "starting, or runs a pdm older than this tool); try again",
-        config->path, (*holder)->pid, (*holder)->host));
-  }
-  Json merged = merged_status(run_dir, std::move(*status));
+  Json &status = (*job)->status;
   if (json) {
-    merged["mounted"] = true;
-    fmt::print("{}\n", merged.dump(2));
+    status["mounted"] = true;
+    fmt::print("{}\n", status.dump(2));
   } else {
-    print_human(**holder, merged);
+    print_human((*job)->holder, status);
   }
   return kExitOk;
 }

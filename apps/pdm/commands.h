@@ -17,6 +17,7 @@ Command mv_command();
 Command truncate_command();
 Command df_command();
 Command fsck_command();
+Command status_command();
 Command sessions_command();
 Command events_command();
 

@@ -26,7 +26,7 @@ int main(int argc, char **argv) {
       "Exit status: 0 ok, 1 the operation failed, 2 usage error.\n";
   for (auto make : {mkfs_command, put_command, get_command, cat_command, ls_command, stat_command,
                     mkdir_command, rm_command, mv_command, truncate_command, df_command,
-                    fsck_command, sessions_command, events_command}) {
+                    fsck_command, status_command, sessions_command, events_command}) {
     program.commands.push_back(make());
   }
   return run_program(program, argc, argv);

@@ -54,22 +54,27 @@ Result<std::unique_ptr<FileSystem>> FileSystem::create(const FsConfig &config,
                                                        mpi::RpcEngine &engine,
                                                        const FileSystemOptions &options) {
   std::unique_ptr<FileSystem> fs(new FileSystem(config, engine, options));
-  auto view = engine.membership().current();
-  if (metadata_owner(*view) == view->self()) {
-    MetaStoreOptions store;
-    store.dir = config.metadata_dir();
-    store.map_size = options.meta_map_size;
-    store.default_stripe_size = config.stripe_size;
-    store.volume_count = static_cast<std::uint32_t>(config.volumes.size());
-    PDM_ASSIGN_OR_RETURN(auto opened, MetaStore::open(store));
-    fs->meta_ = std::make_unique<MetaService>(std::move(opened));
-  }
+  PDM_TRY(fs->take_over_metadata());
   register_data_handlers(engine, fs->objects_);
-  register_meta_handlers(engine, [raw = fs.get()] { return raw->meta_.get(); });
-  register_dm_attr_handlers(engine, [raw = fs.get()] { return raw->meta_.get(); });
+  register_meta_handlers(engine, [raw = fs.get()] { return raw->metadata_service(); });
+  register_dm_attr_handlers(engine, [raw = fs.get()] { return raw->metadata_service(); });
   register_dm_data_handlers(engine, fs->objects_);
-  register_dm_state_handlers(engine, [raw = fs.get()] { return raw->meta_.get(); });
+  register_dm_state_handlers(engine, [raw = fs.get()] { return raw->metadata_service(); });
   return fs;
+}
+
+Status FileSystem::take_over_metadata() {
+  auto view = engine_.membership().current();
+  if (meta_ || metadata_owner(*view) != view->self()) return {};
+  MetaStoreOptions store;
+  store.dir = config_.metadata_dir();
+  store.map_size = options_.meta_map_size;
+  store.default_stripe_size = config_.stripe_size;
+  store.volume_count = static_cast<std::uint32_t>(config_.volumes.size());
+  PDM_ASSIGN_OR_RETURN(auto opened, MetaStore::open(store));
+  meta_ = std::make_unique<MetaService>(std::move(opened));
+  served_.store(meta_.get(), std::memory_order_release);
+  return {};
 }
 
 int FileSystem::owner_of_volume(std::uint32_t volume) const {
@@ -720,7 +725,7 @@ Status FileSystem::recover_orphans() {
 }
 
 Status FileSystem::flush() {
-  if (meta_) return meta_->sync();
+  if (auto *meta = metadata_service()) return meta->sync();
   return {};
 }
 

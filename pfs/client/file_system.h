@@ -141,7 +141,12 @@ class FileSystem {
   int owner_of_volume(std::uint32_t volume) const;
   int metadata_rank() const;
   // Non-null on the rank that serves the metadata.
-  MetaService *metadata_service() { return meta_.get(); }
+  MetaService *metadata_service() { return served_.load(std::memory_order_acquire); }
+  // Failure handling (issue #4), on the progress thread after a view change:
+  // the metadata volume's new owner opens the metadata store (its previous
+  // owner died; LMDB's robust locks let the dead process's lock state go) and
+  // serves it from then on.
+  Status take_over_metadata();
   // The DM layer's gate for events (null: no events are raised).
   void set_event_gate(EventGate *gate) { gate_ = gate; }
   // Announces shrinks cluster-wide, so clients may cache sizes (null: every
@@ -235,6 +240,9 @@ class FileSystem {
   ObjectStore objects_;
   DataClient data_;
   std::unique_ptr<MetaService> meta_;
+  // meta_ for the handlers, which also run in application threads (local
+  // calls) while a view change may set it on the progress thread.
+  std::atomic<MetaService *> served_{nullptr};
   EventGate *gate_ = nullptr;
   SizeNotices *notices_ = nullptr;
   ObjectAccess *access_ = nullptr;

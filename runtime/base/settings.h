@@ -82,7 +82,22 @@ struct DurationIn {
     "read/write shared volumes directly (auto: when this rank sees the volume; off for NFS)")      \
   X(fault_nospace_writes, "fault.nospace_writes", "PDM_FAULT_NOSPACE_WRITES",                     \
     "fault-nospace-writes", "0", (setting::SizeIn{0, 1u << 20}),                                  \
-    "fault injection: the first N writes of each rank fail with ENOSPC (NOSPACE event tests)")
+    "fault injection: the first N writes of each rank fail with ENOSPC (NOSPACE event tests)")   \
+  X(heartbeat_interval, "cluster.heartbeat_interval", "PDM_CLUSTER_HEARTBEAT_INTERVAL",                   \
+    "cluster-heartbeat-interval", "100ms",                                                                \
+    (setting::DurationIn{std::chrono::milliseconds(10), std::chrono::milliseconds(60000)}),       \
+    "how often each rank tells every other rank that it is alive")                                \
+  X(heartbeat_timeout, "cluster.heartbeat_timeout", "PDM_CLUSTER_HEARTBEAT_TIMEOUT",                      \
+    "cluster-heartbeat-timeout", "800ms",                                                                 \
+    (setting::DurationIn{std::chrono::milliseconds(50), std::chrono::milliseconds(600000)}),      \
+    "a rank silent this long is suspected dead and removed by a view change")                    \
+  X(orphan_timeout, "session.orphan_timeout", "PDM_SESSION_ORPHAN_TIMEOUT", "session-orphan-timeout", "60s",      \
+    (setting::DurationIn{std::chrono::milliseconds(100), std::chrono::milliseconds(86400000)}),   \
+    "a synchronous event whose session stays orphaned this long fails its operation with EIO")   \
+  X(finalize_timeout, "cluster.finalize_timeout", "PDM_CLUSTER_FINALIZE_TIMEOUT",                 \
+    "cluster-finalize-timeout", "10s",                                                            \
+    (setting::DurationIn{std::chrono::milliseconds(100), std::chrono::milliseconds(3600000)}),    \
+    "after ranks died, how long pdm_finalize lets MPI_Finalize take before it exits the process")
 // clang-format on
 
 // The resolved, typed value of every setting.

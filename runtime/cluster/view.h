@@ -10,7 +10,9 @@
 
 #include <mpi.h>
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -25,6 +27,12 @@ class View {
   // The first view of a job: epoch 1, every rank of app_comm live. Collective
   // over app_comm (duplicates it once per runtime channel).
   static Result<std::shared_ptr<const View>> initial(MPI_Comm app_comm);
+  // The view that follows `previous` after a view change: collective over
+  // `members` only (MPI_Comm_create_group over the job's first duplicate,
+  // which contains every member id), so dead ranks take no part.
+  static Result<std::shared_ptr<const View>> next(const View &previous, std::uint64_t epoch,
+                                                  std::vector<int> members);
+  ~View();
 
   std::uint64_t epoch() const { return epoch_; }
   const std::vector<int> &members() const { return members_; }
@@ -46,6 +54,15 @@ class View {
   // (pdm_start, pdm_stop): kept apart from control_comm because MPI forbids
   // two threads from interleaving collectives on one communicator.
   const mpi::Comm &sync_comm() const { return sync_; }
+  // Heartbeats and the view-change protocol (runtime/cluster/failure_detector.h).
+  const mpi::Comm &heartbeat_comm() const { return heartbeat_; }
+
+  // Called when this view is replaced because a member died: its
+  // communicators contain the dead rank, so they are never freed (Open MPI
+  // 4.1 hangs in MPI_Finalize after MPI_Comm_free of such a communicator,
+  // docs/FAILURES.md) and their pending requests are never waited on.
+  void abandon() const { abandoned_ = true; }
+  bool abandoned() const { return abandoned_; }
 
  private:
   std::uint64_t epoch_ = 0;
@@ -54,6 +71,11 @@ class View {
   mpi::Comm rpc_;
   mpi::Comm control_;
   mpi::Comm sync_;
+  mpi::Comm heartbeat_;
+  // The job's first duplicate (parent of every view's communicators), shared
+  // by all views and never freed: it always contains the dead ranks.
+  MPI_Comm base_ = MPI_COMM_NULL;
+  mutable std::atomic<bool> abandoned_{false};
 };
 
 using ViewPtr = std::shared_ptr<const View>;

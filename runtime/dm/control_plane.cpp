@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -24,7 +25,8 @@ struct Batch {
 
 }  // namespace
 
-ControlPlane::ControlPlane(mpi::RpcEngine &engine) : engine_(engine), slot_(kSlotBytes) {}
+ControlPlane::ControlPlane(mpi::RpcEngine &engine)
+    : engine_(engine), slot_(std::make_unique<std::vector<std::byte>>(kSlotBytes)) {}
 
 ControlPlane::~ControlPlane() = default;
 
@@ -47,8 +49,16 @@ void ControlPlane::attach() {
 }
 
 Result<ControlPlane::Accepted> ControlPlane::accept(Update update) {
-  if (!is_manager()) return make_error(ESTALE, "this rank is not the session manager");
+  auto view = engine_.membership().current();
+  if (view->manager() != view->self()) {
+    return make_error(ESTALE, "this rank is not the session manager");
+  }
   std::lock_guard lock(mutex_);
+  if (synced_epoch_ != view->epoch()) {
+    // EINPROGRESS, not EAGAIN: EAGAIN is an answer of the table itself (a
+    // conflicting right without DM_RR_WAIT) that submit must return at once.
+    return make_error(EINPROGRESS, "the session manager is resynchronising after a view change");
+  }
   if (shutdown_requested_) return make_error(ESHUTDOWN, "the session manager is shutting down");
   update.version = table_.version() + 1;
   if (update.kind == Update::Kind::kCreateSession) {
@@ -62,10 +72,34 @@ Result<ControlPlane::Accepted> ControlPlane::accept(Update update) {
 Result<Update> ControlPlane::submit(Update update) {
   update.version = 0;
   auto view = engine_.membership().current();
-  PDM_ASSIGN_OR_RETURN(auto accepted,
-                       mpi::call_typed<Accepted>(engine_, view->manager(), kSubmit, update));
+  auto call = mpi::call_typed<Accepted>(engine_, view->manager(), kSubmit, update);
+  // A new manager refuses (EINPROGRESS, applied nowhere) until it
+  // resynchronised the table after the view change: ask again, a bounded
+  // number of times, then report EAGAIN (retry later).
+  mpi::Backoff backoff;
+  for (int tries = 0; !call.ok() && call.error().code == EINPROGRESS && tries < 100000; ++tries) {
+    backoff.pause();
+    view = engine_.membership().current();
+    call = mpi::call_typed<Accepted>(engine_, view->manager(), kSubmit, update);
+  }
+  if (!call.ok() && call.error().code == EINPROGRESS) {
+    return make_error(EAGAIN, "{} (retry)", call.error().message);
+  }
+  PDM_ASSIGN_OR_RETURN(auto accepted, std::move(call));
   std::unique_lock lock(mutex_);
-  while (acknowledged_ < accepted.version) {
+  // The first resynchronisation after the epoch the update was accepted in
+  // decides: every survivor continued from a version below it -> lost.
+  auto lost = [&] {
+    auto resync = resyncs_.upper_bound(view->epoch());
+    return resync != resyncs_.end() && resync->second < accepted.version;
+  };
+  while (acknowledged_ < accepted.version || lost()) {
+    if (lost()) {
+      return make_error(EAGAIN,
+                        "the session manager failed before update {} reached any survivor; "
+                        "it was not applied (retry)",
+                        accepted.version);
+    }
     if (phase_ == Phase::kClosed) {
       return make_error(ESHUTDOWN, "pdm stopped before update {} reached every rank",
                         accepted.version);
@@ -95,10 +129,93 @@ Status ControlPlane::wait_beyond(std::uint64_t version) {
   return {};
 }
 
+void ControlPlane::on_view_change(const cluster::View &previous, const cluster::View &next) {
+  // The broadcast or barrier posted on the old communicator never completes
+  // (a dead member takes part in it); MPI may still write into its slot.
+  if (request_ != MPI_REQUEST_NULL) {
+    static auto *kept = new std::vector<std::unique_ptr<std::vector<std::byte>>>();  // on purpose
+    kept->push_back(std::move(slot_));
+    slot_ = std::make_unique<std::vector<std::byte>>(kSlotBytes);
+    request_ = MPI_REQUEST_NULL;
+  }
+  const MPI_Comm comm = next.control_comm().get();
+  std::uint64_t mine = 0;
+  {
+    std::lock_guard lock(mutex_);
+    mine = table_.version();
+  }
+  std::vector<std::uint64_t> versions(next.size());
+  if (int rc = MPI_Allgather(&mine, 1, MPI_UINT64_T, versions.data(), 1, MPI_UINT64_T, comm);
+      rc != MPI_SUCCESS) {
+    spdlog::critical("session table: resynchronisation failed (MPI error {})", rc);
+    return;
+  }
+  const auto newest_it = std::max_element(versions.begin(), versions.end());
+  const std::uint64_t newest = *newest_it;
+  const int holder = static_cast<int>(newest_it - versions.begin());
+  const bool differ =
+      std::any_of(versions.begin(), versions.end(), [&](std::uint64_t v) { return v != newest; });
+  std::lock_guard lock(mutex_);
+  if (differ) {
+    // The holder of the newest replica sends it whole (size, then bytes).
+    mpi::Encoder out;
+    if (next.control_comm().rank() == holder) {
+      auto snapshot = table_.snapshot();
+      mpi::encode_field(out, snapshot);
+    }
+    std::uint64_t size = out.size();
+    MPI_Bcast(&size, 1, MPI_UINT64_T, holder, comm);
+    std::vector<std::byte> bytes(out.bytes().begin(), out.bytes().end());
+    bytes.resize(size);
+    MPI_Bcast(bytes.data(), static_cast<int>(size), MPI_BYTE, holder, comm);
+    if (next.control_comm().rank() != holder) {
+      mpi::Decoder in{std::span<const std::byte>(bytes)};
+      SessionTable::Snapshot snapshot;
+      auto decoded = mpi::decode_field(in, snapshot);
+      auto table = decoded.ok() ? SessionTable::from_snapshot(snapshot)
+                                : Result<SessionTable>(std::move(decoded).error());
+      if (table.ok()) {
+        table_ = std::move(table).value();
+      } else {
+        spdlog::critical("session table: cannot adopt the newest replica: {}",
+                         table.error().message);
+      }
+    }
+  }
+  // Updates the old manager queued are in the newest replica now (or lost).
+  queued_.clear();
+  acknowledged_ = newest;
+  batch_last_ = newest;
+  final_batch_ = false;
+  resyncs_[next.epoch()] = newest;
+  synced_epoch_ = next.epoch();
+  if (phase_ != Phase::kClosed) phase_ = Phase::kIdle;
+  const bool manager = next.manager() == next.self();
+  if (manager) {
+    shutdown_requested_ = stopping_;
+    // The sessions of removed ranks become orphaned (B4), in the next batch.
+    for (int member : previous.members()) {
+      if (next.is_live(member)) continue;
+      Update orphan;
+      orphan.kind = Update::Kind::kOrphanNode;
+      orphan.node = member;
+      orphan.version = table_.version() + 1;
+      if (auto applied = table_.apply(orphan); applied.ok()) {
+        queued_.push_back(orphan);
+      } else {
+        spdlog::error("session table: orphaning rank {}: {}", member, applied.error().message);
+      }
+    }
+  }
+  spdlog::info("session table: continued from version {} (replica of rank {}) in epoch {}", newest,
+               next.member_at(holder), next.epoch());
+  acked_cv_.notify_all();
+}
+
 Status ControlPlane::post_broadcast() {
   auto view = engine_.membership().current();
   const int root = view->comm_rank_of(view->manager());
-  return mpi::check(MPI_Ibcast(slot_.data(), static_cast<int>(slot_.size()), MPI_BYTE, root,
+  return mpi::check(MPI_Ibcast(slot_->data(), static_cast<int>(slot_->size()), MPI_BYTE, root,
                                view->control_comm().get(), &request_),
                     "MPI_Ibcast");
 }
@@ -112,7 +229,7 @@ Status ControlPlane::post_barrier() {
 // Others: decode the slot and apply it.
 void ControlPlane::finish_broadcast() {
   if (is_manager()) return;  // the manager applied its updates when it accepted them
-  std::span<const std::byte> bytes(slot_);
+  std::span<const std::byte> bytes(*slot_);
   mpi::Decoder in(bytes);
   Batch batch;
   if (auto decoded = mpi::decode_field(in, batch); !decoded.ok() || batch.magic != kSlotMagic) {
@@ -156,7 +273,7 @@ bool ControlPlane::poll() {
         }
         mpi::Encoder out;
         mpi::encode_field(out, batch);
-        std::memcpy(slot_.data(), out.bytes().data(), out.size());
+        std::memcpy(slot_->data(), out.bytes().data(), out.size());
       }
       if (auto posted = post_broadcast(); !posted.ok()) {
         spdlog::error("session table: {}", posted.error().message);
@@ -192,9 +309,10 @@ bool ControlPlane::poll() {
 }
 
 Status ControlPlane::shutdown() {
-  if (is_manager()) {
+  {
     std::lock_guard lock(mutex_);
-    shutdown_requested_ = true;
+    stopping_ = true;
+    if (is_manager()) shutdown_requested_ = true;
   }
   mpi::Backoff backoff;
   while (phase_.load() != Phase::kClosed) backoff.pause();

@@ -24,6 +24,8 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <vector>
@@ -45,8 +47,22 @@ class ControlPlane {
   // Registers the manager's handler and the replication poller; before the engine starts.
   void attach();
 
+  // Failure handling (issue #4), on the progress thread of every member right
+  // after a view change installed `next` (cluster::FailureDetector listener):
+  // the broadcast posted on the old control communicator is abandoned; the
+  // members exchange their table versions and the member with the newest
+  // replica sends it to all (collectives on the new control communicator),
+  // so every replica continues from the newest version; the (possibly new)
+  // manager then orphans the sessions of the removed ranks (kOrphanNode).
+  // A submit whose update no survivor had fails with EAGAIN (not applied
+  // anywhere); one that some survivor had completes.
+  void on_view_change(const cluster::View &previous, const cluster::View &next);
+
   // Submits a change to the manager and waits until every rank applied it.
   // Returns the update as applied (with its version and, for a new session, its id).
+  // If the manager dies: EAGAIN when the update was lost with it (applied
+  // nowhere; retry), ESTALE when the view changed before the manager
+  // answered (then whether it was applied is unknown: look at the table).
   Result<Update> submit(Update update);
 
   // Collective, after every rank stopped submitting: the manager broadcasts a
@@ -102,8 +118,17 @@ class ControlPlane {
   std::atomic<Phase> phase_{Phase::kIdle};
   bool shutdown_requested_ = false;  // manager: send the final batch next
   bool final_batch_ = false;         // the batch in flight is the final one
-  std::vector<std::byte> slot_;
+  std::unique_ptr<std::vector<std::byte>> slot_;
   MPI_Request request_ = MPI_REQUEST_NULL;
+  bool stopping_ = false;  // shutdown() was called on this rank (a new manager resumes it)
+  // Resynchronisations after view changes: epoch of the new view -> the
+  // version every replica continued from (an update accepted in an earlier
+  // epoch with a higher version was lost with the manager).
+  std::map<std::uint64_t, std::uint64_t> resyncs_;
+  // The epoch whose resynchronisation this rank finished: the manager accepts
+  // nothing in a newer view before (EAGAIN), or an update could slip in
+  // between the exchange of versions and the adoption of the newest replica.
+  std::uint64_t synced_epoch_ = 1;
 };
 
 }  // namespace pdm::dm

@@ -211,19 +211,87 @@ Status EventService::deliver(EventMessage m, const std::vector<Session> &targets
     std::lock_guard lock(mutex_);
     pending_[m.token] = Pending{};
   }
-  auto delivered = engine_.call(target.node, kDeliver, mpi::encode_message(m));
-  if (!delivered.ok()) {
+  // Failure handling (issue #4, B4): this rank keeps the event until it is
+  // answered. If the session's node dies the session is orphaned; when a
+  // live rank assumes it (dm_create_session(oldsid)) the event goes to that
+  // rank again with its original token. An event orphaned longer than the
+  // orphan timeout fails the operation with EIO.
+  auto forget = [&] {
     std::lock_guard lock(mutex_);
     pending_.erase(m.token);
-    return make_error(EIO, "event {} could not reach session {}: {}", m.type, target.id,
-                      delivered.error().message);
+  };
+  int delivered_to = -1;
+  // When the session was first seen unreachable (time_point{}: reachable).
+  std::chrono::steady_clock::time_point orphaned_since{};
+  for (;;) {
+    auto view = engine_.membership().current();
+    std::uint64_t seen_version = 0;  // of the replica `where` comes from
+    // Read before the replica: if every rank had applied seen_version
+    // already, an ESRCH from the session's node is real. Read after the
+    // call it could have advanced meanwhile and hide a replica that was
+    // behind when the call arrived.
+    const std::uint64_t acknowledged_before = control_.acknowledged();
+    auto where = control_.read([&](const SessionTable &t) -> std::optional<Session> {
+      seen_version = t.version();
+      const Session *s = t.session(m.session);
+      if (s == nullptr) return std::nullopt;
+      return *s;
+    });
+    // A session that is gone may have moved the token to another session of
+    // its rank (dm_move_event) before it was destroyed: keep waiting for the
+    // answer, as before failure handling.
+    const bool reachable =
+        !where || (where->state == SessionState::kActive && view->is_live(where->node));
+    if (!where && delivered_to < 0) {
+      forget();
+      return make_error(EIO, "session {} of event {} was destroyed before it got the event",
+                        m.session, m.type);
+    }
+    if (where && reachable && where->node != delivered_to) {
+      orphaned_since = {};
+      auto delivered = engine_.call(where->node, kDeliver, mpi::encode_message(m));
+      if (delivered.ok()) {
+        delivered_to = where->node;
+        if (delivered_to != target.node) {
+          spdlog::info("event {} (token {}) re-sent to session {} on rank {} after takeover",
+                       m.type, m.token, m.session, delivered_to);
+        }
+      } else if (delivered.error().code == ESRCH && where->node != target.node &&
+                 acknowledged_before < seen_version) {
+        // A takeover: this replica already names the new node, whose own
+        // replica may not yet (every rank applies a batch on its own). Once
+        // every rank acknowledged that version, deliver again.
+        if (auto waited = control_.wait_beyond(seen_version - 1); !waited.ok()) {
+          forget();
+          return waited;
+        }
+      } else if (engine_.membership().current() == view) {
+        forget();
+        return make_error(EIO, "event {} could not reach session {}: {}", m.type, m.session,
+                          delivered.error().message);
+      }
+      continue;  // the view changed meanwhile: look again
+    }
+    if (!reachable) {
+      const auto now = std::chrono::steady_clock::now();
+      if (orphaned_since == std::chrono::steady_clock::time_point{}) orphaned_since = now;
+      if (now - orphaned_since > orphan_timeout_) {
+        forget();
+        return make_error(EIO, "session {} stayed orphaned for more than {} ms (event {})",
+                          m.session, orphan_timeout_.count(), m.type);
+      }
+      delivered_to = -1;  // whoever assumes the session gets the event again
+    }
+    std::unique_lock lock(mutex_);
+    // Bounded: a view change or a takeover needs no notification here.
+    if (changed_.wait_for(lock, std::chrono::milliseconds(20),
+                          [&] { return pending_[m.token].outcome.has_value(); })) {
+      const int error = *pending_[m.token].outcome;
+      pending_.erase(m.token);
+      if (error != 0) return make_error(error, "aborted by DM session {}", m.session);
+      return {};
+    }
   }
-  std::unique_lock lock(mutex_);
-  changed_.wait(lock, [&] { return pending_[m.token].outcome.has_value(); });
-  const int error = *pending_[m.token].outcome;
-  pending_.erase(m.token);
-  if (error != 0) return make_error(error, "aborted by DM session {}", target.id);
-  return {};
 }
 
 Status EventService::check_local_session(SessionId session) const {
@@ -304,6 +372,11 @@ Status EventService::respond(SessionId session, Token token, int error) {
   // The token's rights go before the operation goes on: it may touch the object.
   Status released = on_answered_ ? on_answered_(token) : Status{};
   if (source < 0) return released;  // nobody waits for this token
+  if (!engine_.membership().current()->is_live(source)) {
+    // The operation died with its rank: the answer is accepted and ignored.
+    spdlog::info("token {}: its source rank {} is gone; the answer is ignored", token, source);
+    return released;
+  }
   PDM_TRY(mpi::call_status(engine_, source, kRespond, Response{token, error}));
   return released;
 }

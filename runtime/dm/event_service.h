@@ -35,6 +35,7 @@
 // the replicated destroy.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -94,6 +95,9 @@ class EventService : public pfs::EventGate {
   // Every event queued for a session of this rank is also recorded in tap
   // (for `pdm events`); before the engine starts.
   void set_tap(EventTap *tap) { tap_ = tap; }
+  // How long a synchronous event may wait for its orphaned session to be
+  // assumed before its operation fails with EIO (session.orphan_timeout).
+  void set_orphan_timeout(std::chrono::milliseconds limit) { orphan_timeout_ = limit; }
 
   // EventGate.
   bool wanted(int type) const override;
@@ -201,6 +205,7 @@ class EventService : public pfs::EventGate {
   ControlPlane &control_;
   FsId fs_;
   EventTap *tap_ = nullptr;
+  std::chrono::milliseconds orphan_timeout_{60000};
 
   std::mutex mutex_;
   std::condition_variable changed_;    // a pending outcome arrived, or an event was queued

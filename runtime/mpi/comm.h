@@ -32,6 +32,9 @@ class Comm {
   int rank() const { return rank_; }
   int size() const { return size_; }
   bool valid() const { return comm_ != MPI_COMM_NULL; }
+  // Gives up the communicator without freeing it (a communicator with a dead
+  // member must never be freed, docs/FAILURES.md).
+  void release() { comm_ = MPI_COMM_NULL; }
 
  private:
   void reset();

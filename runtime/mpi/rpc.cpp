@@ -1,5 +1,6 @@
 #include "runtime/mpi/rpc.h"
 
+#include <mutex>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -30,17 +31,36 @@ Result<Bytes> receive(MPI_Message &message, MPI_Status &status) {
   return bytes;
 }
 
+// Ends a send. A send on an abandoned view (its destination may be dead)
+// may never complete and must not be waited on (docs/FAILURES.md §1): the
+// request is freed and its buffer kept until the process exits.
+void finish_send(MPI_Request &send, Bytes &buffer, const cluster::View *view) {
+  if (send == MPI_REQUEST_NULL) return;
+  int done = 0;
+  MPI_Test(&send, &done, MPI_STATUS_IGNORE);
+  if (done) return;
+  if (view != nullptr && view->abandoned()) {
+    MPI_Request_free(&send);
+    static std::mutex mutex;
+    static auto *kept = new std::vector<Bytes>();  // never freed, on purpose
+    std::lock_guard lock(mutex);
+    kept->push_back(std::move(buffer));
+    return;
+  }
+  MPI_Wait(&send, MPI_STATUS_IGNORE);
+}
+
 }  // namespace
 
 PendingCall::~PendingCall() {
   // A call abandoned mid-flight (its caller returned early) must not leave a
   // send reading a freed buffer: complete it first.
-  if (send != MPI_REQUEST_NULL) MPI_Wait(&send, MPI_STATUS_IGNORE);
+  finish_send(send, request, view.get());
 }
 
 PendingCall &PendingCall::operator=(PendingCall &&other) noexcept {
   if (this != &other) {
-    if (send != MPI_REQUEST_NULL) MPI_Wait(&send, MPI_STATUS_IGNORE);
+    finish_send(send, request, view.get());
     dest = other.dest;
     tag = other.tag;
     view = std::move(other.view);
@@ -80,7 +100,7 @@ void RpcEngine::stop() {
   if (!progress_.joinable()) return;
   stopping_ = true;
   progress_.join();
-  for (auto &out : sending_) MPI_Wait(&out.request, MPI_STATUS_IGNORE);
+  for (auto &out : sending_) finish_send(out.request, out.bytes, out.view.get());
   sending_.clear();
 }
 
@@ -128,7 +148,7 @@ bool RpcEngine::serve_one_request(const cluster::View &view) {
     return true;
   }
   Request request{view.member_at(status.MPI_SOURCE), *header, payload_of(*bytes)};
-  OutgoingResponse out{MPI_REQUEST_NULL, respond(request)};
+  OutgoingResponse out{MPI_REQUEST_NULL, respond(request), membership_.current()};
   const int rc =
       MPI_Isend(out.bytes.data(), static_cast<int>(out.bytes.size()), MPI_BYTE, status.MPI_SOURCE,
                 tag_for(header->call_id), view.rpc_comm().get(), &out.request);
@@ -256,7 +276,7 @@ bool RpcEngine::poll(PendingCall &call) {
 Result<Response> RpcEngine::wait(PendingCall &call) {
   Backoff backoff;
   while (!poll(call)) backoff.pause();
-  if (call.send != MPI_REQUEST_NULL) MPI_Wait(&call.send, MPI_STATUS_IGNORE);
+  finish_send(call.send, call.request, call.view.get());
   return std::move(*call.done);
 }
 
@@ -283,7 +303,7 @@ std::vector<Result<Response>> RpcEngine::wait_all(std::span<PendingCall> calls) 
   std::vector<Result<Response>> out;
   out.reserve(calls.size());
   for (auto &call : calls) {
-    if (call.send != MPI_REQUEST_NULL) MPI_Wait(&call.send, MPI_STATUS_IGNORE);
+    finish_send(call.send, call.request, call.view.get());
     out.push_back(std::move(*call.done));
   }
   return out;

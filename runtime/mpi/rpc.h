@@ -119,6 +119,7 @@ class RpcEngine {
   struct OutgoingResponse {
     MPI_Request request;
     Bytes bytes;
+    cluster::ViewPtr view;  // the view it was sent in (abandoned: never waited on)
   };
   std::vector<OutgoingResponse> sending_;  // progress thread only
 };

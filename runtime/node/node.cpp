@@ -1,5 +1,7 @@
 #include "runtime/node/node.h"
 
+#include "runtime/node/finalize_guard.h"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -12,7 +14,9 @@
 #include "runtime/base/log.h"
 #include "runtime/base/settings.h"
 #include "runtime/dmapi/handle.h"
+#include "runtime/mpi/backoff.h"
 #include "runtime/mpi/collective.h"
+#include "runtime/node/finalize_guard.h"
 
 namespace pdm::node {
 namespace {
@@ -30,6 +34,25 @@ Status check_thread_level() {
                       provided);
   }
   return {};
+}
+
+// A barrier over the live members: restarted on the new view's sync
+// communicator when a view change happens while waiting (the old one holds a
+// dead member, so its barrier would never complete).
+Status live_barrier(cluster::Membership &membership) {
+  mpi::Backoff backoff;
+  for (;;) {
+    auto view = membership.current();
+    MPI_Request request = MPI_REQUEST_NULL;
+    PDM_TRY(mpi::check(MPI_Ibarrier(view->sync_comm().get(), &request), "MPI_Ibarrier"));
+    for (;;) {
+      int done = 0;
+      PDM_TRY(mpi::check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Ibarrier"));
+      if (done) return {};
+      if (membership.current() != view) break;  // abandoned with its communicator
+      backoff.pause();
+    }
+  }
 }
 
 }  // namespace
@@ -82,6 +105,8 @@ Result<std::unique_ptr<Node>> Node::start(
   PDM_TRY(mpi::agree(sync, std::move(mounted)));
 
   node->engine_ = std::make_unique<mpi::RpcEngine>(*node->membership_);
+  node->detector_ = std::make_unique<cluster::FailureDetector>(
+      *node->membership_, settings.heartbeat_interval, settings.heartbeat_timeout);
   pfs::FileSystemOptions fs_options;
   fs_options.max_request = settings.io_max_request;
   fs_options.direct = settings.io_direct;
@@ -97,6 +122,7 @@ Result<std::unique_ptr<Node>> Node::start(
   node->events_ = std::make_unique<dm::EventService>(*node->engine_, *node->control_, fsid);
   node->events_->attach();
   node->events_->set_tap(&node->tap_);
+  node->events_->set_orphan_timeout(settings.orphan_timeout);
   node->fs_->set_event_gate(node->events_.get());
   node->shrink_notices_ = std::make_unique<dm::ShrinkNotices>(*node->control_);
   node->fs_->set_size_notices(node->shrink_notices_.get());
@@ -106,6 +132,25 @@ Result<std::unique_ptr<Node>> Node::start(
   node->events_->set_on_answered(
       [rights = node->rights_.get()](dm::Token token) { return rights->release_token(token); });
 
+  node->detector_->add_listener(
+      [control = node->control_.get()](const cluster::View &previous, const cluster::View &next) {
+        control->on_view_change(previous, next);
+      });
+  node->detector_->add_listener(
+      [fs = node->fs_.get()](const cluster::View &, const cluster::View &next) {
+        const bool served = fs->metadata_service() != nullptr;
+        if (auto taken = fs->take_over_metadata(); !taken.ok()) {
+          spdlog::critical("view {}: cannot take over the metadata store: {}", next.epoch(),
+                           taken.error().message);
+        } else if (!served && fs->metadata_service() != nullptr) {
+          spdlog::warn("view {}: this rank took over the metadata store", next.epoch());
+        }
+      });
+  node->detector_->add_listener([timeout = settings.finalize_timeout](const cluster::View &previous,
+                                                                      const cluster::View &next) {
+    if (next.members().size() < previous.members().size()) note_ranks_lost(timeout);
+  });
+  node->engine_->add_poller([detector = node->detector_.get()] { return detector->poll(); });
   PDM_TRY(node->engine_->start());
   PDM_TRY(mpi::barrier(sync));
   // The per-file event lists, from the metadata store into every replica of
@@ -125,9 +170,10 @@ Result<std::unique_ptr<Node>> Node::start(
   }
   PDM_TRY(mpi::barrier(sync));
   PDM_ASSIGN_OR_RETURN(auto job, node->job_identity(sync));
-  node->status_ = std::make_unique<StatusPublisher>(config->volumes.front() + "/run",
-                                                    std::move(job), *node->membership_,
-                                                    *node->control_, *node->events_, node->tap_);
+  node->status_ = std::make_unique<StatusPublisher>(
+      config->volumes.front() + "/run", std::move(job), *node->membership_, *node->detector_,
+      static_cast<std::uint32_t>(config->volumes.size()), *node->control_, *node->events_,
+      node->tap_);
   spdlog::debug("mounted {} on {} ranks", fs_config, node->size_);
   return node;
 }
@@ -137,7 +183,8 @@ Status Node::stop() {
   stopped_ = true;
   auto view = membership_->current();
   // Everyone keeps serving until all ranks are done with the file system.
-  Status status = mpi::barrier(view->sync_comm());
+  Status status = live_barrier(*membership_);
+  view = membership_->current();
   // XDSM unmount events, from the manager while every session still exists:
   // PREUNMOUNT waits for its answer, UNMOUNT is taken by its session before
   // any rank goes on (a DM application handles them in a thread of its own,
@@ -151,13 +198,15 @@ Status Node::stop() {
       }
     }
   }
-  if (status.ok()) status = mpi::barrier(view->sync_comm());
+  if (status.ok()) status = live_barrier(*membership_);
   if (status.ok()) events_->wait_unmount_taken();
   events_->shutdown();
   if (status_) status_->remove();
   // Completes the broadcast every rank keeps posted for session-table updates.
   if (auto closed = control_->shutdown(); !closed.ok() && status.ok()) status = std::move(closed);
+  detector_->quiesce();
   engine_->stop();
+  detector_.reset();
   if (auto flushed = fs_->flush(); !flushed.ok() && status.ok()) status = std::move(flushed);
   status_.reset();
   fs_.reset();

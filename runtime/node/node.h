@@ -25,6 +25,7 @@
 #include "pfs/config/lease.h"
 #include "runtime/base/result.h"
 #include "runtime/base/settings.h"
+#include "runtime/cluster/failure_detector.h"
 #include "runtime/cluster/view.h"
 #include "runtime/dm/control_plane.h"
 #include "runtime/dm/event_service.h"
@@ -46,6 +47,8 @@ class Node {
   ~Node();
   // Collective: waits (serving peers) until every rank stopped using the
   // file system, then stops the progress thread, flushes and unmounts.
+  // Collective over the live members: a rank that dies before or during it
+  // is removed by a view change and the survivors finish without it.
   Status stop();
 
   pfs::FileSystem &fs() { return *fs_; }
@@ -53,6 +56,7 @@ class Node {
   dm::EventService &events() { return *events_; }
   dm::RightsService &rights() { return *rights_; }
   cluster::Membership &membership() { return *membership_; }
+  cluster::FailureDetector &detector() { return *detector_; }
   mpi::RpcEngine &engine() { return *engine_; }
   int rank() const { return rank_; }
   int size() const { return size_; }
@@ -65,6 +69,7 @@ class Node {
   int rank_ = 0;
   int size_ = 0;
   std::unique_ptr<cluster::Membership> membership_;
+  std::unique_ptr<cluster::FailureDetector> detector_;
   std::unique_ptr<mpi::RpcEngine> engine_;
   std::unique_ptr<pfs::FileSystem> fs_;
   std::unique_ptr<dm::ControlPlane> control_;

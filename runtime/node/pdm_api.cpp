@@ -1,6 +1,7 @@
 // The C API of <pdm/pdm.h>, over the C boundary helpers (c_boundary.h).
 #include <pdm/pdm.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -9,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "pfs/volume_map.h"
 #include "runtime/node/c_boundary.h"
+#include "runtime/node/finalize_guard.h"
 #include "runtime/node/process_node.h"
 
 using pdm::Error;
@@ -49,6 +52,37 @@ int pdm_start(MPI_Comm comm, const char *fs_config) {
 
 int pdm_stop(void) {
   return guarded([&] { return to_int(pdm::node::stop_process_node()); }, -1);
+}
+
+int pdm_get_view(struct pdm_view_info *info, int *members, int max_members) {
+  return guarded(
+      [&] {
+        auto *node = pdm::node::process_node();
+        if (node == nullptr) return fail(Error{ENXIO, "pdm is not started: call pdm_start first"});
+        if (info == nullptr) return fail(Error{EFAULT, "pdm_get_view: null info"});
+        const auto view = node->membership().current();
+        const auto &live = view->members();
+        info->epoch = view->epoch();
+        info->ranks = node->size();
+        info->members = static_cast<int>(live.size());
+        info->manager = view->manager();
+        info->metadata_server = pdm::pfs::metadata_owner(*view);
+        info->view_changes = node->detector().view_changes();
+        if (max_members < 0 || (members == nullptr && max_members > 0)) {
+          return fail(Error{EINVAL, "pdm_get_view: bad member buffer"});
+        }
+        if (static_cast<std::size_t>(max_members) < live.size()) {
+          return fail(pdm::make_error(E2BIG, "pdm_get_view: room for {} members, {} live",
+                                      max_members, live.size()));
+        }
+        std::copy(live.begin(), live.end(), members);
+        return 0;
+      },
+      -1);
+}
+
+int pdm_finalize(int exit_status) {
+  return guarded([&] { return pdm::node::finalize_mpi(exit_status); }, -1);
 }
 
 const char *pdm_last_error(void) {

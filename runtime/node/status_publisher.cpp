@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "pfs/dm_events.h"
+#include "pfs/volume_map.h"
 
 namespace pdm::node {
 namespace {
@@ -59,12 +60,17 @@ std::string JobIdentity::text() const {
 }
 
 StatusPublisher::StatusPublisher(std::string run_dir, JobIdentity job,
-                                 const cluster::Membership &membership, dm::ControlPlane &control,
-                                 dm::EventService &events, dm::EventTap &tap)
+                                 const cluster::Membership &membership,
+                                 const cluster::FailureDetector &detector, std::uint32_t volumes,
+                                 dm::ControlPlane &control, dm::EventService &events,
+                                 dm::EventTap &tap)
     : run_dir_(std::move(run_dir)),
       job_(std::move(job)),
       membership_(membership),
+      detector_(detector),
+      volumes_(volumes),
       member_(membership.current()->self()),
+      job_ranks_(static_cast<int>(membership.current()->members().size())),
       control_(control),
       events_(events),
       tap_(tap) {
@@ -92,7 +98,8 @@ void StatusPublisher::remove() {
   stop_thread();
   append_events();
   std::remove(queues_path(run_dir_, member_).c_str());
-  if (member_ == 0) std::remove(status_path(run_dir_).c_str());
+  const auto view = membership_.current();
+  if (view->manager() == view->self()) std::remove(status_path(run_dir_).c_str());
 }
 
 std::string StatusPublisher::status_path(const std::string &run_dir) {
@@ -168,8 +175,22 @@ Json StatusPublisher::status_document() const {
   doc["job"] = job_.text();
   doc["written"] = static_cast<std::int64_t>(std::time(nullptr));
   doc["epoch"] = view->epoch();
+  doc["ranks"] = job_ranks_;
   doc["members"] = view->members();
+  Json dead = Json::array();
+  for (int rank = 0; rank < job_ranks_; ++rank) {
+    if (!view->is_live(rank)) dead.push_back(rank);
+  }
+  doc["dead"] = std::move(dead);
   doc["manager"] = view->manager();
+  doc["metadata_server"] = pfs::metadata_owner(*view);
+  Json owners = Json::array();
+  for (std::uint32_t volume = 0; volume < volumes_; ++volume) {
+    owners.push_back(pfs::owner_of(volume, *view));
+  }
+  doc["volume_owners"] = std::move(owners);
+  doc["view_changes"] = detector_.view_changes();
+  doc["last_view_change"] = detector_.last_reason();
   control_.read([&](const dm::SessionTable &table) {
     doc["version"] = table.version();
     Json sessions = Json::array();
@@ -220,12 +241,14 @@ Json StatusPublisher::queues_document() const {
 }
 
 void StatusPublisher::publish(bool force) {
-  if (member_ == 0) {
+  const auto view = membership_.current();
+  if (view->manager() == view->self()) {
     const std::uint64_t version =
         control_.read([](const dm::SessionTable &t) { return t.version(); });
-    if (force || version != published_version_) {
+    if (force || version != published_version_ || view->epoch() != published_epoch_) {
       write_atomically(status_path(run_dir_), dump_text(status_document(), 2) + "\n");
       published_version_ = version;
+      published_epoch_ = view->epoch();
     }
   }
   Json queues = queues_document();

@@ -6,9 +6,13 @@
 // like the volumes), small JSON files that any process can read while the
 // job runs:
 //
-//   run/status.json        rank 0: the job (the lease holder), the view
-//                          and this rank's replica of the session table
-//                          (sessions, groups, dispositions, event lists)
+//   run/status.json        the session manager of the current view: the
+//                          job (the lease holder), the view (epoch, live
+//                          and dead ranks, manager, metadata server, the
+//                          owner of every volume, the view changes so
+//                          far and the last one's reason) and its replica
+//                          of the session table (sessions with their
+//                          state, groups, dispositions, event lists)
 //   run/queues-<m>.json    member m: the events its sessions have waiting
 //   run/events-<m>.log     member m: every event its sessions received, one
 //                          JSON object a line, after a first line naming the
@@ -35,6 +39,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/cluster/failure_detector.h"
 #include "runtime/cluster/view.h"
 #include "runtime/dm/control_plane.h"
 #include "runtime/dm/event_service.h"
@@ -55,8 +60,10 @@ class StatusPublisher {
   static constexpr std::chrono::milliseconds kInterval{200};
   static constexpr std::uint64_t kMaxLogBytes = 8ull << 20;
 
-  // Starts the thread. The member with id 0 also publishes status.json.
+  // Starts the thread. Whichever member is the manager of the current view
+  // also publishes status.json (after a failover the new manager takes over).
   StatusPublisher(std::string run_dir, JobIdentity job, const cluster::Membership &membership,
+                  const cluster::FailureDetector &detector, std::uint32_t volumes,
                   dm::ControlPlane &control, dm::EventService &events, dm::EventTap &tap);
   ~StatusPublisher();  // stops the thread; leaves the files (see remove())
   StatusPublisher(const StatusPublisher &) = delete;
@@ -86,13 +93,17 @@ class StatusPublisher {
   std::string run_dir_;
   JobIdentity job_;
   const cluster::Membership &membership_;
+  const cluster::FailureDetector &detector_;
+  std::uint32_t volumes_;
   int member_;
+  int job_ranks_;  // members of the job's first view
   dm::ControlPlane &control_;
   dm::EventService &events_;
   dm::EventTap &tap_;
   std::uint64_t log_bytes_ = 0;
 
   std::uint64_t published_version_ = UINT64_MAX;
+  std::uint64_t published_epoch_ = 0;
   std::string published_queues_;
 
   std::mutex mutex_;

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs a pdm build into a scratch prefix P and checks it as an outside user
 # would: the layout of P, pdm.pc, the CMake package, and two consumer programs
-# (mpicc + pkg-config, and find_package(pdm)) run under mpiexec.
+# (mpicc + pkg-config, and find_package(pdm)) run under mpiexec; then the
+# DMAPI port tests, the MPI-IO shim and its transparent recall, built against
+# the installed libraries.
 #
 #   check_install.sh <source dir> <build dir>
 #
@@ -159,6 +161,14 @@ check_dmapi_port_tests() {
 check_mpiio_shim() {
   [[ -e "$prefix/lib/libpdm-mpiio.so" ]] || fail "missing $prefix/lib/libpdm-mpiio.so"
   [[ -e "$prefix/lib/libpdm-mpiio-preload.so" ]] || fail "missing $prefix/lib/libpdm-mpiio-preload.so"
+  # The shim's recall agent reads HDF5 archives through bin/pdm-hsm-fetch,
+  # which libpdm-hsm looks for at <libdir>/../bin.
+  if [[ -e "$build/apps/hsm/pdm-hsm-fetch" ]]; then
+    [[ -x "$prefix/bin/pdm-hsm-fetch" ]] || fail "missing $prefix/bin/pdm-hsm-fetch"
+    "$prefix/bin/pdm-hsm-fetch" --help | grep -q '^Usage: pdm-hsm-fetch' ||
+      fail "the installed pdm-hsm-fetch does not run"
+    step "bin/pdm-hsm-fetch ok"
+  fi
   [[ -e "$prefix/bin/pdm" ]] || { step "no installed pdm: not running mpiio_basic"; return; }
   local flags
   flags=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs pdm)
@@ -179,9 +189,40 @@ check_mpiio_shim() {
     "${mpiexec_flags[@]}" "${extra[@]}" || fail "mpiio_basic (installed) exited with $?"
 }
 
+# Transparent recall through the installed shim (docs/MPIIO.md, Recall):
+# mpiio_recall.c and the parallel HDF5 program built against the installed
+# libpdm-mpiio, an HDF5 archive, recall.sh with the installed pdm and
+# pdm-hsm. The shim's agent must find the installed bin/pdm-hsm-fetch from
+# the installed libpdm-hsm (<libdir>/../bin).
+check_mpiio_recall() {
+  [[ -e "$prefix/bin/pdm" && -e "$prefix/bin/pdm-hsm" && -e "$prefix/bin/pdm-hsm-fetch" ]] ||
+    { step "no installed pdm, pdm-hsm and pdm-hsm-fetch: not running recall.sh"; return; }
+  local flags hdf5
+  flags=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs pdm)
+  hdf5=$(pkg-config --cflags --libs hdf5-openmpi)
+  step "$mpicc mpiio_recall.c, mpiio_hdf5.c -lpdm-mpiio (installed)"
+  # shellcheck disable=SC2086 # word splitting of the flags is intended
+  "$mpicc" -std=c99 -pedantic -Wall -Werror -o "$tmp/mpiio_recall" \
+    "$src/tests/mpiio/mpiio_recall.c" -L"$prefix/lib" -Wl,-rpath,"$prefix/lib" -lpdm-mpiio $flags ||
+    fail "building mpiio_recall.c against the installed libpdm-mpiio"
+  # shellcheck disable=SC2086
+  "$mpicc" -std=c99 -pedantic -Wall -Werror -o "$tmp/mpiio_hdf5" "$src/tests/mpiio/mpiio_hdf5.c" \
+    -L"$prefix/lib" -Wl,-rpath,"$prefix/lib" -lpdm-mpiio $flags $hdf5 ||
+    fail "building mpiio_hdf5.c against the installed libpdm-mpiio"
+  local preload extra=()
+  preload=$(sanitizer_preload)
+  [[ -z "$preload" ]] || extra=(-x "LD_PRELOAD=$preload")
+  step "recall.sh: the installed shim recalls from an HDF5 archive, 4 ranks"
+  env -u PDM_HSM_FETCH ARCHIVE_TYPE=hdf5 PDM_HSM="$prefix/bin/pdm-hsm" \
+    PDM_MPIIO_HDF5="$tmp/mpiio_hdf5" bash "$src/tests/mpiio/recall.sh" "$tmp/mpiio_recall" \
+    "$prefix/bin/pdm" "$mpiexec" "${mpiexec_flags[@]}" "${extra[@]}" ||
+    fail "recall.sh (installed) exited with $?"
+}
+
 check_install_tree
 check_pkg_config
 check_cmake_package
 check_dmapi_port_tests
 check_mpiio_shim
+check_mpiio_recall
 step "all checks passed"

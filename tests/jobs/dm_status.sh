@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Scenario dm_status: `pdm sessions` and `pdm events` watch a running DM
+# Scenario dm_status: `pdm sessions`, `pdm status` and `pdm events` watch a running DM
 # application from outside its job (they do not mount the file system).
 #   `pdm events --follow` starts before any job and waits for one.
 #   The job (2 ranks, dm_status_job) makes a session per rank, disposes
@@ -59,6 +59,27 @@ grep -q "status-1" "$WORK/sessions_human.out" || { show_output sessions_human; f
 grep -Eq "^create +session [0-9]+" "$WORK/sessions_human.out" || {
   show_output sessions_human; fail "no disposition line for create"; }
 
+# `pdm status`: the view (issue #4, observability), no failure: 2 ranks of 2
+# live, rank 0 manages and serves the metadata, volume v is rank v % 2's.
+run_pdm status 30 status --json --fs "$FS"
+expect_status status 0
+python3 - "$WORK/status.out" <<'PY' || { show_output status; fail "pdm status --json shows the wrong view"; }
+import json, sys
+doc = json.load(open(sys.argv[1]))
+assert doc["mounted"] is True and doc["epoch"] == 1, doc
+assert doc["ranks"] == 2 and doc["members"] == [0, 1] and doc["dead"] == [], doc
+assert doc["manager"] == 0 and doc["metadata_server"] == 0, doc
+assert doc["volume_owners"] == [0, 1], doc
+assert doc["view_changes"] == 0, doc
+assert sorted(s["state"] for s in doc["sessions"]) == ["active", "active"], doc
+PY
+run_pdm status_human 30 status --fs "$FS"
+expect_status status_human 0
+grep -q "^view: epoch 1, 2 of 2 ranks live \[0,1\]$" "$WORK/status_human.out" || {
+  show_output status_human; fail "pdm status: no view line"; }
+grep -q "^sessions: 2 active, 0 orphaned$" "$WORK/status_human.out" || {
+  show_output status_human; fail "pdm status: no sessions line"; }
+
 say "released, the job finishes"
 : >"$WORK/go"
 wait_job job "$job_pid" 60
@@ -94,4 +115,8 @@ run_pdm unmounted 30 sessions --fs "$FS"
 expect_status unmounted 0
 grep -q "no job has the file system mounted" "$WORK/unmounted.out" || {
   show_output unmounted; fail "pdm sessions does not say that no job has it mounted"; }
+run_pdm status_unmounted 30 status --fs "$FS"
+expect_status status_unmounted 0
+grep -q "no job has the file system mounted" "$WORK/status_unmounted.out" || {
+  show_output status_unmounted; fail "pdm status does not say that no job has it mounted"; }
 say "ok"

@@ -288,3 +288,35 @@ TEST(BadInput, EveryMisuseGetsThePosixErrno) {
 
 }  // namespace
 }  // namespace pdm::test
+
+namespace pdm::test {
+namespace {
+
+// The view through the C API (issue #4, observability): without failures,
+// epoch 1, every rank live, rank 0 manages and serves the metadata.
+TEST(View, PdmGetViewShowsTheFirstViewOnEveryRank) {
+  int size = 0;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  pdm_view_info info{};
+  std::vector<int> members(static_cast<std::size_t>(size), -1);
+  ASSERT_EQ(pdm_get_view(&info, members.data(), size), 0) << pdm_last_error();
+  EXPECT_EQ(info.epoch, 1u);
+  EXPECT_EQ(info.ranks, size);
+  EXPECT_EQ(info.members, size);
+  EXPECT_EQ(info.manager, 0);
+  EXPECT_EQ(info.metadata_server, 0);
+  EXPECT_EQ(info.view_changes, 0u);
+  for (int rank = 0; rank < size; ++rank) EXPECT_EQ(members[static_cast<std::size_t>(rank)], rank);
+  // Too small a buffer: E2BIG, and how many are needed.
+  pdm_view_info small{};
+  errno = 0;
+  EXPECT_EQ(pdm_get_view(&small, members.data(), size - 1), -1);
+  EXPECT_EQ(errno, E2BIG);
+  EXPECT_EQ(small.members, size);
+  errno = 0;
+  EXPECT_EQ(pdm_get_view(nullptr, members.data(), size), -1);
+  EXPECT_EQ(errno, EFAULT);
+}
+
+}  // namespace
+}  // namespace pdm::test

@@ -5,11 +5,17 @@
  * ways, and checks the values. It does the same on a plain directory
  * (argv[1]) through the real MPI-IO, so check_hdf5.sh can compare the two
  * files (the program turns object time tracking off, so the bytes do not
- * depend on the clock). */
+ * depend on the clock).
+ *
+ *   mpiio_hdf5 PLAIN [write|read]
+ * With a phase, only that phase runs, on /pdm/shim.h5 only: recall.sh writes,
+ * migrates and releases the file with pdm-hsm, then reads it back in a
+ * second job (the shim's recall agent brings the data back). */
 #include <hdf5.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "check.h"
 
@@ -123,6 +129,17 @@ int main(int argc, char **argv) {
   CHECK_MPI(MPI_Init(&argc, &argv));
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
+  if (argc >= 3) {
+    CHECK(strcmp(argv[2], "write") == 0 || strcmp(argv[2], "read") == 0);
+    if (strcmp(argv[2], "write") == 0) {
+      write_file("/pdm/shim.h5");
+    } else {
+      read_file("/pdm/shim.h5");
+    }
+    CHECK_MPI(MPI_Finalize());
+    if (rank == 0) printf("mpiio_hdf5 %s: ok\n", argv[2]);
+    return 0;
+  }
   snprintf(native, sizeof native, "%s/native.h5", argv[1]);
   write_file("/pdm/shim.h5");
   read_file("/pdm/shim.h5");

@@ -74,8 +74,10 @@ TEST_F(SettingsTest, TableNamesFollowOneConventionAndAreUnique) {
     EXPECT_TRUE(environments.insert(info.environment).second) << info.environment;
     EXPECT_TRUE(flags.insert(info.flag).second) << info.flag;
   }
-  EXPECT_EQ(keys.size(), 5u);  // log.level, meta.map_size, io.max_request, io.direct,
-                               // fault.nospace_writes
+  EXPECT_EQ(keys.size(), 9u);  // log.level, meta.map_size, io.max_request, io.direct,
+                               // fault.nospace_writes, cluster.heartbeat_interval,
+                               // cluster.heartbeat_timeout, session.orphan_timeout,
+                               // cluster.finalize_timeout
 }
 
 TEST_F(SettingsTest, HelpListsEverySettingWithItsEnvironmentVariableAndDefault) {

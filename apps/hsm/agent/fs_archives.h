@@ -12,10 +12,25 @@
 
 namespace pdm::hsm {
 
+// Where a recall reads archive copies: the fetch strategy of the agent.
+enum class FetchPath {
+  // Every archive in this process (pdm-hsm, pdm get/cat: pdm's own programs,
+  // whose HDF5 calls all go through hdf5_mutex()).
+  kInProcess,
+  // HDF5 archives through the helper process pdm-hsm-fetch
+  // (fetch_helper.h), POSIX archives in this process: for a host whose
+  // application may use HDF5 itself (the MPI-IO shim). The archives are
+  // then only fetched from (store, list... are ENOTSUP).
+  kHdf5InHelper,
+};
+
 // Reads the registry of the config at fs_config (each rank reads it: a
 // small file); archives open on first use. default_id() is the registry's
-// default archive ("" when the file system has none).
-Result<std::shared_ptr<ArchiveSet>> archives_of(const std::string &fs_config);
+// default archive ("" when the file system has none). With kHdf5InHelper
+// and an HDF5 archive registered, ENOENT when there is no pdm-hsm-fetch
+// (fetch_helper_path()): found out now rather than at the first recall.
+Result<std::shared_ptr<ArchiveSet>> archives_of(const std::string &fs_config,
+                                                FetchPath fetch = FetchPath::kInProcess);
 
 // For any in-process pdm program (pdm get, the MPI-IO shim): this rank's
 // recall agent over the archives of the mounted file system (pdm_start
@@ -23,6 +38,7 @@ Result<std::shared_ptr<ArchiveSet>> archives_of(const std::string &fs_config);
 // migrated, no agent is needed). Collective in effect: every rank of the
 // job should start one, so that each rank's reads are recalled there.
 Result<std::unique_ptr<RecallAgent>> start_recall_agent(const std::string &fs_config,
-                                                        RecallAgentOptions options = {});
+                                                        RecallAgentOptions options = {},
+                                                        FetchPath fetch = FetchPath::kInProcess);
 
 }  // namespace pdm::hsm

@@ -28,6 +28,30 @@ int pdm_start(MPI_Comm comm, const char *fs_config);
 /* Unmounts; collective over the communicator given to pdm_start. */
 int pdm_stop(void);
 
+/* The cluster view this rank is in (docs/FAILURES.md): a view changes when
+ * ranks die. `members` (room for max_members) receives the live ranks, in
+ * the numbering of the communicator given to pdm_start. Returns 0, or -1
+ * with errno: ENXIO not started, EFAULT null info, E2BIG members too small
+ * (info->members then says how many are needed). */
+struct pdm_view_info {
+  unsigned long long epoch;        /* 1 for the job's first view, +1 per change */
+  int ranks;                       /* ranks of the job's first view */
+  int members;                     /* live ranks now */
+  int manager;                     /* the session manager: the lowest live rank */
+  int metadata_server;             /* the owner of volume 0 */
+  unsigned long long view_changes; /* view changes this rank installed */
+};
+int pdm_get_view(struct pdm_view_info *info, int *members, int max_members);
+
+/* Calls MPI_Finalize and returns its code. If ranks of this job died (a
+ * view change removed them), Open MPI 4.1's MPI_Finalize can hang in its
+ * closing fence (docs/FAILURES.md); pdm_finalize then lets it take at most
+ * cluster.finalize_timeout (PDM_CLUSTER_FINALIZE_TIMEOUT, default 10s) and
+ * otherwise ends the process with exit_status, the status the program
+ * would return, after one line on stderr. Call it after pdm_stop, in place
+ * of MPI_Finalize. */
+int pdm_finalize(int exit_status);
+
 /* The message of the last failed pdm call on this thread ("" if none). */
 const char *pdm_last_error(void);
 

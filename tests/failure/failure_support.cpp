@@ -1,0 +1,84 @@
+#include "tests/failure/failure_support.h"
+
+#include <pdm/pdm.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include "pfs/config/mkfs.h"
+
+namespace pdm::failure_test {
+
+int world_rank() {
+  int r = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &r);
+  return r;
+}
+
+int world_size() {
+  int s = 0;
+  MPI_Comm_size(MPI_COMM_WORLD, &s);
+  return s;
+}
+
+std::string make_and_mount() {
+  char buffer[256] = {};
+  if (world_rank() == 0) {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "pdm-failure-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) std::abort();
+    std::snprintf(buffer, sizeof buffer, "%s", tmpl.c_str());
+    pfs::MkfsOptions options;
+    options.config_path = tmpl + "/fs.conf";
+    for (int v = 0; v < 4; ++v) options.volumes.push_back(tmpl + "/vol" + std::to_string(v));
+    options.stripe_size = 64 * 1024;
+    if (auto fs = pfs::make_file_system(options); !fs.ok()) {
+      std::fprintf(stderr, "mkfs failed: %s\n", fs.error().message.c_str());
+      std::abort();
+    }
+  }
+  MPI_Bcast(buffer, sizeof buffer, MPI_CHAR, 0, MPI_COMM_WORLD);
+  const std::string root = buffer;
+  if (pdm_start(MPI_COMM_WORLD, (root + "/fs.conf").c_str()) != 0) {
+    std::fprintf(stderr, "pdm_start failed: %s\n", pdm_last_error());
+    std::abort();
+  }
+  return root;
+}
+
+void die() {
+  std::fflush(nullptr);
+  ::kill(::getpid(), SIGKILL);
+  for (;;) ::pause();
+}
+
+MPI_Comm survivors(const std::vector<int> &dead) {
+  MPI_Group world = MPI_GROUP_NULL;
+  MPI_Group live = MPI_GROUP_NULL;
+  MPI_Comm_group(MPI_COMM_WORLD, &world);
+  MPI_Group_excl(world, static_cast<int>(dead.size()), dead.data(), &live);
+  MPI_Comm comm = MPI_COMM_NULL;
+  MPI_Comm_create_group(MPI_COMM_WORLD, live, 4242, &comm);
+  MPI_Group_free(&live);
+  MPI_Group_free(&world);
+  return comm;
+}
+
+bool eventually(const std::function<bool()> &done, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+void remove_file_system(const std::string &root) {
+  std::error_code ignored;
+  std::filesystem::remove_all(root, ignored);
+}
+
+}  // namespace pdm::failure_test
