@@ -108,6 +108,21 @@ double mib_per_second(std::uint64_t bytes, double seconds) {
   return seconds > 0 ? static_cast<double>(bytes) / static_cast<double>(kMiB) / seconds : 0;
 }
 
+Json rates_json(const std::vector<double> &runs, int decimals) {
+  Json all = Json::array();
+  for (double rate : runs) all.push_back(rounded(rate, decimals));
+  return Json{{"median", rounded(median(runs), decimals)}, {"runs", std::move(all)}};
+}
+
+double load_average() {
+  double load[1] = {};
+  return ::getloadavg(load, 1) == 1 ? load[0] : -1;
+}
+
+Json load_json(double before, double after) {
+  return Json{{"before", rounded(before, 2)}, {"after", rounded(after, 2)}};
+}
+
 Json latency_summary_us(const std::vector<double> &seconds) {
   Json out;
   out["p50"] = rounded(percentile(seconds, 50) * 1e6, 1);

@@ -130,6 +130,14 @@ Json latency_summary_us(const std::vector<double> &seconds);
 double rounded(double value, int decimals);
 // bytes / seconds in MiB/s.
 double mib_per_second(std::uint64_t bytes, double seconds);
+// {"median": .., "runs": [..]} of the rates of several runs, rounded.
+Json rates_json(const std::vector<double> &runs, int decimals);
+
+// The 1-minute load average (-1 if unknown). Other work on the machine
+// skews both sides of a comparison, so reports say how busy it was:
+// load_json(before, after) is {"before": .., "after": ..}.
+double load_average();
+Json load_json(double before, double after);
 
 // --- data ----------------------------------------------------------------
 

@@ -206,8 +206,7 @@ class IoBenchmark {
     out["repeat"] = p_.repeat;
     out["fsync"] = p_.fsync;
     // Other work on the machine skews both sides: the report says how busy it was.
-    out["load_average_1min"] =
-        Json{{"before", rounded(load_before_, 2)}, {"after", rounded(load_after_, 2)}};
+    out["load_average_1min"] = load_json(load_before_, load_after_);
     out["page_cache"] = "warm: caches are not dropped, both sides read back what was just written";
     Json met = nullptr;  // unknown when the large phases were not run
     if (p_.large) {
@@ -466,11 +465,6 @@ class IoBenchmark {
         Json rates, compare({"create", "stat", "read", "unlink"}, "", "_ops", small_files(), 0));
     out.update(rates);
     return out;
-  }
-
-  static double load_average() {
-    double load[1] = {};
-    return ::getloadavg(load, 1) == 1 ? load[0] : -1;
   }
 
   Context &context_;

@@ -20,7 +20,7 @@
 // The benchmarks, in the order `pdm-bench --help` lists them. Adding one is
 // adding its file, bench_<name>.cpp, which defines
 // `Benchmark <name>_benchmark()`, and one row here.
-#define PDM_BENCHMARKS(X) X(io) X(events) X(mpiio)
+#define PDM_BENCHMARKS(X) X(io) X(events) X(mpiio) X(hsm)
 
 namespace pdm::bench {
 

@@ -57,7 +57,9 @@ Command cat_command() {
       "Writes each file PATH, in order, to standard output. A file that cannot be read is\n"
       "reported on stderr and skipped; the exit status is then 1.\n"
       "If the file system has a pdm-hsm archive, every rank runs pdm-hsm's recall agent:\n"
-      "a migrated file is recalled from the archive as it is read.";
+      "a migrated file is recalled from the archive as it is read; at most\n"
+      "PDM_HSM_MAX_RECALLS (else max_recalls in the [hsm] section of the fs config, else\n"
+      "4) at once per rank.";
   command.min_args = 1;
   command.max_args = kAnyNumber;
   command.run = run;

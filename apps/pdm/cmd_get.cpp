@@ -71,7 +71,9 @@ Command get_command() {
       "Quiet on success; -v prints 'get PATH -> LOCAL: N bytes in T s (X MiB/s)' on stderr.\n"
       "On a terminal, progress is shown on stderr.\n"
       "If the file system has a pdm-hsm archive, every rank runs pdm-hsm's recall agent:\n"
-      "a migrated file is recalled from the archive (once, by one rank) as it is read.";
+      "a migrated file is recalled from the archive (once, by one rank) as it is read;\n"
+      "at most PDM_HSM_MAX_RECALLS (else max_recalls in the [hsm] section of the fs\n"
+      "config, else 4) at once per rank.";
   command.min_args = 2;
   command.max_args = 2;
   command.add_options = add_transfer_options;

@@ -1,5 +1,8 @@
-// pdm rm: removes files, and with -d empty directories (rank 0).
+// pdm rm: removes files, and with -d empty directories (rank 0). With a
+// pdm-hsm archive, the recall agent runs (recall_mount.h): it notes the
+// archive copies of the removed files for `pdm-hsm remove` (docs/HSM.md).
 #include "apps/pdm/commands.h"
+#include "apps/pdm/recall_mount.h"
 
 namespace pdm::cli {
 namespace {
@@ -16,7 +19,7 @@ Status remove(pfs::FileSystem &fs, const std::string &path, bool directories) {
 int run(Invocation &invocation) {
   const bool directories = invocation.flag("dir");
   const bool force = invocation.flag("force");
-  return invocation.with_mounted([&](node::Node &node) {
+  return with_mounted_recalling(invocation, [&](node::Node &node) {
     if (!invocation.is_root()) return kExitOk;
     int code = kExitOk;
     for (const std::string &path : invocation.args()) {
@@ -39,7 +42,10 @@ Command rm_command() {
       "Removes each file PATH. A directory is removed only with -d, and only when empty;\n"
       "there is no recursive removal. The data of a removed file is freed at once, or, if a\n"
       "job still has it open, when it is closed. A PATH that fails is reported and the\n"
-      "others are still removed.";
+      "others are still removed.\n"
+      "If the file system has a pdm-hsm archive, every rank runs pdm-hsm's recall agent,\n"
+      "which notes the archive copies of removed files (DM attribute 'pdm.gone' of the\n"
+      "root) so that 'pdm-hsm remove' drops them once its grace period has passed.";
   command.min_args = 1;
   command.max_args = kAnyNumber;
   command.add_options = [](po::options_description &options) {

@@ -41,7 +41,8 @@ po::options_description config_options() {
   options.add_options()("fs.id", po::value<std::string>())("fs.stripe_size",
                                                            po::value<std::string>())(
       "fs.volume", po::value<std::vector<std::string>>()->composing())(
-      "hsm.archive", po::value<std::vector<std::string>>()->composing());
+      "hsm.archive", po::value<std::vector<std::string>>()->composing())("hsm.max_recalls",
+                                                                         po::value<std::string>());
   add_setting_keys(options, kSettingsSection);
   return options;
 }
@@ -110,6 +111,10 @@ Status FsConfig::validate() const {
     if (!seen.insert(volume).second) {
       return make_error(EINVAL, "pdm: volume '{}' is listed twice", volume);
     }
+  }
+  if (!is_config_safe(hsm_max_recalls)) {
+    return make_error(EINVAL, "pdm: hsm max_recalls '{}' cannot be stored in a config file",
+                      hsm_max_recalls);
   }
   for (const std::string &line : hsm_archives) {
     if (line.empty() || !is_config_safe(line)) {
@@ -187,6 +192,9 @@ Result<FsConfig> FsConfig::load(const std::string &path) {
   if (const auto it = parsed.find("hsm.archive"); it != parsed.end() && !it->second.empty()) {
     config.hsm_archives = it->second.as<std::vector<std::string>>();
   }
+  if (const auto it = parsed.find("hsm.max_recalls"); it != parsed.end() && !it->second.empty()) {
+    config.hsm_max_recalls = it->second.as<std::string>();
+  }
 
   // What is left to check are volumes and settings; the message names which.
   if (auto status = config.validate(); !status.ok()) return in_config(path, "", status.error());
@@ -212,11 +220,12 @@ std::string FsConfig::render() const {
   for (const std::string &volume : volumes) content += fmt::format("volume = {}\n", volume);
   content += fmt::format("\n[{}]\n", kSettingsSection);
   for (const auto &[key, text] : settings) content += fmt::format("{} = {}\n", key, text);
-  if (!hsm_archives.empty()) {
+  if (!hsm_archives.empty() || !hsm_max_recalls.empty()) {
     content += fmt::format(
         "\n# pdm-hsm archives ('pdm-hsm archive add'); the first is the default.\n[{}]\n",
         kHsmSection);
     for (const std::string &line : hsm_archives) content += fmt::format("archive = {}\n", line);
+    if (!hsm_max_recalls.empty()) content += fmt::format("max_recalls = {}\n", hsm_max_recalls);
   }
   return content;
 }

@@ -11,13 +11,15 @@
 //   log.level = info               # any key of the settings table (settings.h)
 //   [hsm]
 //   archive = a1 hdf5 /archive/a1 deflate=4   # pdm-hsm's archives, first = default
+//   max_recalls = 4                # pdm-hsm: concurrent recalls per rank (optional)
 //
 // Volume order is the volume index, which object placement depends on: a
 // config is written once and its volumes never reordered. Unknown keys are
 // errors, so that a typo does not silently fall back to a default.
 //
-// The [hsm] archive lines belong to pdm-hsm (apps/hsm/archive/archive_registry.h
-// parses them); the file system keeps them as opaque text. Adding an archive
+// The [hsm] keys belong to pdm-hsm (apps/hsm/archive/archive_registry.h parses
+// the archive lines, apps/hsm/agent/recall_settings.h max_recalls); the file
+// system keeps them as opaque text. Adding an archive
 // is the one change made to an existing config (replace_durably).
 #pragma once
 
@@ -44,6 +46,9 @@ struct FsConfig {
   SettingValues settings;
   // [hsm] archive lines, in file order, as text (pdm-hsm's archive registry).
   std::vector<std::string> hsm_archives;
+  // [hsm] max_recalls as text, empty when the config has none (pdm-hsm's
+  // bound on concurrent recalls per rank; recall_settings.h checks it).
+  std::string hsm_max_recalls;
 
   // ENOENT if the file is missing ("create one with 'pdm mkfs'"); EINVAL for
   // an unknown key, a repeated single key or a bad value, naming key and file.

@@ -60,7 +60,37 @@ def check_mpiio(report, run):
         fail(f"target.met disagrees with the ratios: {report['target']}", run)
 
 
-CHECKS = {"events": check_events, "mpiio": check_mpiio}
+def check_rates(rates, key, repeat, run):
+    if not rates["median"] > 0 or len(rates["runs"]) != repeat or min(rates["runs"]) <= 0:
+        fail(f"{key}: {rates}", run)
+
+
+def check_hsm(report, run):
+    repeat = report["repeat"]
+    for group, sides in (("migration_mib_s", ("cp", "hdf5", "posix")),
+                         ("recall_mib_s", ("resident", "hdf5", "posix")),
+                         ("scan_files_per_s", ("find", "pdm_walk", "pdm_hsm"))):
+        for side in sides:
+            check_rates(report[group][side], f"{group}.{side}", repeat, run)
+    for side in ("resident", "hdf5", "posix"):
+        check_latency(report["first_read_latency_us"], side, run)
+    for group in ("migration_ratio", "recall_ratio"):
+        if not all(value > 0 for value in report[group].values()):
+            fail(f"{group}: {report[group]}", run)
+    if not report["scan_ratio"] > 0:
+        fail(f"scan_ratio: {report['scan_ratio']}", run)
+    # The verification: every read compared with its data, one recall per released file read.
+    recalls = report["recalls"]
+    expected = repeat * 2 * (report["files_per_rank"] + report["small_files_per_rank"]) \
+        * report["ranks"]
+    if report["verified"] is not True or recalls["made"] != expected \
+            or recalls["expected"] != expected:
+        fail(f"verification: verified={report['verified']}, recalls={recalls}", run)
+    if not 1 <= recalls["peak_per_rank"] <= report["max_recalls"]:
+        fail(f"recalls.peak_per_rank: {recalls}", run)
+
+
+CHECKS = {"events": check_events, "mpiio": check_mpiio, "hsm": check_hsm}
 
 
 def main():

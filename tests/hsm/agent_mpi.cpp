@@ -17,7 +17,9 @@
 #include <thread>
 #include <vector>
 
+#include "apps/hsm/agent/gone_list.h"
 #include "apps/hsm/agent/recall_agent.h"
+#include "apps/hsm/agent/recall_settings.h"
 #include "runtime/dm/api/handles.h"
 #include "runtime/dm/api/objects.h"
 #include "tests/hsm/test_archive.h"
@@ -334,6 +336,92 @@ TEST_F(HsmAgent, ExplicitRecallBringsTheDataBack) {
   auto read = api::read_invisible(session(), h, 0, check);
   ASSERT_TRUE(read.ok());
   EXPECT_TRUE(check == pattern(67, 0, kSize));
+}
+
+// Issue #6, "DESTROY/REMOVE events keep the archive tidy": a migrated file
+// removed on another rank than the one that migrated it (B18: the REMOVE
+// goes to the agent on the remover's rank) has its copy noted in the root's
+// pdm.gone with the removal time before the file goes; a file without a
+// copy adds nothing; the removals themselves succeed.
+TEST_F(HsmAgent, RemovalOfAnArchivedFileNotesItsCopyInPdmGone) {
+  const std::string migrated = test_path("migrated");
+  const std::string plain = test_path("plain");
+  std::string location;
+  if (rank() == 0) {
+    write_file(migrated, 68, kSize);
+    write_file(plain, 69, 100);
+    migrate(migrated);
+    auto record = record_of(migrated);
+    ASSERT_TRUE(record.has_value() && record->location.has_value());
+    location = record->location->encode();
+  }
+  ASSERT_TRUE(all(no_failure()));
+  auto root = api::handle_of("/");
+  ASSERT_TRUE(root.ok());
+  auto before = read_gone(session(), *root);
+  ASSERT_TRUE(before.ok()) << before.error().message;
+  ASSERT_TRUE(all(no_failure()));
+  const auto stats_before = agent_->stats();
+  if (rank() == 2) {
+    EXPECT_EQ(pdm_unlink(migrated.c_str()), 0) << pdm_last_error();
+    EXPECT_EQ(pdm_unlink(plain.c_str()), 0) << pdm_last_error();
+  }
+  ASSERT_TRUE(all(no_failure()));
+  const auto stats_after = agent_->stats();
+  EXPECT_EQ(sum_over_ranks(stats_after.removals - stats_before.removals), 1u);
+  if (rank() == 2) {
+    EXPECT_EQ(stats_after.removals - stats_before.removals, 1u) << "noted on the remover's rank";
+  }
+  if (rank() == 0) {
+    auto after = read_gone(session(), *root);
+    ASSERT_TRUE(after.ok()) << after.error().message;
+    EXPECT_EQ(after->size(), before->size() + 1) << "only the archived file's copy";
+    const auto noted = after->find(location);
+    ASSERT_NE(noted, after->end()) << location << " is not in pdm.gone";
+    EXPECT_TRUE(noted->second.at_removal);
+    EXPECT_GT(noted->second.since_ns, 0);
+    EXPECT_FALSE(api::handle_of(migrated).ok()) << "the removal went on";
+    // Leave the list as it was for the other tests.
+    EXPECT_TRUE(write_gone(session(), *root, *before).ok());
+  }
+}
+
+// The recall bound is a setting (recall_settings.h): an agent started
+// without one, as pdm get and the MPI-IO shim start theirs, takes it from
+// PDM_HSM_MAX_RECALLS, else from the mounted fs config, else 4.
+TEST(HsmAgentSetting, AnAgentStartedWithoutABoundTakesTheSetting) {
+  auto archives = std::make_shared<ArchiveSet>(
+      [](const std::string &id) -> Result<std::unique_ptr<Archive>> {
+        return make_error(ENOENT, "no archive {}", id);
+      },
+      "t");
+  auto start_stop = [&]() -> unsigned {
+    auto agent = RecallAgent::start(archives);
+    EXPECT_TRUE(agent.ok()) << agent.error().message;
+    if (!agent.ok()) return 0;
+    const unsigned bound = (*agent)->max_recalls();
+    all(true);  // every rank started before any leaves
+    EXPECT_TRUE((*agent)->stop().ok());
+    all(true);
+    // With the last agent gone, REMOVE is out of the fs event list again: an
+    // unlink does not fail with EIO for want of a disposition.
+    const std::string path = fmt::format("/setting-{}-{}", rank(), bound);
+    write_file(path, 90, 10);
+    EXPECT_EQ(pdm_unlink(path.c_str()), 0) << pdm_last_error();
+    return bound;
+  };
+  ::setenv(kMaxRecallsEnv, "3", 1);
+  EXPECT_EQ(start_stop(), 3u);
+  ::unsetenv(kMaxRecallsEnv);
+  EXPECT_EQ(start_stop(), kDefaultMaxRecalls);  // the test fs config has no [hsm] max_recalls
+  ::setenv(kMaxRecallsEnv, "0", 1);
+  auto refused = RecallAgent::start(archives);
+  ::unsetenv(kMaxRecallsEnv);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find(kMaxRecallsEnv), std::string::npos);
+  auto explicit_bound = RecallAgent::start(archives, {kDefaultGroup, 0});
+  EXPECT_FALSE(explicit_bound.ok());
+  EXPECT_TRUE(all(no_failure()));
 }
 
 }  // namespace

@@ -14,19 +14,11 @@
 # with PDM_HSM (the pdm-hsm executable) in the environment.
 # shellcheck source=tests/jobs/lib.sh
 source "$(dirname "$0")/../jobs/lib.sh"
+# shellcheck source=tests/hsm/hsm_lib.sh
+source "$(dirname "$0")/hsm_lib.sh"
 JOB=$PROGRAM
-[[ -x ${PDM_HSM:-} ]] || fail "PDM_HSM must name the pdm-hsm executable"
 FS=$WORK/fs.conf
 COUNT=24
-
-hsm() {  # hsm NAME RANKS ARGS...
-  local name=$1 ranks=$2
-  shift 2
-  run_mpi "$name" 120 "$ranks" "$PDM_HSM" "$@" --fs "$FS"
-}
-expect_line() {  # expect_line NAME REGEX
-  grep -Eq "$2" "$WORK/$1.out" || { show_output "$1"; fail "$1: no line matches '$2'"; }
-}
 
 # add_archive ID DIR: registers a POSIX archive (pdm-hsm archive add when
 # this pdm-hsm has it, else the [hsm] line that command writes).

@@ -10,6 +10,9 @@
 //                                migrated before it is read (the job that
 //                                finished the work released everything).
 //                                SKIP: a path that was deleted (not read).
+//   unlink FS PATH               rank 0 removes PATH in a job that runs no
+//                                recall agent (as a program that does not
+//                                start one would): nothing notes its copy.
 // Prints "verified N files (M were migrated)" on rank 0.
 #include <fcntl.h>
 #include <pdm/pdm.h>
@@ -132,7 +135,8 @@ int main(int argc, char **argv) {
   init_mpi(argc, argv);
   if (argc < 4) {
     if (rank() == 0)
-      std::fprintf(stderr, "usage: %s populate|verify FS COUNT [migrated]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s populate|verify FS COUNT [migrated] | unlink FS PATH\n",
+                   argv[0]);
     MPI_Finalize();
     return 2;
   }
@@ -146,6 +150,10 @@ int main(int argc, char **argv) {
   bool ok = false;
   if (mode == "populate") {
     ok = all(populate(count));
+  } else if (mode == "unlink") {
+    ok = rank() != 0 || pdm_unlink(argv[3]) == 0;
+    if (!ok) report("unlink {}: {}", argv[3], pdm_last_error());
+    ok = all(ok);
   } else if (mode == "verify") {
     ok = verify(fs, count, argc > 4 && std::string(argv[4]) == "migrated", argc > 5 ? argv[5] : "");
   }

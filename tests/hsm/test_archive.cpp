@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #include <atomic>
 #include <filesystem>
@@ -10,6 +9,8 @@
 #include <vector>
 
 #include <fmt/format.h>
+
+#include "apps/hsm/archive/file_io.h"
 
 namespace pdm::hsm::test {
 namespace {
@@ -28,8 +29,7 @@ class TestArchive final : public Archive {
     const std::string data_path = directory_ + "/" + locator;
     const int fd = ::open(data_path.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644);
     if (fd < 0) return make_error(errno, "{}: cannot create", data_path);
-    XXH64_state_t *state = XXH64_createState();
-    XXH64_reset(state, 0);
+    io::Xxh64 sum;
     std::vector<std::byte> buffer(64 * 1024);
     std::uint64_t offset = 0;
     Status failed;
@@ -45,7 +45,7 @@ class TestArchive final : public Archive {
         failed = make_error(EIO, "source ended at {} of {}", offset, file.size);
         break;
       }
-      XXH64_update(state, buffer.data(), *got);
+      sum.update(std::span(buffer.data(), *got));
       if (::pwrite(fd, buffer.data(), *got, static_cast<off_t>(offset)) !=
           static_cast<ssize_t>(*got)) {
         failed = make_error(errno, "{}: write failed", data_path);
@@ -56,8 +56,7 @@ class TestArchive final : public Archive {
     ::fsync(fd);
     ::close(fd);
     StoredCopy copy{{id_, locator}, file};
-    copy.file.checksum = XXH64_digest(state);
-    XXH64_freeState(state);
+    copy.file.checksum = sum.digest();
     if (!failed.ok()) {
       std::filesystem::remove(data_path);
       return failed.error();

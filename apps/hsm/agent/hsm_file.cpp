@@ -1,7 +1,5 @@
 #include "apps/hsm/agent/hsm_file.h"
 
-#include <xxhash.h>
-
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
@@ -9,6 +7,8 @@
 #include <vector>
 
 #include <spdlog/spdlog.h>
+
+#include "apps/hsm/archive/file_io.h"
 
 namespace pdm::hsm {
 namespace {
@@ -30,9 +30,7 @@ Status clear_regions(const api::Session &session, const api::Handle &file, dm::T
 // xxHash64 of the file's first `size` bytes as they are on disk now.
 Result<std::uint64_t> checksum_of(const api::Session &session, const api::Handle &file,
                                   std::uint64_t size, dm::Token token) {
-  std::unique_ptr<XXH64_state_t, decltype(&XXH64_freeState)> state(XXH64_createState(),
-                                                                   &XXH64_freeState);
-  XXH64_reset(state.get(), 0);
+  io::Xxh64 sum;
   std::vector<std::byte> buffer(kReadBackChunk);
   for (std::uint64_t offset = 0; offset < size;) {
     const std::size_t want =
@@ -41,10 +39,10 @@ Result<std::uint64_t> checksum_of(const api::Session &session, const api::Handle
                          api::read_invisible(session, file, offset,
                                              std::span<std::byte>(buffer.data(), want), token));
     if (got == 0) break;
-    XXH64_update(state.get(), buffer.data(), got);
+    sum.update(std::span(buffer.data(), got));
     offset += got;
   }
-  return static_cast<std::uint64_t>(XXH64_digest(state.get()));
+  return sum.digest();
 }
 
 }  // namespace
@@ -200,9 +198,7 @@ Result<StepOutcome> recall_locked(const api::Session &session, const api::Handle
   const ArchiveLocation &location = *record->location;
   PDM_ASSIGN_OR_RETURN(Archive * archive, archives.get(location.archive_id));
 
-  std::unique_ptr<XXH64_state_t, decltype(&XXH64_freeState)> hash(XXH64_createState(),
-                                                                  &XXH64_freeState);
-  XXH64_reset(hash.get(), 0);
+  io::Xxh64 hash;
   std::uint64_t next = 0;  // the bytes written in order so far
   std::uint64_t end = 0;
   bool in_order = true;
@@ -214,7 +210,7 @@ Result<StepOutcome> recall_locked(const api::Session &session, const api::Handle
           return make_error(EIO, "short invisible write ({} of {} bytes)", written, data.size());
         }
         if (in_order && offset == next) {
-          XXH64_update(hash.get(), data.data(), data.size());
+          hash.update(data);
           next += data.size();
         } else {
           in_order = false;
@@ -231,7 +227,7 @@ Result<StepOutcome> recall_locked(const api::Session &session, const api::Handle
     return make_error(EIO, "recall of {} from {}: the copy has {} bytes, the record {}",
                       describe_file(file), location.encode(), end, record->size);
   }
-  std::uint64_t sum = XXH64_digest(hash.get());
+  std::uint64_t sum = hash.digest();
   if (!in_order) {
     PDM_ASSIGN_OR_RETURN(sum, checksum_of(session, file, record->size, token));
   }

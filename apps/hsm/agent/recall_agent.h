@@ -8,8 +8,9 @@
 // managed regions a release puts over a migrated file; a group disposition
 // sends each to the member on its source rank (B18), so the rank that reads
 // a file recalls it. One event thread waits in get_events and hands data
-// events to at most options.max_recalls worker threads (the bound on
-// concurrent recalls of this rank; more events wait in the queue).
+// events to at most max_recalls worker threads (the bound on concurrent
+// recalls of this rank, a setting: recall_settings.h; more events wait in
+// the queue).
 //
 // A worker takes DM_RIGHT_EXCL on the file with the event's token, recalls
 // (hsm_file.h: recall_locked), and for WRITE/TRUNCATE marks the file
@@ -20,11 +21,22 @@
 // reader's call fails rather than returning unverified data, and logs an
 // error naming the file and the cause.
 //
+// Archive tidiness: the group also holds REMOVE, and start() enables it in
+// the file system's event list. A REMOVE (synchronous, before the unlink,
+// so the file's record is still there) of a file with an archive copy puts
+// the copy into the root's pdm.gone list (gone_list.h) with the removal
+// time, so that `pdm-hsm remove` drops it once the grace period has passed
+// since the removal; the removal always goes on (CONTINUE). DESTROY would
+// come too late (the attributes go with the inode) and needs
+// dm_set_return_on_destroy, which pdm does not have.
+//
 // stop() (also the destructor) ends the event thread with a USER message to
 // its own session, leaves the group (no new events come here), answers what
 // is still queued, joins the workers and destroys the session. The group's
 // disposition goes with its last member (session_table.cpp), so when every
-// rank's agent stopped, reads of migrated files fail with EIO again.
+// rank's agent stopped, reads of migrated files fail with EIO again; the
+// last member to leave also takes REMOVE out of the fs event list (else
+// every unlink would fail with EIO).
 #pragma once
 
 #include <atomic>
@@ -33,6 +45,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -49,16 +62,21 @@ inline constexpr const char *kDefaultGroup = "pdm-hsm";
 
 struct RecallAgentOptions {
   std::string group = kDefaultGroup;
-  unsigned max_recalls = 4;  // concurrent recalls on this rank (at least 1)
+  // Concurrent recalls on this rank, 1..kMaxMaxRecalls. Unset: the setting
+  // (recall_settings.h: PDM_HSM_MAX_RECALLS, else [hsm] max_recalls of the
+  // mounted file system's config, else 4), so that agents started without
+  // pdm-hsm's command line obey it too.
+  std::optional<unsigned> max_recalls;
 };
 
 // What this rank's agent did since it started.
 struct RecallStats {
-  std::uint64_t events = 0;   // READ/WRITE/TRUNCATE events answered
-  std::uint64_t recalls = 0;  // files whose data was fetched from an archive
-  std::uint64_t failed = 0;   // events answered ABORT(EIO)
-  std::uint64_t stale = 0;    // files made resident by a write or truncate
-  std::uint64_t peak = 0;     // most events handled at once (<= max_recalls)
+  std::uint64_t events = 0;    // READ/WRITE/TRUNCATE events answered
+  std::uint64_t recalls = 0;   // files whose data was fetched from an archive
+  std::uint64_t failed = 0;    // events answered ABORT(EIO)
+  std::uint64_t stale = 0;     // files made resident by a write or truncate
+  std::uint64_t peak = 0;      // most events handled at once (<= max_recalls)
+  std::uint64_t removals = 0;  // archived files removed: their copies noted in pdm.gone
 };
 
 class RecallAgent {
@@ -78,21 +96,29 @@ class RecallAgent {
   Result<StepOutcome> recall(const api::Handle &file);
 
   RecallStats stats() const;
+  unsigned max_recalls() const { return max_recalls_; }
   const api::Session &session() const { return session_; }
   ArchiveSet &archives() { return *archives_; }
 
  private:
   RecallAgent(api::Session session, std::shared_ptr<ArchiveSet> archives,
-              RecallAgentOptions options);
+              RecallAgentOptions options, unsigned max_recalls);
   void event_loop();
   void worker_loop();
   void handle(const api::Event &event);
+  // REMOVE of a file with an archive copy: the copy goes into the root's
+  // pdm.gone (gone_list.h) before the removal proceeds; always CONTINUE.
+  void handle_removal(const api::Event &event);
+  Status note_removal(const api::Event &event);
+  // On stop: REMOVE leaves the fs event list with the group's last member.
+  Status drop_remove_event();
   // Counts and logs a failed recall of `file`.
   void report_failure(const api::Handle &file, const Error &error);
 
   api::Session session_;
   std::shared_ptr<ArchiveSet> archives_;
   RecallAgentOptions options_;
+  unsigned max_recalls_;
 
   std::mutex mutex_;
   std::condition_variable ready_;
@@ -110,6 +136,7 @@ class RecallAgent {
   std::atomic<std::uint64_t> stale_{0};
   std::atomic<std::uint64_t> active_{0};
   std::atomic<std::uint64_t> peak_{0};
+  std::atomic<std::uint64_t> removals_{0};
 };
 
 }  // namespace pdm::hsm

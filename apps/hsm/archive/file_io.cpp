@@ -1,5 +1,7 @@
 #include "apps/hsm/archive/file_io.h"
 
+#include <xxhash.h>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,6 +10,7 @@
 #include <charconv>
 #include <cstring>
 #include <filesystem>
+#include <new>
 
 #include "pfs/config/fs_config.h"
 
@@ -132,6 +135,52 @@ Result<std::uint64_t> parse_hex64(std::string_view text, std::string_view what) 
 
 std::string hex64(std::uint64_t value) {
   return fmt::format("{:016x}", value);
+}
+
+Status claim_archive_dir(const std::string &id, const std::string &dir, std::string_view type,
+                         std::string_view marker, std::string_view marker_text, bool create) {
+  const std::string marker_path = dir + "/" + std::string(marker);
+  struct stat st {};
+  if (::stat(marker_path.c_str(), &st) == 0) return {};
+  std::error_code ec;
+  if (!create) {
+    if (!std::filesystem::exists(dir, ec)) {
+      return make_error(ENOENT, "archive {}: directory {} does not exist", id, dir);
+    }
+    return make_error(EINVAL, "archive {}: {} is not a pdm-hsm {} archive (no {} file)", id, dir,
+                      type, marker);
+  }
+  if (auto made = make_dirs_durably(dir); !made.ok()) {
+    return make_error(made.error().code, "archive {}: {}", id, made.error().message);
+  }
+  if (!std::filesystem::is_empty(dir, ec)) {
+    return make_error(EINVAL,
+                      "archive {}: {} is not empty and not a pdm-hsm archive; use an empty or "
+                      "new directory",
+                      id, dir);
+  }
+  const Status marked = pfs::write_new_file_durably(marker_path, marker_text);
+  if (!marked.ok() && marked.error().code != EEXIST) {
+    return make_error(marked.error().code, "archive {}: {}", id, marked.error().message);
+  }
+  return {};
+}
+
+Xxh64::Xxh64() : state_(XXH64_createState()) {
+  if (state_ == nullptr) throw std::bad_alloc();
+  XXH64_reset(state_, 0);
+}
+
+Xxh64::~Xxh64() {
+  XXH64_freeState(state_);
+}
+
+void Xxh64::update(std::span<const std::byte> data) {
+  XXH64_update(state_, data.data(), data.size());
+}
+
+std::uint64_t Xxh64::digest() const {
+  return static_cast<std::uint64_t>(XXH64_digest(state_));
 }
 
 }  // namespace pdm::hsm::io

@@ -10,6 +10,8 @@
 
 #include "runtime/base/result.h"
 
+struct XXH64_state_s;  // <xxhash.h>: XXH64_state_t
+
 namespace pdm::hsm::io {
 
 // An owned file descriptor (closed on destruction, errors ignored there:
@@ -49,6 +51,32 @@ Result<std::string> read_text(const std::string &path);
 // that got a new entry. Existing directories are fine.
 Status make_dirs_durably(const std::string &dir);
 Status unlink_file(const std::string &path);
+
+// The archive directory of archive `id` for a backend of type `type`
+// ("posix", "hdf5"): fine if it holds the backend's marker file `marker`.
+// Otherwise, without create: ENOENT if dir does not exist, EINVAL if it is
+// not such an archive; with create: dir is made (with missing parents) and,
+// if it is empty, claimed by writing the marker (text `marker_text`)
+// durably; EINVAL for a directory that holds other things. Two processes
+// claiming one new directory at once both succeed.
+Status claim_archive_dir(const std::string &id, const std::string &dir, std::string_view type,
+                         std::string_view marker, std::string_view marker_text, bool create);
+
+// xxHash64 (seed 0) over data given in pieces, the checksum of every copy:
+// what the backends compute while storing and fetching, and what the recall
+// compares with the file's record.
+class Xxh64 {
+ public:
+  Xxh64();  // std::bad_alloc if xxHash has no memory for its state
+  Xxh64(const Xxh64 &) = delete;
+  Xxh64 &operator=(const Xxh64 &) = delete;
+  ~Xxh64();
+  void update(std::span<const std::byte> data);
+  std::uint64_t digest() const;  // of everything so far; update may go on
+
+ private:
+  XXH64_state_s *state_;
+};
 
 // EINVAL naming what unless text is a 64-bit value in 16 hex digits.
 Result<std::uint64_t> parse_hex64(std::string_view text, std::string_view what);

@@ -14,7 +14,6 @@
 #include <vector>
 
 #include <spdlog/spdlog.h>
-#include <xxhash.h>
 
 #include "apps/hsm/archive/file_io.h"
 #include "pfs/config/fs_config.h"
@@ -260,14 +259,6 @@ Result<ArchivedFile> read_facts(hid_t dataset, const std::string &where) {
   return file;
 }
 
-struct XxhState {
-  XXH64_state_t *state = XXH64_createState();
-  XxhState() { XXH64_reset(state, 0); }
-  ~XxhState() { XXH64_freeState(state); }
-  XxhState(const XxhState &) = delete;
-  XxhState &operator=(const XxhState &) = delete;
-};
-
 // Writes [offset, offset + data.size()) of the 1-D dataset.
 bool write_slab(hid_t dataset, std::uint64_t offset, std::span<const std::byte> data) {
   Lock lock(hdf5_mutex());
@@ -306,32 +297,9 @@ Result<std::unique_ptr<Hdf5Archive>> Hdf5Archive::open(std::string id, std::stri
   }
   options.chunk_bytes = std::max<std::uint64_t>(options.chunk_bytes, 1);
   options.container_files = std::max<std::uint64_t>(options.container_files, 1);
-  const std::string marker = dir + "/" + kMarker;
-  struct stat st {};
-  if (::stat(marker.c_str(), &st) != 0) {
-    std::error_code ec;
-    if (!create) {
-      if (!std::filesystem::exists(dir, ec)) {
-        return make_error(ENOENT, "archive {}: directory {} does not exist", id, dir);
-      }
-      return make_error(EINVAL, "archive {}: {} is not a pdm-hsm hdf5 archive (no {} file)", id,
-                        dir, kMarker);
-    }
-    if (auto made = io::make_dirs_durably(dir); !made.ok()) {
-      return make_error(made.error().code, "archive {}: {}", id, made.error().message);
-    }
-    if (!std::filesystem::is_empty(dir, ec)) {
-      return make_error(EINVAL,
-                        "archive {}: {} is not empty and not a pdm-hsm archive; use an empty or "
-                        "new directory",
-                        id, dir);
-    }
-    const Status marked = pfs::write_new_file_durably(
-        marker, "pdm-hsm hdf5 archive: containers c-<writer>-<seq>.h5, see docs/HSM.md\n");
-    if (!marked.ok() && marked.error().code != EEXIST) {
-      return make_error(marked.error().code, "archive {}: {}", id, marked.error().message);
-    }
-  }
+  PDM_TRY(io::claim_archive_dir(
+      id, dir, "hdf5", kMarker,
+      "pdm-hsm hdf5 archive: containers c-<writer>-<seq>.h5, see docs/HSM.md\n", create));
   return std::unique_ptr<Hdf5Archive>(
       new Hdf5Archive(std::move(id), std::move(dir), std::move(options)));
 }
@@ -471,7 +439,7 @@ Result<StoredCopy> Hdf5Archive::store(const ArchivedFile &file, const SourceRead
     return error;
   };
 
-  XxhState sum;
+  io::Xxh64 sum;
   const std::uint64_t piece_size = std::max<std::uint64_t>(
       options_.chunk_bytes, kIoPiece / options_.chunk_bytes * options_.chunk_bytes);
   std::vector<std::byte> buffer(static_cast<std::size_t>(
@@ -491,7 +459,7 @@ Result<StoredCopy> Hdf5Archive::store(const ArchivedFile &file, const SourceRead
       }
       have += *got;
     }
-    XXH64_update(sum.state, buffer.data(), have);
+    sum.update(std::span(buffer.data(), have));
     if (!write_slab(dataset.get(), offset, std::span(buffer.data(), have))) {
       return abandon(h5_error(id_, "write", path + ":" + dataset_name));
     }
@@ -500,7 +468,7 @@ Result<StoredCopy> Hdf5Archive::store(const ArchivedFile &file, const SourceRead
 
   StoredCopy copy;
   copy.file = file;
-  copy.file.checksum = XXH64_digest(sum.state);
+  copy.file.checksum = sum.digest();
   copy.location = ArchiveLocation{id_, container + ":" + dataset_name};
   Status attrs = write_string(dataset.get(), "path", file.path);
   if (attrs.ok())
@@ -571,7 +539,7 @@ Status Hdf5Archive::fetch(const ArchiveLocation &location, const SinkWriter &wri
     return make_error(EIO, "archive {}: copy {} of {} has {} bytes, recorded {}", id_,
                       location.locator, file.path, extent, file.size);
   }
-  XxhState sum;
+  io::Xxh64 sum;
   std::vector<std::byte> buffer(static_cast<std::size_t>(
       std::min<std::uint64_t>(kIoPiece, std::max<std::uint64_t>(file.size, 1))));
   for (std::uint64_t offset = 0; offset < file.size;) {
@@ -582,14 +550,14 @@ Status Hdf5Archive::fetch(const ArchiveLocation &location, const SinkWriter &wri
       return make_error(EIO, "archive {}: copy {} of {} is unreadable at offset {}", id_,
                         location.locator, file.path, offset);
     }
-    XXH64_update(sum.state, buffer.data(), n);
+    sum.update(std::span(buffer.data(), n));
     // The sink runs without the HDF5 lock (it may be slow: a write to pdm).
     PDM_TRY(write(offset, std::span<const std::byte>(buffer.data(), n)));
     offset += n;
   }
   dataset.close();
   PDM_TRY(close_container(id_, open, path, /*write=*/false));
-  const std::uint64_t digest = XXH64_digest(sum.state);
+  const std::uint64_t digest = sum.digest();
   if (digest != file.checksum) {
     return make_error(EIO,
                       "archive {}: copy {} of {} is corrupt: xxHash64 {:016x}, recorded {:016x}",

@@ -11,7 +11,6 @@
 #include <filesystem>
 #include <vector>
 
-#include <xxhash.h>
 #include <nlohmann/json.hpp>
 
 #include "apps/hsm/archive/file_io.h"
@@ -99,34 +98,9 @@ Result<ArchivedFile> decode_description(const std::string &text, const std::stri
 
 Result<std::unique_ptr<PosixArchive>> PosixArchive::open(std::string id, std::string dir,
                                                          bool create) {
-  const std::string marker = dir + "/" + kMarker;
-  struct stat st {};
-  if (::stat(marker.c_str(), &st) == 0) {
-    return std::unique_ptr<PosixArchive>(new PosixArchive(std::move(id), std::move(dir)));
-  }
-  if (!create) {
-    std::error_code ec;
-    if (!std::filesystem::exists(dir, ec)) {
-      return make_error(ENOENT, "archive {}: directory {} does not exist", id, dir);
-    }
-    return make_error(EINVAL, "archive {}: {} is not a pdm-hsm posix archive (no {} file)", id, dir,
-                      kMarker);
-  }
-  if (auto made = io::make_dirs_durably(dir); !made.ok()) {
-    return make_error(made.error().code, "archive {}: {}", id, made.error().message);
-  }
-  std::error_code ec;
-  if (!std::filesystem::is_empty(dir, ec)) {
-    return make_error(EINVAL,
-                      "archive {}: {} is not empty and not a pdm-hsm archive; use an empty or "
-                      "new directory",
-                      id, dir);
-  }
-  const Status marked = pfs::write_new_file_durably(
-      marker, "pdm-hsm posix archive: <2 hex>/<ino>.<gen>.<tag>.{json,data}\n");
-  if (!marked.ok() && marked.error().code != EEXIST) {
-    return make_error(marked.error().code, "archive {}: {}", id, marked.error().message);
-  }
+  PDM_TRY(io::claim_archive_dir(id, dir, "posix", kMarker,
+                                "pdm-hsm posix archive: <2 hex>/<ino>.<gen>.<tag>.{json,data}\n",
+                                create));
   return std::unique_ptr<PosixArchive>(new PosixArchive(std::move(id), std::move(dir)));
 }
 
@@ -167,13 +141,7 @@ Result<StoredCopy> PosixArchive::store(const ArchivedFile &file, const SourceRea
   } cleanup{{data_tmp, json_tmp}};
 
   PDM_ASSIGN_OR_RETURN(io::Fd fd, io::open_file(data_tmp, O_WRONLY | O_CREAT | O_EXCL));
-  XXH64_state_t *state = XXH64_createState();
-  if (state == nullptr) return make_error(ENOMEM, "archive {}: no memory for xxHash", id_);
-  struct StateFree {
-    XXH64_state_t *state;
-    ~StateFree() { XXH64_freeState(state); }
-  } free_state{state};
-  XXH64_reset(state, 0);
+  io::Xxh64 sum;
 
   std::vector<std::byte> buffer(static_cast<std::size_t>(
       std::min<std::uint64_t>(kCopyBuffer, std::max<std::uint64_t>(file.size, 1))));
@@ -186,7 +154,7 @@ Result<StoredCopy> PosixArchive::store(const ArchivedFile &file, const SourceRea
       return make_error(EIO, "archive {}: {} ended at {} bytes, expected {} (it changed)", id_,
                         file.path, offset, file.size);
     }
-    XXH64_update(state, buffer.data(), got);
+    sum.update(std::span(buffer.data(), got));
     PDM_TRY(io::write_all(fd.get(), std::span(buffer.data(), got), offset, data_tmp));
     offset += got;
   }
@@ -195,7 +163,7 @@ Result<StoredCopy> PosixArchive::store(const ArchivedFile &file, const SourceRea
 
   StoredCopy copy;
   copy.file = file;
-  copy.file.checksum = XXH64_digest(state);
+  copy.file.checksum = sum.digest();
   copy.location = ArchiveLocation{id_, fanout + "/" + name};
 
   {
@@ -245,13 +213,7 @@ Status PosixArchive::fetch(const ArchiveLocation &location, const SinkWriter &wr
   PDM_ASSIGN_OR_RETURN(const ArchivedFile file, describe(location));
   PDM_ASSIGN_OR_RETURN(const std::string data, data_path(location));
   PDM_ASSIGN_OR_RETURN(io::Fd fd, io::open_file(data, O_RDONLY));
-  XXH64_state_t *state = XXH64_createState();
-  if (state == nullptr) return make_error(ENOMEM, "archive {}: no memory for xxHash", id_);
-  struct StateFree {
-    XXH64_state_t *state;
-    ~StateFree() { XXH64_freeState(state); }
-  } free_state{state};
-  XXH64_reset(state, 0);
+  io::Xxh64 sum;
 
   std::vector<std::byte> buffer(static_cast<std::size_t>(
       std::min<std::uint64_t>(kCopyBuffer, std::max<std::uint64_t>(file.size, 1))));
@@ -261,7 +223,7 @@ Status PosixArchive::fetch(const ArchiveLocation &location, const SinkWriter &wr
     if (got == 0) break;
     const std::size_t use =
         static_cast<std::size_t>(std::min<std::uint64_t>(got, file.size - offset));
-    XXH64_update(state, buffer.data(), use);
+    sum.update(std::span(buffer.data(), use));
     PDM_TRY(write(offset, std::span<const std::byte>(buffer.data(), use)));
     offset += use;
   }
@@ -272,11 +234,11 @@ Status PosixArchive::fetch(const ArchiveLocation &location, const SinkWriter &wr
     return make_error(EIO, "archive {}: copy {} of {} has {} bytes, recorded {}", id_,
                       location.locator, file.path, longer ? st.st_size : offset, file.size);
   }
-  const std::uint64_t sum = XXH64_digest(state);
-  if (sum != file.checksum) {
+  const std::uint64_t digest = sum.digest();
+  if (digest != file.checksum) {
     return make_error(EIO,
                       "archive {}: copy {} of {} is corrupt: xxHash64 {:016x}, recorded {:016x}",
-                      id_, location.locator, file.path, sum, file.checksum);
+                      id_, location.locator, file.path, digest, file.checksum);
   }
   return ok_status();
 }

@@ -21,10 +21,7 @@ namespace {
 
 constexpr double kRoundSeconds = 0.2;
 
-struct Candidate {
-  FoundFile file;
-  hsm::FileState state = hsm::FileState::kResident;
-};
+using Candidate = hsm::Selected;
 
 // The counters every rank keeps and rank 0 sums.
 enum Counter : std::size_t {
@@ -42,33 +39,16 @@ enum Counter : std::size_t {
 };
 using Counts = std::array<std::uint64_t, kCounters>;
 
-// This rank's share of the namespace, filtered by the policy.
+// This rank's share of the namespace, filtered by the policy (the scan is
+// the library's, hsm/scan/policy_scan.h, which pdm-bench hsm measures).
 Result<std::vector<Candidate>> select(HsmJob &job, const hsm::Policy &policy,
                                       std::vector<std::string> &errors, std::uint64_t &scanned) {
-  auto share = share_files(job, {"/"});
-  if (!share.ok()) return share.error();
-  errors.insert(errors.end(), share->errors.begin(), share->errors.end());
-  scanned = share->total;
-  std::vector<Candidate> selected;
-  for (FoundFile &file : share->mine) {
-    auto record = [&]() -> Result<std::optional<hsm::HsmRecord>> {
-      PDM_ASSIGN_OR_RETURN(const api::Handle h, handle_for(file));
-      return hsm::read_record(job.session(), h);
-    }();
-    if (!record.ok()) {
-      errors.push_back(error_text(record.error(), file.path));
-      continue;
-    }
-    hsm::FileFacts facts;
-    facts.path = file.path;
-    facts.size = file.inode.size;
-    facts.atime_ns = file.inode.atime;
-    facts.mtime_ns = file.inode.mtime;
-    facts.uid = file.inode.uid;
-    facts.state = hsm::effective_state(*record, file.inode);
-    if (policy.matches(facts)) selected.push_back({std::move(file), facts.state});
-  }
-  return selected;
+  PDM_ASSIGN_OR_RETURN(auto scan,
+                       hsm::policy_scan(job.invocation.world(), job.fs(), job.session(), policy));
+  const auto lines = error_lines(scan.errors);
+  errors.insert(errors.end(), lines.begin(), lines.end());
+  scanned = scan.scanned;
+  return std::move(scan.selected);
 }
 
 // One file: copy unless a valid copy exists, then release if asked.

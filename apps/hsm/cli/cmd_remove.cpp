@@ -5,18 +5,21 @@
 //                  when it last changed, so the copy is dropped once that
 //                  is older than the grace period, and the record goes.
 //   orphan copies  copies no file's record names (the file was deleted, or
-//                  a migration was killed between store and record). pdm
-//                  keeps no deletion time, so remove notes when it first
-//                  saw each orphan (DM attribute "pdm.gone" of the root
-//                  directory: "<location> <ns>" lines) and drops it on a
-//                  later run once the grace period has passed since.
+//                  a migration was killed between store and record). The
+//                  DM attribute "pdm.gone" of the root directory
+//                  (apps/hsm/agent/gone_list.h) says since when each is
+//                  gone: a recall agent that saw the file's REMOVE noted
+//                  the removal time; otherwise this command notes when it
+//                  first saw the orphan. A copy is dropped once the grace
+//                  period has passed since.
 #include <chrono>
+#include <ctime>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include <fmt/format.h>
 
+#include "apps/hsm/agent/gone_list.h"
 #include "apps/hsm/archive/archive_registry.h"
 #include "apps/hsm/cli/hsm_commands.h"
 #include "apps/hsm/cli/hsm_job.h"
@@ -24,8 +27,6 @@
 
 namespace pdm::cli {
 namespace {
-
-constexpr const char *kGoneAttribute = "pdm.gone";
 
 std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -53,33 +54,14 @@ Result<std::int64_t> parse_duration_ns(const std::string &text) {
   return static_cast<std::int64_t>(value) * it->second * 1'000'000'000;
 }
 
-using Gone = std::map<std::string, std::int64_t>;  // location -> first seen (ns)
-
-Result<Gone> read_gone(const api::Session &session, const api::Handle &root) {
-  Gone gone;
-  auto value = api::get_attr(session, root, kGoneAttribute);
-  if (!value.ok()) {
-    if (value.error().code == ENOENT || value.error().code == ENODATA) return gone;
-    return value.error();
-  }
-  std::istringstream in(*value);
-  std::string location;
-  std::int64_t seen = 0;
-  while (in >> location >> seen) gone[location] = seen;
-  return gone;
-}
-
-Status write_gone(const api::Session &session, const api::Handle &root, const Gone &gone) {
-  if (gone.empty()) {
-    auto removed = api::remove_attr(session, root, kGoneAttribute);
-    if (!removed.ok() && removed.error().code != ENOENT && removed.error().code != ENODATA) {
-      return removed;
-    }
-    return {};
-  }
-  std::string text;
-  for (const auto &[location, seen] : gone) text += fmt::format("{} {}\n", location, seen);
-  return api::set_attr(session, root, kGoneAttribute, text);
+// "2026-11-24 09:30:00 UTC", for the lines about kept copies.
+std::string utc_text(std::int64_t ns) {
+  const std::time_t seconds = static_cast<std::time_t>(ns / 1'000'000'000);
+  std::tm tm{};
+  ::gmtime_r(&seconds, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return text;
 }
 
 int run(Invocation &invocation) {
@@ -138,14 +120,18 @@ int run(Invocation &invocation) {
 
     // Orphans: rank 0 alone (the archives' listings and the root's record).
     std::array<std::uint64_t, 2> orphans{};  // dropped, noted or kept (in grace)
+    std::vector<std::string> kept;           // orphans kept, with since when
     if (invocation.is_root()) {
       Status done = [&]() -> Status {
         const std::set<std::string> live(all_referenced.begin(), all_referenced.end());
         PDM_ASSIGN_OR_RETURN(const auto registry,
                              hsm::ArchiveRegistry::load(invocation.fs_config()));
+        // Under EXCL on the root: recall agents add the copies of removed
+        // files to the list at any time (gone_list.h).
         PDM_ASSIGN_OR_RETURN(const api::Handle root, api::handle_of("/"));
-        PDM_ASSIGN_OR_RETURN(Gone gone, read_gone(job.session(), root));
-        Gone still_gone;
+        PDM_ASSIGN_OR_RETURN(auto lock, hsm::ExclusiveFile::take(job.session(), root));
+        PDM_ASSIGN_OR_RETURN(hsm::GoneList gone, hsm::read_gone(job.session(), root, lock.token()));
+        hsm::GoneList still_gone;
         for (const hsm::ArchiveSpec &spec : registry.archives()) {
           PDM_ASSIGN_OR_RETURN(hsm::Archive * archive, job.archives->get(spec.id));
           PDM_ASSIGN_OR_RETURN(const auto copies, archive->list());
@@ -153,10 +139,14 @@ int run(Invocation &invocation) {
             const std::string location = copy.location.encode();
             if (live.count(location)) continue;
             const auto seen = gone.find(location);
-            const std::int64_t first = seen == gone.end() ? now : seen->second;
-            if (now - first < *grace) {
+            const hsm::GoneCopy first =
+                seen == gone.end() ? hsm::GoneCopy{now, false} : seen->second;
+            if (now - first.since_ns < *grace) {
               still_gone[location] = first;
               ++orphans[1];
+              kept.push_back(fmt::format("kept orphan {} {}: {} {}", location, copy.file.path,
+                                         first.at_removal ? "removed at" : "first seen",
+                                         utc_text(first.since_ns)));
               continue;
             }
             reports.push_back(fmt::format("orphan {} {}", location, copy.file.path));
@@ -172,7 +162,7 @@ int run(Invocation &invocation) {
             }
           }
         }
-        return write_gone(job.session(), root, still_gone);
+        return hsm::write_gone(job.session(), root, still_gone, lock.token());
       }();
       if (!done.ok()) errors.push_back(error_text(done.error(), "orphan copies"));
     }
@@ -180,6 +170,7 @@ int run(Invocation &invocation) {
     if (invocation.is_root()) {
       for (const auto &line : reports)
         fmt::print("{}{}\n", dry_run ? "would drop " : "dropped ", line);
+      for (const auto &line : kept) fmt::print("{}\n", line);
       fmt::print(
           "{}{} stale and {} orphan copies; {} stale and {} orphan copies kept for the "
           "grace period\n",
@@ -211,12 +202,14 @@ Command remove_command() {
       "  stale copies: the file was written or truncated after its copy was taken; the\n"
       "    period counts from the file's mtime. The copy and the file's record go.\n"
       "  orphan copies: no file names them (the file was deleted, or a migration was\n"
-      "    killed between the copy and its record). pdm keeps no deletion time, so the\n"
-      "    first run that sees an orphan notes the time (DM attribute 'pdm.gone' of the\n"
-      "    root directory) and a later run drops it once the period has passed since;\n"
-      "    with --grace 0 it is dropped at once.\n"
+      "    killed between the copy and its record). A file removed while a recall agent\n"
+      "    ran (any pdm-hsm command, pdm rm/get/cat on a file system with an archive)\n"
+      "    had its copy noted with the removal time (DM attribute 'pdm.gone' of the root\n"
+      "    directory); otherwise the first run that sees an orphan notes the time. The\n"
+      "    copy is dropped once the period has passed since; with --grace 0 at once.\n"
       "The files are divided among the ranks; rank 0 lists the archives. Prints each\n"
-      "dropped copy and a summary.";
+      "dropped copy, each orphan kept for the grace period ('removed at' or 'first\n"
+      "seen' and the time) and a summary.";
   command.exit_status = "0 ok, 1 some copy could not be dropped, 2 usage error";
   command.add_options = add_options;
   command.run = run;

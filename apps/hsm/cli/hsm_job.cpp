@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "apps/hsm/agent/fs_archives.h"
+#include "apps/hsm/agent/recall_settings.h"
 #include "runtime/node/process_node.h"
 
 namespace pdm::cli {
@@ -21,8 +22,10 @@ bool all_ranks(const mpi::Comm &world, bool ok) {
 }  // namespace
 
 void add_agent_options(po::options_description &options) {
-  options.add_options()("max-recalls", po::value<unsigned>()->default_value(4)->value_name("N"),
-                        "recalls one rank makes at once (more events wait in its queue)");
+  options.add_options()("max-recalls", po::value<std::string>()->value_name("N"),
+                        "recalls one rank makes at once, 1-256 (more events wait in its queue); "
+                        "default: PDM_HSM_MAX_RECALLS, else max_recalls in the [hsm] section "
+                        "of the fs config, else 4");
 }
 
 int with_hsm(Invocation &invocation, const std::function<int(HsmJob &)> &work) {
@@ -39,11 +42,17 @@ int with_hsm(Invocation &invocation, const std::function<int(HsmJob &)> &work) {
   if (!archives.ok()) {
     failure = archives.error();
   } else {
-    hsm::RecallAgentOptions options;
+    std::optional<std::string> flag;
     if (invocation.options().count("max-recalls")) {
-      options.max_recalls = invocation.options()["max-recalls"].as<unsigned>();
+      flag = invocation.options()["max-recalls"].as<std::string>();
     }
-    auto started = hsm::RecallAgent::start(*archives, options);
+    auto started = [&]() -> Result<std::unique_ptr<hsm::RecallAgent>> {
+      hsm::RecallAgentOptions options;
+      PDM_ASSIGN_OR_RETURN(options.max_recalls,
+                           hsm::resolve_max_recalls(hsm::max_recalls_sources(
+                               node::process_node()->fs().config(), std::move(flag))));
+      return hsm::RecallAgent::start(*archives, options);
+    }();
     if (started.ok()) {
       agent = std::move(*started);
     } else {
@@ -75,38 +84,6 @@ int with_hsm(Invocation &invocation, const std::function<int(HsmJob &)> &work) {
   return code;
 }
 
-Result<std::vector<FoundFile>> find_files(pfs::FileSystem &fs, const std::string &path) {
-  std::vector<FoundFile> found;
-  PDM_ASSIGN_OR_RETURN(const pfs::Inode top, fs.stat(path));
-  if (!top.is_dir()) {
-    if (top.is_file()) found.push_back({path, top});
-    return found;
-  }
-  std::vector<std::string> directories{path};
-  while (!directories.empty()) {
-    const std::string dir = std::move(directories.back());
-    directories.pop_back();
-    PDM_ASSIGN_OR_RETURN(auto entries, list_directory(fs, dir));
-    std::vector<std::string> below;
-    for (const pfs::DirEntry &entry : entries) {
-      const std::string child = join(dir, entry.name);
-      if (S_ISDIR(entry.mode)) {
-        below.push_back(child);
-      } else if (S_ISREG(entry.mode)) {
-        auto inode = fs.stat(child);
-        if (!inode.ok()) {
-          if (inode.error().code == ENOENT) continue;  // removed meanwhile
-          return inode.error();
-        }
-        found.push_back({child, *inode});
-      }
-    }
-    // Depth first, in name order: push the subdirectories reversed.
-    directories.insert(directories.end(), below.rbegin(), below.rend());
-  }
-  return found;
-}
-
 std::vector<std::string> gather_lines(const mpi::Comm &world,
                                       const std::vector<std::string> &lines) {
   std::string mine;
@@ -131,56 +108,19 @@ std::vector<std::string> gather_lines(const mpi::Comm &world,
   return out;
 }
 
-Result<std::vector<std::string>> share_lines(const mpi::Comm &world,
-                                             std::vector<std::string> lines) {
-  std::string joined;
-  if (world.rank() == 0) {
-    for (const auto &line : lines) joined += line + '\0';  // paths may hold '\n', never '\0'
-  }
-  PDM_TRY(share_from_root(world, joined));
-  std::vector<std::string> out;
-  for (std::size_t start = 0, end; (end = joined.find('\0', start)) != std::string::npos;
-       start = end + 1) {
-    out.push_back(joined.substr(start, end - start));
-  }
-  return out;
-}
-
-Result<api::Handle> handle_for(const FoundFile &file) {
-  PDM_ASSIGN_OR_RETURN(const api::Handle fs, api::mounted_fs_handle());
-  return api::Handle::object(fs.fsid, file.inode.ino, file.inode.generation);
-}
-
 }  // namespace pdm::cli
 
 namespace pdm::cli {
 
 Result<FileShare> share_files(HsmJob &job, const std::vector<std::string> &paths) {
-  const mpi::Comm &world = job.invocation.world();
-  FileShare share;
-  std::vector<std::string> all;
-  if (world.rank() == 0) {
-    for (const std::string &path : paths) {
-      auto found = find_files(job.fs(), path);
-      if (!found.ok()) {
-        share.errors.push_back(error_text(found.error(), path));
-        continue;
-      }
-      for (auto &file : *found) all.push_back(std::move(file.path));
-    }
-  }
-  PDM_ASSIGN_OR_RETURN(all, share_lines(world, std::move(all)));
-  share.total = all.size();
-  for (std::size_t i = static_cast<std::size_t>(world.rank()); i < all.size();
-       i += static_cast<std::size_t>(world.size())) {
-    auto inode = job.fs().stat(all[i]);
-    if (!inode.ok()) {
-      share.errors.push_back(error_text(inode.error(), all[i]));
-      continue;
-    }
-    share.mine.push_back({all[i], *inode});
-  }
-  return share;
+  PDM_ASSIGN_OR_RETURN(auto shared, hsm::share_files(job.invocation.world(), job.fs(), paths));
+  return FileShare{std::move(shared.mine), error_lines(shared.errors), shared.total};
+}
+
+std::vector<std::string> error_lines(const std::vector<hsm::FileError> &errors) {
+  std::vector<std::string> lines;
+  for (const auto &failure : errors) lines.push_back(error_text(failure.error, failure.path));
+  return lines;
 }
 
 std::size_t print_errors(const mpi::Comm &world, const std::vector<std::string> &errors) {

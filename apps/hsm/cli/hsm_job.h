@@ -16,6 +16,7 @@
 #include "apps/cli/command.h"
 #include "apps/hsm/agent/archive_set.h"
 #include "apps/hsm/agent/recall_agent.h"
+#include "apps/hsm/scan/policy_scan.h"
 #include "pfs/meta/inode.h"
 #include "runtime/dm/api/handles.h"
 
@@ -42,22 +43,16 @@ void add_agent_options(po::options_description &options);
 // rank is done and unmounts. A failure to start is printed once.
 int with_hsm(Invocation &invocation, const std::function<int(HsmJob &)> &work);
 
-// A regular file found by a walk, with its inode.
-struct FoundFile {
-  std::string path;
-  pfs::Inode inode;
-};
-// The regular files at `path`: itself if it is one, every file below it if
-// it is a directory (depth first, names in order).
-Result<std::vector<FoundFile>> find_files(pfs::FileSystem &fs, const std::string &path);
+// The walk and the sharing of files among the ranks are the library's
+// (apps/hsm/scan/policy_scan.h), shared with pdm-bench hsm.
+using hsm::find_files;
+using hsm::FoundFile;
+using hsm::handle_for;
 
 // Collective: rank 0 gets every rank's lines, rank by rank (others get
 // nothing).
 std::vector<std::string> gather_lines(const mpi::Comm &world,
                                       const std::vector<std::string> &lines);
-// Collective: rank 0's strings (paths: any byte but NUL) on every rank.
-Result<std::vector<std::string>> share_lines(const mpi::Comm &world,
-                                             std::vector<std::string> lines);
 // Collective: the element-wise sum over the ranks, on every rank.
 template <std::size_t N>
 std::array<std::uint64_t, N> sum_over_ranks(const mpi::Comm &world,
@@ -67,9 +62,6 @@ std::array<std::uint64_t, N> sum_over_ranks(const mpi::Comm &world,
                 world.get());
   return total;
 }
-
-// The handle of a path (ENOENT etc.).
-Result<api::Handle> handle_for(const FoundFile &file);
 
 }  // namespace pdm::cli
 
@@ -85,6 +77,9 @@ struct FileShare {
   std::uint64_t total = 0;          // files over all ranks
 };
 Result<FileShare> share_files(HsmJob &job, const std::vector<std::string> &paths);
+
+// The error line of each failure, as the commands print them.
+std::vector<std::string> error_lines(const std::vector<hsm::FileError> &errors);
 
 // Rank 0 prints the error lines of every rank (stderr) and returns how many.
 std::size_t print_errors(const mpi::Comm &world, const std::vector<std::string> &errors);
