@@ -55,35 +55,9 @@ void print_human(const pfs::LeaseHolder &holder, const Json &status) {
   }
 }
 
-int show(Invocation &invocation) {
-  auto config = pfs::FsConfig::load(invocation.fs_config());
-  if (!config.ok()) return invocation.fail(config.error());
-  const bool json = invocation.flag("json");
-  std::string why_not;
-  auto job = read_running_job(*config, &why_not);
-  if (!job.ok()) return invocation.fail(job.error());
-  if (!job->has_value()) {
-    if (json) {
-      fmt::print("{}\n", Json{{"mounted", false}, {"reason", why_not}}.dump(2));
-    } else {
-      fmt::print("{}: {}; no sessions\n", config->path, why_not);
-    }
-    return kExitOk;
-  }
-  Json &status = (*job)->status;
-  if (json) {
-    status["mounted"] = true;
-    fmt::print("{}\n", status.dump(2));
-  } else {
-    print_human((*job)->holder, status);
-  }
-  return kExitOk;
-}
-
 int run(Invocation &invocation) {
-  const int code = invocation.is_root() ? show(invocation) : kExitOk;
-  auto shared = share_from_root(invocation.world(), code);
-  return shared.ok() ? *shared : kExitFailed;
+  return run_job_show(
+      invocation, JobShow{[](const Json &status) { return status; }, print_human, "; no sessions"});
 }
 
 }  // namespace

@@ -56,40 +56,19 @@ void print_human(const pfs::LeaseHolder &holder, const Json &status) {
   if (orphans.size() > 1) print_table(orphans);
 }
 
-int show(Invocation &invocation) {
-  auto config = pfs::FsConfig::load(invocation.fs_config());
-  if (!config.ok()) return invocation.fail(config.error());
-  const bool json = invocation.flag("json");
-  std::string why_not;
-  auto job = read_running_job(*config, &why_not);
-  if (!job.ok()) return invocation.fail(job.error());
-  if (!job->has_value()) {
-    if (json) {
-      fmt::print("{}\n", Json{{"mounted", false}, {"reason", why_not}}.dump(2));
-    } else {
-      fmt::print("{}: {}\n", config->path, why_not);
-    }
-    return kExitOk;
+// The --json document: the view part of the published status.
+Json view_document(const Json &status) {
+  Json view;
+  for (const char *key :
+       {"job", "written", "epoch", "ranks", "members", "dead", "manager", "metadata_server",
+        "volume_owners", "view_changes", "last_view_change", "version", "sessions"}) {
+    if (status.contains(key)) view[key] = status[key];
   }
-  const Json &status = (*job)->status;
-  if (json) {
-    Json view{{"mounted", true}};
-    for (const char *key :
-         {"job", "written", "epoch", "ranks", "members", "dead", "manager", "metadata_server",
-          "volume_owners", "view_changes", "last_view_change", "version", "sessions"}) {
-      if (status.contains(key)) view[key] = status[key];
-    }
-    fmt::print("{}\n", view.dump(2));
-  } else {
-    print_human((*job)->holder, status);
-  }
-  return kExitOk;
+  return view;
 }
 
 int run(Invocation &invocation) {
-  const int code = invocation.is_root() ? show(invocation) : kExitOk;
-  auto shared = share_from_root(invocation.world(), code);
-  return shared.ok() ? *shared : kExitFailed;
+  return run_job_show(invocation, JobShow{view_document, print_human, ""});
 }
 
 }  // namespace

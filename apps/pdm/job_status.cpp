@@ -85,6 +85,41 @@ Result<std::optional<RunningJob>> read_running_job(const pfs::FsConfig &config,
       RunningJob{**holder, merged_status(run_dir, std::move(*status))}};
 }
 
+namespace {
+
+int show_job(Invocation &invocation, const JobShow &show) {
+  auto config = pfs::FsConfig::load(invocation.fs_config());
+  if (!config.ok()) return invocation.fail(config.error());
+  const bool json = invocation.flag("json");
+  std::string why_not;
+  auto job = read_running_job(*config, &why_not);
+  if (!job.ok()) return invocation.fail(job.error());
+  if (!job->has_value()) {
+    if (json) {
+      fmt::print("{}\n", Json{{"mounted", false}, {"reason", why_not}}.dump(2));
+    } else {
+      fmt::print("{}: {}{}\n", config->path, why_not, show.none_suffix);
+    }
+    return kExitOk;
+  }
+  if (json) {
+    Json doc = show.json((*job)->status);
+    doc["mounted"] = true;
+    fmt::print("{}\n", doc.dump(2));
+  } else {
+    show.human((*job)->holder, (*job)->status);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int run_job_show(Invocation &invocation, const JobShow &show) {
+  const int code = invocation.is_root() ? show_job(invocation, show) : kExitOk;
+  auto shared = share_from_root(invocation.world(), code);
+  return shared.ok() ? *shared : kExitFailed;
+}
+
 void print_table(const std::vector<std::vector<std::string>> &rows) {
   std::vector<std::size_t> widths;
   for (const auto &row : rows) {

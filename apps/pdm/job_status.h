@@ -3,12 +3,14 @@
 // (runtime/node/status_publisher.h), without mounting anything.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "apps/pdm/commands.h"
 #include "pfs/config/fs_config.h"
 #include "pfs/config/lease.h"
 #include "runtime/base/result.h"
@@ -27,6 +29,19 @@ struct RunningJob {
 // the lease but its status cannot be read (EAGAIN: not published yet).
 Result<std::optional<RunningJob>> read_running_job(const pfs::FsConfig &config,
                                                    std::string *why_not);
+
+// What a command that shows the running job prints: `json` turns its
+// status into the document printed with --json ("mounted": true is added),
+// `human` prints it as text. With no job running both forms say why;
+// `none_suffix` ends the text line (e.g. "; no sessions").
+struct JobShow {
+  std::function<nlohmann::ordered_json(const nlohmann::ordered_json &status)> json;
+  std::function<void(const pfs::LeaseHolder &, const nlohmann::ordered_json &status)> human;
+  std::string none_suffix;
+};
+
+// The whole command: rank 0 reads and prints, every rank returns its code.
+int run_job_show(Invocation &invocation, const JobShow &show);
 
 // Prints rows as left-aligned columns two spaces apart (the last column
 // unpadded); the first row is the header.

@@ -2,7 +2,8 @@
 // file system made and mounted by all ranks while all live, the tests (one
 // of which kills ranks), then pdm_stop and pdm_finalize (MPI_Finalize, bounded) on the survivors
 // only. No collective over MPI_COMM_WORLD after the tests: a dead rank
-// would make it hang. Each rank returns its own verdict.
+// would make it hang. Each rank records its own verdict (write_verdict), which
+// run.sh checks: mpirun --enable-recovery exits 0 whatever the ranks return.
 #include <gtest/gtest.h>
 #include <mpi.h>
 #include <pdm/pdm.h>
@@ -33,6 +34,7 @@ int main(int argc, char **argv) {
     failed = 1;
   }
   if (failed) std::fprintf(stderr, "[rank %d] FAILED\n", rank);
+  pdm::failure_test::write_verdict(failed ? "failed" : "ok");
   // pdm_finalize, not MPI_Finalize: after the kill Open MPI's closing fence
   // can hang (docs/FAILURES.md §1); the verdict is decided already.
   pdm_finalize(failed);

@@ -9,7 +9,10 @@
 #include <filesystem>
 #include <thread>
 
+#include <gtest/gtest.h>
+
 #include "pfs/config/mkfs.h"
+#include "runtime/node/process_node.h"
 
 namespace pdm::failure_test {
 
@@ -49,7 +52,18 @@ std::string make_and_mount() {
   return root;
 }
 
+void write_verdict(const char *verdict) {
+  const char *dir = std::getenv("PDM_FAILURE_VERDICTS");
+  if (dir == nullptr || *dir == '\0') return;
+  const std::string path = std::string(dir) + "/rank-" + std::to_string(world_rank());
+  if (std::FILE *file = std::fopen(path.c_str(), "w"); file != nullptr) {
+    std::fputs(verdict, file);
+    std::fclose(file);
+  }
+}
+
 void die() {
+  write_verdict("killed");
   std::fflush(nullptr);
   ::kill(::getpid(), SIGKILL);
   for (;;) ::pause();
@@ -74,6 +88,27 @@ bool eventually(const std::function<bool()> &done, std::chrono::milliseconds lim
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   return true;
+}
+
+dm::ControlPlane &control() {
+  return node::process_node()->control();
+}
+
+dm::SessionId create_session(const std::string &info) {
+  dm::Update u;
+  u.kind = dm::Update::Kind::kCreateSession;
+  u.session.info = info;
+  auto done = control().submit(u);
+  EXPECT_TRUE(done.ok()) << done.error().message;
+  return done.ok() ? done->session.id : 0;
+}
+
+std::optional<dm::Session> session(dm::SessionId id) {
+  return control().read([&](const dm::SessionTable &t) -> std::optional<dm::Session> {
+    const auto *s = t.session(id);
+    if (s == nullptr) return std::nullopt;
+    return *s;
+  });
 }
 
 void remove_file_system(const std::string &root) {

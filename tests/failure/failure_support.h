@@ -16,8 +16,11 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "runtime/dm/control_plane.h"
 
 namespace pdm::failure_test {
 
@@ -26,7 +29,13 @@ int world_size();
 // Rank 0 makes a fresh file system in a temporary directory; every rank
 // mounts it with pdm_start. Collective over MPI_COMM_WORLD (before any kill).
 std::string make_and_mount();
-// SIGKILL of the calling process (fail-stop: no cleanup, no goodbye).
+// Records this rank's verdict ("ok", "failed", "killed") for run.sh: under
+// --enable-recovery mpirun exits 0 whatever its ranks return, so the exit
+// codes cannot carry it (docs/FAILURES.md §1). A file per rank in the
+// directory PDM_FAILURE_VERDICTS names (nothing without it).
+void write_verdict(const char *verdict);
+// SIGKILL of the calling process (fail-stop: no cleanup, no goodbye), after
+// recording the verdict "killed".
 [[noreturn]] void die();
 // A communicator of the world ranks not in `dead`; collective over them only.
 MPI_Comm survivors(const std::vector<int> &dead);
@@ -35,6 +44,13 @@ bool eventually(const std::function<bool()> &done,
                 std::chrono::milliseconds limit = std::chrono::seconds(30));
 // The file system's directory (failure_main.cpp makes and mounts it).
 extern std::string g_root;
+// This rank's ControlPlane (the session table's replica and submits).
+dm::ControlPlane &control();
+// A session made through the manager (dm_create_session's update), with
+// `info`; 0 (and a test failure) if the submit failed.
+dm::SessionId create_session(const std::string &info);
+// This rank's replica of session `id`, if it has one.
+std::optional<dm::Session> session(dm::SessionId id);
 // Removes the file system's directory (one survivor calls it at the end).
 void remove_file_system(const std::string &root);
 

@@ -18,10 +18,6 @@ namespace {
 
 constexpr int kVictim = 0;
 
-dm::ControlPlane &control() {
-  return node::process_node()->control();
-}
-
 TEST(ManagerFailure, ManagerKilledDuringSessionCreatesCompletesOnceOrFailsB3B5B17) {
   MPI_Comm live = world_rank() == kVictim ? MPI_COMM_NULL : survivors({kVictim});
   MPI_Barrier(MPI_COMM_WORLD);

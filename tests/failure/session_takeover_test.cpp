@@ -23,15 +23,6 @@ constexpr int kSessionNode = 3;
 constexpr int kSource = 1;
 constexpr int kTaker = 2;
 
-std::optional<dm::Session> session(dm::SessionId id) {
-  return node::process_node()->control().read(
-      [&](const dm::SessionTable &t) -> std::optional<dm::Session> {
-        const auto *s = t.session(id);
-        if (s == nullptr) return std::nullopt;
-        return *s;
-      });
-}
-
 TEST(SessionFailure, SessionNodeKilledWithASyncEventPendingThenAssumedByHandB4) {
   const dm::EventSet create = api::event_bit(api::EventType::kCreate);
   std::optional<api::Session> hsm;

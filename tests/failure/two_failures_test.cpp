@@ -19,27 +19,6 @@
 namespace pdm::failure_test {
 namespace {
 
-dm::ControlPlane &control() {
-  return node::process_node()->control();
-}
-
-dm::SessionId create_session(const std::string &info) {
-  dm::Update u;
-  u.kind = dm::Update::Kind::kCreateSession;
-  u.session.info = info;
-  auto done = control().submit(u);
-  EXPECT_TRUE(done.ok()) << done.error().message;
-  return done.ok() ? done->session.id : 0;
-}
-
-std::optional<dm::Session> session(dm::SessionId id) {
-  return control().read([&](const dm::SessionTable &t) -> std::optional<dm::Session> {
-    const auto *s = t.session(id);
-    if (s == nullptr) return std::nullopt;
-    return *s;
-  });
-}
-
 TEST(TwoFailures, SessionNodeThenNewManagerKilledOneAfterTheOtherB1B4B5B17) {
   // A session on every rank, known to every rank.
   std::vector<dm::SessionId> ids(static_cast<std::size_t>(world_size()));
