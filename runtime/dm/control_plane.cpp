@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <set>
 
 #include "runtime/mpi/backoff.h"
 #include "runtime/mpi/typed_rpc.h"
@@ -129,7 +130,7 @@ Status ControlPlane::wait_beyond(std::uint64_t version) {
   return {};
 }
 
-void ControlPlane::on_view_change(const cluster::View &previous, const cluster::View &next) {
+void ControlPlane::on_view_change(const cluster::View &next) {
   // The broadcast or barrier posted on the old communicator never completes
   // (a dead member takes part in it); MPI may still write into its slot.
   if (request_ != MPI_REQUEST_NULL) {
@@ -193,9 +194,17 @@ void ControlPlane::on_view_change(const cluster::View &previous, const cluster::
   const bool manager = next.manager() == next.self();
   if (manager) {
     shutdown_requested_ = stopping_;
-    // The sessions of removed ranks become orphaned (B4), in the next batch.
-    for (int member : previous.members()) {
-      if (next.is_live(member)) continue;
+    // The sessions of dead ranks become orphaned (B4), in the next batch.
+    // Every active session whose node is not live, not only those of the
+    // ranks this view removed: the previous manager may have died before
+    // its own orphan update reached anyone (two failures in a row).
+    std::set<int> dead_nodes;
+    for (const auto &[id, session] : table_.sessions()) {
+      if (session.state == SessionState::kActive && !next.is_live(session.node)) {
+        dead_nodes.insert(session.node);
+      }
+    }
+    for (int member : dead_nodes) {
       Update orphan;
       orphan.kind = Update::Kind::kOrphanNode;
       orphan.node = member;

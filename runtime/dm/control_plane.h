@@ -53,10 +53,12 @@ class ControlPlane {
   // members exchange their table versions and the member with the newest
   // replica sends it to all (collectives on the new control communicator),
   // so every replica continues from the newest version; the (possibly new)
-  // manager then orphans the sessions of the removed ranks (kOrphanNode).
+  // manager then orphans every active session whose node is not in `next`
+  // (kOrphanNode) — also those of ranks an earlier view removed, whose
+  // orphan update died with its manager.
   // A submit whose update no survivor had fails with EAGAIN (not applied
   // anywhere); one that some survivor had completes.
-  void on_view_change(const cluster::View &previous, const cluster::View &next);
+  void on_view_change(const cluster::View &next);
 
   // Submits a change to the manager and waits until every rank applied it.
   // Returns the update as applied (with its version and, for a new session, its id).

@@ -33,21 +33,28 @@ Result<Bytes> receive(MPI_Message &message, MPI_Status &status) {
 
 // Ends a send. A send on an abandoned view (its destination may be dead)
 // may never complete and must not be waited on (docs/FAILURES.md §1): the
-// request is freed and its buffer kept until the process exits.
+// request is freed and its buffer kept until the process exits. Never
+// MPI_Wait: the destination can die while we wait, and a send to a dead
+// rank never completes; only the view change that follows ends the wait
+// (seen in failure_manager_busy: a create to the manager ended, its request
+// send not yet complete, the manager died, and the caller hung in MPI_Wait
+// forever while the view changed around it).
 void finish_send(MPI_Request &send, Bytes &buffer, const cluster::View *view) {
-  if (send == MPI_REQUEST_NULL) return;
-  int done = 0;
-  MPI_Test(&send, &done, MPI_STATUS_IGNORE);
-  if (done) return;
-  if (view != nullptr && view->abandoned()) {
-    MPI_Request_free(&send);
-    static std::mutex mutex;
-    static auto *kept = new std::vector<Bytes>();  // never freed, on purpose
-    std::lock_guard lock(mutex);
-    kept->push_back(std::move(buffer));
-    return;
+  Backoff backoff;
+  while (send != MPI_REQUEST_NULL) {
+    int done = 0;
+    MPI_Test(&send, &done, MPI_STATUS_IGNORE);
+    if (done) return;
+    if (view != nullptr && view->abandoned()) {
+      MPI_Request_free(&send);
+      static std::mutex mutex;
+      static auto *kept = new std::vector<Bytes>();  // never freed, on purpose
+      std::lock_guard lock(mutex);
+      kept->push_back(std::move(buffer));
+      return;
+    }
+    backoff.pause();
   }
-  MPI_Wait(&send, MPI_STATUS_IGNORE);
 }
 
 }  // namespace

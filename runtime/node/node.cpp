@@ -2,6 +2,8 @@
 
 #include "runtime/node/finalize_guard.h"
 
+#include <signal.h>
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -36,6 +38,21 @@ Status check_thread_level() {
   return {};
 }
 
+// A write to a dead peer's TCP socket raises SIGPIPE inside Open MPI's TCP
+// BTL (writev, no MSG_NOSIGNAL), and SIGPIPE's default action ends the
+// survivor without a word: caught in failure_manager_busy, where a rank
+// sending to the killed manager died with it (docs/FAILURES.md §1). Ignored,
+// the write fails with EPIPE, the BTL closes the connection and the failure
+// detector handles the peer. An application's own handler is left alone.
+void ignore_sigpipe() {
+  struct sigaction current {};
+  if (::sigaction(SIGPIPE, nullptr, &current) != 0 || current.sa_handler != SIG_DFL) return;
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  ::sigaction(SIGPIPE, &ignore, nullptr);
+}
+
 // A barrier over the live members: restarted on the new view's sync
 // communicator when a view change happens while waiting (the old one holds a
 // dead member, so its barrier would never complete).
@@ -61,6 +78,7 @@ Result<std::unique_ptr<Node>> Node::start(
     MPI_Comm comm, const std::string &fs_config,
     const boost::program_options::variables_map *command_line) {
   PDM_TRY(check_thread_level());
+  ignore_sigpipe();
   std::unique_ptr<Node> node(new Node());
   PDM_ASSIGN_OR_RETURN(auto view, cluster::View::initial(comm));
   node->rank_ = view->self();
@@ -133,8 +151,8 @@ Result<std::unique_ptr<Node>> Node::start(
       [rights = node->rights_.get()](dm::Token token) { return rights->release_token(token); });
 
   node->detector_->add_listener(
-      [control = node->control_.get()](const cluster::View &previous, const cluster::View &next) {
-        control->on_view_change(previous, next);
+      [control = node->control_.get()](const cluster::View &, const cluster::View &next) {
+        control->on_view_change(next);
       });
   node->detector_->add_listener(
       [fs = node->fs_.get()](const cluster::View &, const cluster::View &next) {

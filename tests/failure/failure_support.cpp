@@ -1,5 +1,6 @@
 #include "tests/failure/failure_support.h"
 
+#include <fcntl.h>
 #include <pdm/pdm.h>
 #include <signal.h>
 #include <unistd.h>
@@ -109,6 +110,37 @@ std::optional<dm::Session> session(dm::SessionId id) {
     if (s == nullptr) return std::nullopt;
     return *s;
   });
+}
+
+void expect_write_and_read_back(const std::string &path, std::size_t size, char fill) {
+  const std::string text(size, fill);
+  const int fd = pdm_open(path.c_str(), O_CREAT | O_RDWR, 0640);
+  ASSERT_GE(fd, 0) << path << ": " << pdm_last_error();
+  EXPECT_EQ(pdm_pwrite(fd, text.data(), text.size(), 0), static_cast<ssize_t>(text.size()))
+      << pdm_last_error();
+  std::string back(text.size(), '\0');
+  EXPECT_EQ(pdm_pread(fd, back.data(), back.size(), 0), static_cast<ssize_t>(back.size()))
+      << pdm_last_error();
+  EXPECT_EQ(back, text) << path;
+  EXPECT_EQ(pdm_close(fd), 0);
+}
+
+dm::SessionId make_create_session(int node, std::optional<dm::api::Session> &session) {
+  namespace api = dm::api;
+  dm::SessionId id = 0;
+  if (world_rank() == node) {
+    const dm::EventSet create = api::event_bit(api::EventType::kCreate);
+    auto made = api::Session::create("doomed-hsm");
+    EXPECT_TRUE(made.ok()) << made.error().message;
+    if (made.ok()) {
+      session.emplace(std::move(made).value());
+      EXPECT_TRUE(session->set_disposition(create).ok());
+      EXPECT_TRUE(session->set_eventlist(create).ok());
+      id = session->id();
+    }
+  }
+  MPI_Bcast(&id, 1, MPI_INT, node, MPI_COMM_WORLD);
+  return id;
 }
 
 void remove_file_system(const std::string &root) {

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/dm/api/session.h"
 #include "runtime/dm/control_plane.h"
 
 namespace pdm::failure_test {
@@ -51,6 +52,13 @@ dm::ControlPlane &control();
 dm::SessionId create_session(const std::string &info);
 // This rank's replica of session `id`, if it has one.
 std::optional<dm::Session> session(dm::SessionId id);
+// Writes `size` bytes of `fill` to a new file `path`, reads them back and
+// checks them (gtest expectations): the file system works in this view.
+void expect_write_and_read_back(const std::string &path, std::size_t size, char fill);
+// Collective over MPI_COMM_WORLD: on rank `node`, a session "doomed-hsm"
+// with the CREATE disposition and event list (into `session`); every rank
+// returns its id (0 if it could not be made, with a test failure).
+dm::SessionId make_create_session(int node, std::optional<dm::api::Session> &session);
 // Removes the file system's directory (one survivor calls it at the end).
 void remove_file_system(const std::string &root);
 

@@ -128,17 +128,8 @@ TEST(ManagerFailure, ManagerKilledWhileIdleB1B4B5B17) {
   // The metadata service moved to rank 1 with volume 0.
   EXPECT_EQ(node::process_node()->fs().metadata_rank(), 1);
   EXPECT_TRUE(node::process_node()->fs().stat("/before").ok()) << "lost a file made before";
-  const std::string mine_path = "/after-" + std::to_string(world_rank());
-  const std::string text(100000, static_cast<char>('a' + world_rank()));
-  const int fd = pdm_open(mine_path.c_str(), O_CREAT | O_RDWR, 0640);
-  ASSERT_GE(fd, 0) << pdm_last_error();
-  EXPECT_EQ(pdm_pwrite(fd, text.data(), text.size(), 0), static_cast<ssize_t>(text.size()))
-      << pdm_last_error();
-  std::string back(text.size(), '\0');
-  EXPECT_EQ(pdm_pread(fd, back.data(), back.size(), 0), static_cast<ssize_t>(back.size()))
-      << pdm_last_error();
-  EXPECT_EQ(back, text);
-  EXPECT_EQ(pdm_close(fd), 0);
+  expect_write_and_read_back("/after-" + std::to_string(world_rank()), 100000,
+                             static_cast<char>('a' + world_rank()));
   MPI_Barrier(live);
 }
 

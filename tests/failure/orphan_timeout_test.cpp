@@ -19,18 +19,9 @@ constexpr int kSessionNode = 3;
 constexpr int kSource = 1;
 
 TEST(SessionFailure, OrphanedSessionTimesOutWithEioB4) {
-  const dm::EventSet create = api::event_bit(api::EventType::kCreate);
-  dm::SessionId sid = 0;
   std::optional<api::Session> hsm;
-  if (world_rank() == kSessionNode) {
-    auto made = api::Session::create("doomed-hsm");
-    ASSERT_TRUE(made.ok()) << made.error().message;
-    hsm.emplace(std::move(made).value());
-    ASSERT_TRUE(hsm->set_disposition(create).ok());
-    ASSERT_TRUE(hsm->set_eventlist(create).ok());
-    sid = hsm->id();
-  }
-  MPI_Bcast(&sid, 1, MPI_INT, kSessionNode, MPI_COMM_WORLD);
+  const dm::SessionId sid = make_create_session(kSessionNode, hsm);
+  ASSERT_NE(sid, 0);
   // The survivors' communicator exists before the kill: creating one while
   // pdm's progress thread builds the next view deadlocks in Open MPI's
   // context-id agreement (docs/FAILURES.md).

@@ -78,17 +78,8 @@ TEST(TwoFailures, SessionNodeThenNewManagerKilledOneAfterTheOtherB1B4B5B17) {
     EXPECT_TRUE(node::process_node()->fs().stat("/before-" + std::to_string(rank)).ok())
         << "lost the file rank " << rank << " made before the kills";
   }
-  const std::string path = "/after-" + std::to_string(world_rank());
-  const std::string text(300000, static_cast<char>('k' + world_rank()));
-  const int fd = pdm_open(path.c_str(), O_CREAT | O_RDWR, 0640);
-  ASSERT_GE(fd, 0) << pdm_last_error();
-  EXPECT_EQ(pdm_pwrite(fd, text.data(), text.size(), 0), static_cast<ssize_t>(text.size()))
-      << pdm_last_error();
-  std::string back(text.size(), '\0');
-  EXPECT_EQ(pdm_pread(fd, back.data(), back.size(), 0), static_cast<ssize_t>(back.size()))
-      << pdm_last_error();
-  EXPECT_EQ(back, text);
-  EXPECT_EQ(pdm_close(fd), 0);
+  expect_write_and_read_back("/after-" + std::to_string(world_rank()), 300000,
+                             static_cast<char>('k' + world_rank()));
   MPI_Barrier(after_second);
 }
 

@@ -23,7 +23,9 @@ extern "C" {
 /* Mounts the file system described by fs_config (the file 'pdm mkfs'
  * wrote) on every rank of comm. Returns 0, or -1 with errno on every rank
  * (e.g. EBUSY: another job holds the mount lease; ENOTSUP: MPI lacks
- * MPI_THREAD_MULTIPLE). pdm_last_error() gives the reason in words. */
+ * MPI_THREAD_MULTIPLE). pdm_last_error() gives the reason in words.
+ * If SIGPIPE is at its default action it is set to ignored: MPI's TCP
+ * transport writing to a dead rank would otherwise end this process. */
 int pdm_start(MPI_Comm comm, const char *fs_config);
 /* Unmounts; collective over the communicator given to pdm_start. */
 int pdm_stop(void);
