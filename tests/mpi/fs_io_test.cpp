@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <pdm/pdm.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -316,6 +317,15 @@ TEST(View, PdmGetViewShowsTheFirstViewOnEveryRank) {
   errno = 0;
   EXPECT_EQ(pdm_get_view(nullptr, members.data(), size), -1);
   EXPECT_EQ(errno, EFAULT);
+}
+
+// A survivor's write to a dead rank's TCP socket raises SIGPIPE inside
+// Open MPI; left at its default it ends the survivor (issue #4, B5;
+// docs/FAILURES.md §1 fact 9). pdm_start set it to ignored.
+TEST(View, PdmStartLeavesSigpipeIgnoredSoADeadPeerCannotEndThisRank) {
+  struct sigaction current {};
+  ASSERT_EQ(::sigaction(SIGPIPE, nullptr, &current), 0);
+  EXPECT_EQ(current.sa_handler, SIG_IGN);
 }
 
 }  // namespace
