@@ -42,9 +42,18 @@ int check_amode(int amode) {
 }
 
 // The real handle of a pdm file (file_table.h says why it is /dev/null).
+// Tried twice: once a rank of the job died, OMPIO's shared-memory file
+// pointer (sharedfp/sm) can no longer create its file in the job's session
+// directory, and an open that had selected it fails with MPI_ERR_OTHER; the
+// next open does not select it (docs/FAILURES.md §1, fact 11).
 int open_placeholder(MPI_File *handle) {
-  return PDM_REAL(MPI_File_open)(MPI_COMM_SELF, "/dev/null", MPI_MODE_RDONLY, MPI_INFO_NULL,
-                                 handle);
+  int rc = MPI_SUCCESS;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    rc =
+        PDM_REAL(MPI_File_open)(MPI_COMM_SELF, "/dev/null", MPI_MODE_RDONLY, MPI_INFO_NULL, handle);
+    if (rc == MPI_SUCCESS) break;
+  }
+  return rc;
 }
 
 int open_pdm(MPI_Comm comm, const std::string &path, int amode, MPI_Info info, MPI_File *fh) {
@@ -60,8 +69,12 @@ int open_pdm(MPI_Comm comm, const std::string &path, int amode, MPI_Info info, M
       return pdm::make_error(EIO, "{}: pdm is not mounted (PDM_FS could not be mounted)", path);
     }
     Status ready;
-    if (open_placeholder(&handle) != MPI_SUCCESS) {
-      ready = pdm::make_error(EIO, "cannot open /dev/null as the MPI handle of {}", path);
+    if (const int rc = open_placeholder(&handle); rc != MPI_SUCCESS) {
+      char text[MPI_MAX_ERROR_STRING];
+      int length = 0;
+      if (PMPI_Error_string(rc, text, &length) != MPI_SUCCESS) length = 0;
+      ready = pdm::make_error(EIO, "cannot open /dev/null as the MPI handle of {}: {}", path,
+                              std::string_view(text, static_cast<std::size_t>(length)));
     }
     auto file = pdm::mpiio::PdmFile::open(*fs, comm, path, amode, info, ready);
     if (!file.ok()) {

@@ -6,6 +6,7 @@
 
 #include "apps/mpiio/real_mpi.h"
 #include "apps/mpiio/runtime.h"
+#include "runtime/node/finalize_guard.h"
 
 namespace {
 
@@ -46,11 +47,14 @@ extern "C" int MPI_Init_thread(int *argc, char ***argv, int required, int *provi
 }
 PDM_PMPI_ALIAS(MPI_Init_thread)
 
+// Bounded like pdm_finalize once the job lost ranks (docs/FAILURES.md §1):
+// Open MPI's closing fence can then hang. The program reached MPI_Finalize,
+// so its work is done; if the bound expires the process exits 0.
 extern "C" int MPI_Finalize(void) {
   pdm::Status stopped = pdm::mpiio::stop_runtime();
   if (!stopped.ok()) {
     std::fprintf(stderr, "pdm-mpiio: unmounting pdm: %s\n", stopped.error().message.c_str());
   }
-  return PDM_REAL(MPI_Finalize)();
+  return pdm::node::finalize_mpi(0, PDM_REAL(MPI_Finalize));
 }
 PDM_PMPI_ALIAS(MPI_Finalize)

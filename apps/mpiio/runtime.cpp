@@ -10,6 +10,7 @@
 
 #include "apps/hsm/agent/fs_archives.h"
 #include "runtime/mpi/collective.h"
+#include "runtime/node/finalize_guard.h"
 #include "runtime/node/process_node.h"
 
 namespace pdm::mpiio {
@@ -108,7 +109,9 @@ Status stop_runtime() {
   if (!g_started.exchange(false)) return {};
   Status agent = stop_agent();
   Status stopped = node::stop_process_node();
-  MPI_Comm_free(&g_world);
+  // After a failure the duplicate holds a dead rank: freeing it would hang
+  // (docs/FAILURES.md §1, consequence 2). It is abandoned instead.
+  if (!node::ranks_were_lost()) MPI_Comm_free(&g_world);
   if (!agent.ok()) return agent;
   return stopped;
 }

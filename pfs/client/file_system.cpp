@@ -17,6 +17,7 @@
 #include "pfs/meta/dm_state_protocol.h"
 #include "pfs/meta/meta_handlers.h"
 #include "pfs/meta/meta_protocol.h"
+#include "pfs/meta/reply_journal.h"
 #include "pfs/volume_map.h"
 #include "runtime/mpi/typed_rpc.h"
 
@@ -55,26 +56,34 @@ Result<std::unique_ptr<FileSystem>> FileSystem::create(const FsConfig &config,
                                                        const FileSystemOptions &options) {
   std::unique_ptr<FileSystem> fs(new FileSystem(config, engine, options));
   PDM_TRY(fs->take_over_metadata());
+  // A fresh mount: no attempt of an earlier job is left to answer, and no
+  // rank holds an open yet.
+  if (fs->meta_) PDM_TRY(fs->meta_->store().start_job());
   register_data_handlers(engine, fs->objects_);
   register_meta_handlers(engine, [raw = fs.get()] { return raw->metadata_service(); });
   register_dm_attr_handlers(engine, [raw = fs.get()] { return raw->metadata_service(); });
   register_dm_data_handlers(engine, fs->objects_);
   register_dm_state_handlers(engine, [raw = fs.get()] { return raw->metadata_service(); });
+  make_metadata_replayable(engine, [raw = fs.get()] { return raw->metadata_service(); });
   return fs;
 }
 
 Status FileSystem::take_over_metadata() {
   auto view = engine_.membership().current();
-  if (meta_ || metadata_owner(*view) != view->self()) return {};
-  MetaStoreOptions store;
-  store.dir = config_.metadata_dir();
-  store.map_size = options_.meta_map_size;
-  store.default_stripe_size = config_.stripe_size;
-  store.volume_count = static_cast<std::uint32_t>(config_.volumes.size());
-  PDM_ASSIGN_OR_RETURN(auto opened, MetaStore::open(store));
-  meta_ = std::make_unique<MetaService>(std::move(opened));
-  served_.store(meta_.get(), std::memory_order_release);
-  return {};
+  if (metadata_owner(*view) != view->self()) return {};
+  if (!meta_) {
+    MetaStoreOptions store;
+    store.dir = config_.metadata_dir();
+    store.map_size = options_.meta_map_size;
+    store.default_stripe_size = config_.stripe_size;
+    store.volume_count = static_cast<std::uint32_t>(config_.volumes.size());
+    PDM_ASSIGN_OR_RETURN(auto opened, MetaStore::open(store));
+    meta_ = std::make_unique<MetaService>(std::move(opened));
+    served_.store(meta_.get(), std::memory_order_release);
+  }
+  // The opens of dead ranks ended with them: an unlinked file only they
+  // held is an orphan now (recovered at the next mount).
+  return meta_->store().drop_opens_except(view->members());
 }
 
 int FileSystem::owner_of_volume(std::uint32_t volume) const {
@@ -85,14 +94,11 @@ int FileSystem::metadata_rank() const {
   return metadata_owner(*engine_.membership().current());
 }
 
-template <typename Resp, typename Req>
-Result<Resp> FileSystem::meta_call(std::uint16_t type, const Req &request) {
-  return mpi::call_typed<Resp>(engine_, metadata_rank(), type, request);
-}
-
-template <typename Req>
-Status FileSystem::meta_status(std::uint16_t type, const Req &request) {
-  return mpi::call_status(engine_, metadata_rank(), type, request);
+Result<mpi::Response> FileSystem::call_metadata(mpi::MsgType type,
+                                                std::span<const std::byte> payload) {
+  return mpi::call_across_views(
+      engine_, [](const cluster::View &view) { return metadata_owner(view); }, type, payload,
+      kMetadataRetryLimit);
 }
 
 Layout FileSystem::layout_of(const Inode &inode) const {
@@ -313,14 +319,19 @@ Result<std::size_t> FileSystem::pread(int fd, std::span<std::byte> buffer, std::
                                       mpi::encode_message(InodeRequest{f->inode.ino}));
       if (read_window_hook_) read_window_hook_();
       Status read = data_.read(layout_of(f->inode), f->inode.ino, start, buffer);
-      PDM_ASSIGN_OR_RETURN(auto response, engine_.wait(state_call));
-      PDM_ASSIGN_OR_RETURN(auto got, mpi::decode_payload<InodeDm>(response.payload()));
+      auto response = engine_.wait(state_call);
+      // Cut by a view change: asked again of the next metadata server.
+      Result<InodeDm> got = response.ok() ? mpi::decode_payload<InodeDm>(response->payload())
+                            : response.error().code == ESTALE
+                                ? meta_call<InodeDm>(dm_state_msg::kGet, InodeRequest{f->inode.ino})
+                                : Result<InodeDm>(std::move(response).error());
+      PDM_TRY(got);
       PDM_TRY(read);
-      learn_size(*f, got.inode.size, epoch);
-      learn_dm_state(*f, got.state, epoch);
-      if (start >= got.inode.size) return std::size_t{0};
-      length = std::min<std::uint64_t>(length, got.inode.size - start);
-      if (!blocked(got.state, length)) {
+      learn_size(*f, got->inode.size, epoch);
+      learn_dm_state(*f, got->state, epoch);
+      if (start >= got->inode.size) return std::size_t{0};
+      length = std::min<std::uint64_t>(length, got->inode.size - start);
+      if (!blocked(got->state, length)) {
         if (shrink_epoch() != epoch) continue;
         f->was_read = true;
         return static_cast<std::size_t>(length);
@@ -463,8 +474,15 @@ Result<std::size_t> FileSystem::pwrite(int fd, std::span<const std::byte> data,
       engine_.start(metadata_rank(), meta_msg::kExtend,
                     mpi::encode_message(ExtendRequest{f->inode.ino, start + data.size()}));
   Status written = write_data(*f, start, data);
-  PDM_ASSIGN_OR_RETURN(auto response, engine_.wait(extend));
-  PDM_ASSIGN_OR_RETURN(auto extended, mpi::decode_payload<Inode>(response.payload()));
+  auto response = engine_.wait(extend);
+  // Cut by a view change: sent again to the next metadata server (extending
+  // twice is extending once).
+  PDM_ASSIGN_OR_RETURN(
+      auto extended,
+      response.ok() ? mpi::decode_payload<Inode>(response->payload())
+      : response.error().code == ESTALE
+          ? meta_call<Inode>(meta_msg::kExtend, ExtendRequest{f->inode.ino, start + data.size()})
+          : Result<Inode>(std::move(response).error()));
   PDM_TRY(written);
   learn_size(*f, extended.size, epoch);
   // Written bytes are no longer released; the mark goes only after the data

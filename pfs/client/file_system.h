@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -35,7 +36,9 @@
 #include "pfs/meta/meta_service.h"
 #include "pfs/object_access.h"
 #include "pfs/size_notices.h"
+#include "runtime/mpi/retried_call.h"
 #include "runtime/mpi/rpc.h"
+#include "runtime/mpi/typed_rpc.h"
 
 namespace pdm::pfs {
 
@@ -140,12 +143,31 @@ class FileSystem {
   // The rank serving a volume, and the metadata, in the current view.
   int owner_of_volume(std::uint32_t volume) const;
   int metadata_rank() const;
+  // A call to the metadata server, sent again across view changes to the
+  // next server under one operation id (pfs/meta/reply_journal.h): applied
+  // once, answered once. ESTALE only after kMetadataRetryLimit.
+  static constexpr std::chrono::seconds kMetadataRetryLimit{30};
+  Result<mpi::Response> call_metadata(mpi::MsgType type, std::span<const std::byte> payload);
+  template <typename Resp, typename Req>
+  Result<Resp> meta_call(mpi::MsgType type, const Req &request) {
+    const mpi::Encoder encoded = mpi::encode_message(request);
+    PDM_ASSIGN_OR_RETURN(
+        auto response, call_metadata(type, std::span(encoded.bytes()).subspan(mpi::Header::kSize)));
+    return mpi::decode_payload<Resp>(response.payload());
+  }
+  template <typename Req>
+  Status meta_status(mpi::MsgType type, const Req &request) {
+    PDM_ASSIGN_OR_RETURN(auto response, (meta_call<mpi::Empty>(type, request)));
+    (void)response;
+    return {};
+  }
   // Non-null on the rank that serves the metadata.
   MetaService *metadata_service() { return served_.load(std::memory_order_acquire); }
   // Failure handling (issue #4), on the progress thread after a view change:
   // the metadata volume's new owner opens the metadata store (its previous
   // owner died; LMDB's robust locks let the dead process's lock state go) and
-  // serves it from then on.
+  // serves it from then on. The serving rank also ends the opens of ranks
+  // no longer in the view.
   Status take_over_metadata();
   // The DM layer's gate for events (null: no events are raised).
   void set_event_gate(EventGate *gate) { gate_ = gate; }
@@ -229,10 +251,6 @@ class FileSystem {
   // Raises the asynchronous post-operation event, if wanted, with the outcome.
   void post_event(int type, std::string_view path, EventObject child, std::uint32_t mode,
                   int retcode, std::string_view path2 = {});
-  template <typename Resp, typename Req>
-  Result<Resp> meta_call(std::uint16_t type, const Req &request);
-  template <typename Req>
-  Status meta_status(std::uint16_t type, const Req &request);
 
   FsConfig config_;
   mpi::RpcEngine &engine_;

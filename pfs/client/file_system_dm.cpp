@@ -20,8 +20,7 @@ Error no_such_file(InodeNumber ino, std::uint64_t generation) {
 }  // namespace
 
 Result<Inode> FileSystem::inode_of(InodeNumber ino, std::uint64_t generation) {
-  auto inode =
-      mpi::call_typed<Inode>(engine_, metadata_rank(), meta_msg::kGetattr, InodeRequest{ino});
+  auto inode = meta_call<Inode>(meta_msg::kGetattr, InodeRequest{ino});
   if (!inode.ok()) {
     if (inode.error().code == ENOENT) return no_such_file(ino, generation);
     return std::move(inode).error();
@@ -38,8 +37,7 @@ Status FileSystem::announce_dm_change() {
 }
 
 Result<InodeDm> FileSystem::dm_state(InodeNumber ino, std::uint64_t generation) {
-  auto got =
-      mpi::call_typed<InodeDm>(engine_, metadata_rank(), dm_state_msg::kGet, InodeRequest{ino});
+  auto got = meta_call<InodeDm>(dm_state_msg::kGet, InodeRequest{ino});
   if (!got.ok() && got.error().code == ENOENT) return no_such_file(ino, generation);
   if (got.ok() && got->inode.generation != generation) return no_such_file(ino, generation);
   return got;
@@ -48,8 +46,8 @@ Result<InodeDm> FileSystem::dm_state(InodeNumber ino, std::uint64_t generation) 
 Status FileSystem::set_regions(InodeNumber ino, std::uint64_t generation,
                                std::vector<ManagedRegion> regions) {
   PDM_TRY(inode_of(ino, generation));
-  PDM_TRY(mpi::call_typed<InodeDm>(engine_, metadata_rank(), dm_state_msg::kSetRegions,
-                                   SetRegionsRequest{ino, std::move(regions)}));
+  PDM_TRY(
+      meta_call<InodeDm>(dm_state_msg::kSetRegions, SetRegionsRequest{ino, std::move(regions)}));
   // Before returning, every rank drops the regions it cached (B7: routing
   // by the new state once the call returns).
   return announce_dm_change();
@@ -79,9 +77,9 @@ Result<std::size_t> FileSystem::write_invisible(InodeNumber ino, std::uint64_t g
   PDM_TRY(data_.write(layout_of(inode), ino, offset, data));
   if (sync) PDM_TRY(data_.sync(ino));
   // After the data: the range stops being released, and the size covers it.
-  PDM_TRY(mpi::call_typed<InodeDm>(engine_, metadata_rank(), dm_state_msg::kRewritten,
-                                   RewrittenRequest{ino, offset, data.size(), true}));
-  if (sync) PDM_TRY(mpi::call_status(engine_, metadata_rank(), meta_msg::kSync, mpi::Empty{}));
+  PDM_TRY(meta_call<InodeDm>(dm_state_msg::kRewritten,
+                             RewrittenRequest{ino, offset, data.size(), true}));
+  if (sync) PDM_TRY(meta_status(meta_msg::kSync, mpi::Empty{}));
   return data.size();
 }
 
@@ -121,8 +119,8 @@ Status FileSystem::punch_hole(InodeNumber ino, std::uint64_t generation, std::ui
   if (offset == inode.size) return {};
   // 1. The range is released in the metadata: from now on reads of it fail
   //    (or raise READ) instead of returning zeros.
-  PDM_TRY(mpi::call_typed<InodeDm>(engine_, metadata_rank(), dm_state_msg::kRelease,
-                                   ReleaseRequest{ino, offset, to_end ? 0 : length}));
+  PDM_TRY(
+      meta_call<InodeDm>(dm_state_msg::kRelease, ReleaseRequest{ino, offset, to_end ? 0 : length}));
   // 2. Every rank drops the state it cached, and a read in flight notices.
   PDM_TRY(announce_dm_change());
   // 3. Only then are the blocks freed on the volumes.
@@ -156,7 +154,7 @@ Result<std::vector<FileSystem::Extent>> FileSystem::extents(InodeNumber ino,
 Status FileSystem::sync_object(InodeNumber ino, std::uint64_t generation) {
   PDM_TRY(inode_of(ino, generation));
   PDM_TRY(data_.sync(ino));
-  return mpi::call_status(engine_, metadata_rank(), meta_msg::kSync, mpi::Empty{});
+  return meta_status(meta_msg::kSync, mpi::Empty{});
 }
 
 }  // namespace pdm::pfs

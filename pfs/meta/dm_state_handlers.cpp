@@ -54,11 +54,11 @@ Result<InodeDm> rewritten(MetaStore &store, const RewrittenRequest &request) {
   });
 }
 
-Result<OpenedDm> open_with_state(MetaService &service, const OpenRequest &request) {
-  PDM_ASSIGN_OR_RETURN(auto opened, service.open(request));
+Result<OpenedDm> open_with_state(MetaService &service, const OpenRequest &request, int holder) {
+  PDM_ASSIGN_OR_RETURN(auto opened, service.open(request, holder));
   auto state = service.store().dm_state(opened.inode.ino);
   if (!state.ok()) {
-    (void)service.close(opened.inode.ino, false);
+    (void)service.close(opened.inode.ino, false, holder);
     return std::move(state).error();
   }
   return OpenedDm{std::move(opened), std::move(state->state)};
@@ -88,10 +88,10 @@ void register_dm_state_handlers(mpi::RpcEngine &engine, std::function<MetaServic
   engine.register_handler(
       dm_state_msg::kOpen,
       make_handler<OpenRequest>(
-          [service](const OpenRequest &r, const mpi::Request &) -> Result<OpenedDm> {
+          [service](const OpenRequest &r, const mpi::Request &request) -> Result<OpenedDm> {
             MetaService *meta = service();
             if (meta == nullptr) return make_error(ESTALE, "this rank does not serve metadata");
-            return open_with_state(*meta, r);
+            return open_with_state(*meta, r, request.source);
           }));
   engine.register_handler(
       dm_state_msg::kRewritten,

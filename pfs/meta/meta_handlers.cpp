@@ -26,13 +26,24 @@ void register_meta_handlers(mpi::RpcEngine &engine, std::function<MetaService *(
                           make_handler<InodeRequest>(on([](MetaService &m, const InodeRequest &r) {
                             return m.getattr(r.ino);
                           })));
-  engine.register_handler(meta_msg::kOpen,
-                          make_handler<OpenRequest>(
-                              on([](MetaService &m, const OpenRequest &r) { return m.open(r); })));
-  engine.register_handler(meta_msg::kClose,
-                          make_handler<CloseRequest>(on([](MetaService &m, const CloseRequest &r) {
-                            return m.close(r.ino, r.was_read);
-                          })));
+  // Opens are counted per rank (the request's source), so that a dead
+  // rank's opens can end with it.
+  engine.register_handler(
+      meta_msg::kOpen,
+      make_handler<OpenRequest>([service](const OpenRequest &r, const Request &request) {
+        MetaService *meta = service();
+        if (meta == nullptr)
+          return Result<Created>(make_error(ESTALE, "this rank does not serve metadata"));
+        return meta->open(r, request.source);
+      }));
+  engine.register_handler(
+      meta_msg::kClose,
+      make_handler<CloseRequest>([service](const CloseRequest &r, const Request &request) {
+        MetaService *meta = service();
+        if (meta == nullptr)
+          return Result<Unlinked>(make_error(ESTALE, "this rank does not serve metadata"));
+        return meta->close(r.ino, r.was_read, request.source);
+      }));
   engine.register_handler(meta_msg::kMkdir,
                           make_handler<MkdirRequest>(on([](MetaService &m, const MkdirRequest &r) {
                             return m.mkdir(r.path, r.mode, r.uid, r.gid);

@@ -27,12 +27,7 @@ Result<std::pair<Inode, std::string>> MetaService::parent_of(std::string_view pa
   return std::pair{std::move(parent), std::move(name)};
 }
 
-bool MetaService::is_open(InodeNumber ino) {
-  std::lock_guard lock(mutex_);
-  return open_counts_.contains(ino);
-}
-
-Result<Created> MetaService::open(const OpenRequest &request) {
+Result<Created> MetaService::open(const OpenRequest &request, int holder) {
   Created out;
   if (request.flags & O_CREAT) {
     auto parent = parent_of(request.path);
@@ -55,18 +50,12 @@ Result<Created> MetaService::open(const OpenRequest &request) {
   if (!out.inode.is_dir() && (request.flags & O_DIRECTORY)) {
     return make_error(ENOTDIR, "{}: not a directory", request.path);
   }
-  std::lock_guard lock(mutex_);
-  ++open_counts_[out.inode.ino];
+  PDM_TRY(store_->add_open(out.inode.ino, holder));
   return out;
 }
 
-Result<Unlinked> MetaService::close(InodeNumber ino, bool was_read) {
-  {
-    std::lock_guard lock(mutex_);
-    auto it = open_counts_.find(ino);
-    if (it == open_counts_.end()) return make_error(EBADF, "inode {} is not open", ino);
-    if (--it->second == 0) open_counts_.erase(it);
-  }
+Result<Unlinked> MetaService::close(InodeNumber ino, bool was_read, int holder) {
+  PDM_TRY(store_->drop_open(ino, holder));
   Unlinked out;
   PDM_ASSIGN_OR_RETURN(out.inode, store_->get(ino));
   if (was_read && out.inode.nlink > 0) {
@@ -74,7 +63,8 @@ Result<Unlinked> MetaService::close(InodeNumber ino, bool was_read) {
     change.atime = now_ns();
     PDM_ASSIGN_OR_RETURN(out.inode, store_->set_attr(ino, change));
   }
-  out.destroy = out.inode.nlink == 0 && !is_open(ino);
+  PDM_ASSIGN_OR_RETURN(const bool open, is_open(ino));
+  out.destroy = out.inode.nlink == 0 && !open;
   return out;
 }
 
@@ -96,7 +86,8 @@ Result<Unlinked> MetaService::unlink(std::string_view path) {
   PDM_TRY(parent);
   Unlinked out;
   PDM_ASSIGN_OR_RETURN(out.inode, store_->unlink(parent->first.ino, parent->second));
-  out.destroy = out.inode.nlink == 0 && !is_open(out.inode.ino);
+  PDM_ASSIGN_OR_RETURN(const bool open, is_open(out.inode.ino));
+  out.destroy = out.inode.nlink == 0 && !open;
   return out;
 }
 
@@ -113,7 +104,8 @@ Result<Renamed> MetaService::rename(std::string_view from, std::string_view to) 
   Renamed out{outcome.moved, std::nullopt};
   if (outcome.replaced) {
     const Inode &gone = *outcome.replaced;
-    out.replaced = Unlinked{gone, gone.nlink == 0 && !gone.is_dir() && !is_open(gone.ino)};
+    PDM_ASSIGN_OR_RETURN(const bool open, is_open(gone.ino));
+    out.replaced = Unlinked{gone, gone.nlink == 0 && !gone.is_dir() && !open};
   }
   return out;
 }
@@ -137,7 +129,8 @@ Result<std::vector<Inode>> MetaService::unopened_orphans() {
   PDM_ASSIGN_OR_RETURN(auto inos, store_->orphans());
   std::vector<Inode> out;
   for (auto ino : inos) {
-    if (is_open(ino)) continue;
+    PDM_ASSIGN_OR_RETURN(const bool open, is_open(ino));
+    if (open) continue;
     PDM_ASSIGN_OR_RETURN(auto inode, store_->get(ino));
     out.push_back(std::move(inode));
   }
@@ -145,7 +138,8 @@ Result<std::vector<Inode>> MetaService::unopened_orphans() {
 }
 
 Status MetaService::forget(InodeNumber ino) {
-  if (is_open(ino)) return make_error(EBUSY, "inode {} is still open", ino);
+  PDM_ASSIGN_OR_RETURN(const bool open, is_open(ino));
+  if (open) return make_error(EBUSY, "inode {} is still open", ino);
   return store_->forget(ino);
 }
 

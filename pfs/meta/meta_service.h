@@ -1,15 +1,14 @@
 // MetaService: the metadata operations of the file system, run by the rank
 // that owns the metadata volume (its handlers decode requests and call these;
-// see meta_handlers.cpp). It adds to MetaStore what only a running service
-// knows: which inodes are open somewhere in the job, so that an unlinked file
-// stays readable until its last close (POSIX) and its objects are destroyed
-// only then.
+// see meta_handlers.cpp). It adds to MetaStore the opens: which rank holds
+// which inode open, so that an unlinked file stays readable until its last
+// close (POSIX) and its objects are destroyed only then. Opens are kept in
+// the store (MetaStore::add_open), not in this process: a server that takes
+// over after the last one died knows them too (docs/FAILURES.md §2).
 #pragma once
 
 #include <memory>
-#include <mutex>
 #include <string_view>
-#include <unordered_map>
 
 #include "pfs/meta/meta_store.h"
 
@@ -41,10 +40,11 @@ class MetaService {
 
   Result<Inode> resolve(std::string_view path);
   Result<Inode> getattr(InodeNumber ino);
-  // Resolves or creates (O_CREAT) the file and counts the open.
-  Result<Created> open(const OpenRequest &request);
-  // Ends one open; destroy is set when this was the last use of an unlinked inode.
-  Result<Unlinked> close(InodeNumber ino, bool was_read);
+  // Resolves or creates (O_CREAT) the file and counts the open of rank `holder`.
+  Result<Created> open(const OpenRequest &request, int holder);
+  // Ends one open of `holder`; destroy is set when this was the last use of
+  // an unlinked inode. EBADF if the holder has no open of it.
+  Result<Unlinked> close(InodeNumber ino, bool was_read, int holder);
   Result<Inode> mkdir(std::string_view path, std::uint32_t mode, std::uint32_t uid,
                       std::uint32_t gid);
   Result<Unlinked> unlink(std::string_view path);
@@ -65,11 +65,9 @@ class MetaService {
  private:
   // Resolves the parent directory of a path and returns it with the last name.
   Result<std::pair<Inode, std::string>> parent_of(std::string_view path);
-  bool is_open(InodeNumber ino);
+  Result<bool> is_open(InodeNumber ino) { return store_->is_open(ino); }
 
   std::unique_ptr<MetaStore> store_;
-  std::mutex mutex_;  // guards open_counts_
-  std::unordered_map<InodeNumber, std::uint32_t> open_counts_;
 };
 
 }  // namespace pdm::pfs

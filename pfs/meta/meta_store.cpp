@@ -50,6 +50,17 @@ InodeNumber ino_of_key(std::string_view key) {
   return ino;
 }
 
+std::string reply_key(std::uint64_t client, std::uint64_t seq) {
+  return ino_key(client) + ino_key(seq);
+}
+
+mpi::Bytes encode_reply(const MetaStore::RecordedReply &reply) {
+  mpi::Encoder out;
+  out.put(static_cast<std::uint8_t>(reply.complete)).put(reply.status).put_string(reply.message);
+  out.put_raw(reply.payload);
+  return std::move(out).take();
+}
+
 mpi::Bytes encode_u64(std::uint64_t value) {
   mpi::Encoder out;
   out.put(value);
@@ -86,6 +97,8 @@ struct MetaStore::Impl {
   MDB_dbi dmattrs = 0;     // ino + DM attribute name -> value
   MDB_dbi eventlists = 0;  // ino -> generation, dm_eventset_t (per-file DM event lists)
   MDB_dbi regions = 0;     // file ino -> FileDmState (absent: no regions, nothing released)
+  MDB_dbi replies = 0;     // client + seq (big-endian) -> RecordedReply (reply journal)
+  MDB_dbi opens = 0;       // ino + holder rank (big-endian) -> open count (u32)
   std::mutex mutex;
 
   Impl() = default;
@@ -118,11 +131,15 @@ struct MetaStore::Impl {
     return txn;
   }
   Status commit(lmdb::Txn &txn) {
+    if (t_applying != nullptr) PDM_TRY(mark_applied(txn.get(), *t_applying));
     if (int rc = txn.commit(); rc != 0) return lmdb_error(rc, "committing a transaction");
     return {};
   }
 
   Status open_databases(MDB_txn *txn);
+  // Every commit calls this while an operation is being applied on its thread.
+  static thread_local MetaStore::ApplyingOp *t_applying;
+  Status mark_applied(MDB_txn *txn, MetaStore::ApplyingOp &op);
   Status check_or_create_format(MDB_txn *txn);
 
   // Raw records. fetch's value lives until the transaction's next write.
@@ -171,14 +188,25 @@ struct MetaStore::Impl {
 
 Status MetaStore::Impl::open_databases(MDB_txn *txn) {
   const std::pair<const char *, MDB_dbi *> databases[] = {
-      {"inodes", &inodes},   {"dentries", &dentries},    {"orphans", &orphans},
-      {"meta", &meta},       {"parents", &parents},      {"dmattrs", &dmattrs},
-      {"regions", &regions}, {"eventlists", &eventlists}};
+      {"inodes", &inodes},   {"dentries", &dentries},     {"orphans", &orphans},
+      {"meta", &meta},       {"parents", &parents},       {"dmattrs", &dmattrs},
+      {"regions", &regions}, {"eventlists", &eventlists}, {"replies", &replies},
+      {"opens", &opens}};
   for (const auto &[name, dbi] : databases) {
     if (int rc = mdb_dbi_open(txn, name, MDB_CREATE, dbi); rc != 0) {
       return lmdb_error(rc, fmt::format("opening database '{}'", name));
     }
   }
+  return {};
+}
+
+thread_local MetaStore::ApplyingOp *MetaStore::Impl::t_applying = nullptr;
+
+Status MetaStore::Impl::mark_applied(MDB_txn *txn, MetaStore::ApplyingOp &op) {
+  if (op.applied()) return {};
+  PDM_TRY(store(txn, replies, reply_key(op.client(), op.seq()), encode_reply({}),
+                "an operation's reply record"));
+  op.mark_applied();
   return {};
 }
 
@@ -1147,6 +1175,157 @@ Result<std::vector<StoredEventList>> MetaStore::eventlists() {
                                return {};
                              }));
   return out;
+}
+
+MetaStore::ApplyingOp::ApplyingOp(std::uint64_t client, std::uint64_t seq)
+    : client_(client), seq_(seq), outer_(Impl::t_applying) {
+  Impl::t_applying = this;
+}
+
+MetaStore::ApplyingOp::~ApplyingOp() {
+  Impl::t_applying = outer_;
+}
+
+Result<std::optional<MetaStore::RecordedReply>> MetaStore::find_reply(std::uint64_t client,
+                                                                      std::uint64_t seq) {
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(false));
+  PDM_ASSIGN_OR_RETURN(auto value, impl_->fetch(txn.get(), impl_->replies, reply_key(client, seq),
+                                                "an operation's reply record"));
+  if (!value) return std::optional<RecordedReply>{};
+  mpi::Decoder in(lmdb::bytes_of(*value));
+  RecordedReply reply;
+  auto complete = in.get<std::uint8_t>();
+  auto status = in.get<std::int32_t>();
+  auto message = in.get_string(64 * 1024);
+  if (!complete.ok() || !status.ok() || !message.ok()) {
+    return impl_->corrupt("an operation's reply record", "truncated");
+  }
+  reply.complete = *complete != 0;
+  reply.status = *status;
+  reply.message = std::move(*message);
+  const auto rest = in.rest();
+  reply.payload.assign(rest.begin(), rest.end());
+  return std::optional<RecordedReply>(std::move(reply));
+}
+
+Status MetaStore::record_reply(std::uint64_t client, std::uint64_t seq,
+                               const RecordedReply &reply) {
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(true));
+  PDM_TRY(impl_->store(txn.get(), impl_->replies, reply_key(client, seq), encode_reply(reply),
+                       "an operation's reply record"));
+  // A client retries only its operations in flight, which are among its
+  // latest: now and then drop the ones far behind.
+  if (seq % 256 == 0 && seq > kReplyWindow) {
+    const std::string end = reply_key(client, seq - kReplyWindow);
+    std::vector<std::string> old;
+    {
+      lmdb::Cursor cursor;
+      if (int rc = cursor.open(txn.get(), impl_->replies); rc != 0) {
+        return impl_->lmdb_error(rc, "reading the reply journal");
+      }
+      const std::string first = reply_key(client, 0);
+      MDB_val key = lmdb::to_val(std::string_view(first));
+      MDB_val data{};
+      for (int rc = cursor.get(&key, &data, MDB_SET_RANGE);
+           rc == 0 && lmdb::view_of(key) < std::string_view(end);
+           rc = cursor.get(&key, &data, MDB_NEXT)) {
+        old.emplace_back(lmdb::view_of(key));
+      }
+    }
+    for (const auto &key : old) {
+      PDM_TRY(impl_->erase(txn.get(), impl_->replies, key, "an old reply record"));
+    }
+  }
+  // Not impl_->commit: this transaction records a reply, it is no operation.
+  if (int rc = txn.commit(); rc != 0) return impl_->lmdb_error(rc, "recording a reply");
+  return {};
+}
+
+std::string open_key(InodeNumber ino, int holder) {
+  std::string key = ino_key(ino);
+  const auto rank = static_cast<std::uint32_t>(holder);
+  for (int shift = 24; shift >= 0; shift -= 8)
+    key.push_back(static_cast<char>((rank >> shift) & 0xffu));
+  return key;
+}
+
+Status MetaStore::add_open(InodeNumber ino, int holder) {
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(true));
+  const std::string key = open_key(ino, holder);
+  PDM_ASSIGN_OR_RETURN(auto value, impl_->fetch(txn.get(), impl_->opens, key, "an open count"));
+  std::uint64_t count = 0;
+  if (value) {
+    PDM_ASSIGN_OR_RETURN(count, impl_->decode_u64(*value, "an open count"));
+  }
+  PDM_TRY(impl_->store(txn.get(), impl_->opens, key, encode_u64(count + 1), "an open count"));
+  return impl_->commit(txn);
+}
+
+Status MetaStore::drop_open(InodeNumber ino, int holder) {
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(true));
+  const std::string key = open_key(ino, holder);
+  PDM_ASSIGN_OR_RETURN(auto value, impl_->fetch(txn.get(), impl_->opens, key, "an open count"));
+  if (!value) return make_error(EBADF, "inode {} is not open on rank {}", ino, holder);
+  PDM_ASSIGN_OR_RETURN(const auto count, impl_->decode_u64(*value, "an open count"));
+  if (count <= 1) {
+    PDM_TRY(impl_->erase(txn.get(), impl_->opens, key, "an open count"));
+  } else {
+    PDM_TRY(impl_->store(txn.get(), impl_->opens, key, encode_u64(count - 1), "an open count"));
+  }
+  return impl_->commit(txn);
+}
+
+Result<bool> MetaStore::is_open(InodeNumber ino) {
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(false));
+  return impl_->has_prefix(txn.get(), impl_->opens, ino_key(ino), "the open counts");
+}
+
+Status MetaStore::drop_opens_except(std::span<const int> live) {
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(true));
+  std::vector<std::string> dead;
+  {
+    lmdb::Cursor cursor;
+    if (int rc = cursor.open(txn.get(), impl_->opens); rc != 0) {
+      return impl_->lmdb_error(rc, "reading the open counts");
+    }
+    MDB_val key{};
+    MDB_val data{};
+    for (int rc = cursor.get(&key, &data, MDB_FIRST); rc == 0;
+         rc = cursor.get(&key, &data, MDB_NEXT)) {
+      const std::string_view k = lmdb::view_of(key);
+      if (k.size() != kInoKeySize + 4) return impl_->corrupt("an open count's key", "bad length");
+      std::uint32_t rank = 0;
+      for (std::size_t i = kInoKeySize; i < k.size(); ++i) {
+        rank = (rank << 8) | static_cast<unsigned char>(k[i]);
+      }
+      if (std::find(live.begin(), live.end(), static_cast<int>(rank)) == live.end()) {
+        dead.emplace_back(k);
+      }
+    }
+  }
+  for (const auto &key : dead) PDM_TRY(impl_->erase(txn.get(), impl_->opens, key, "an open count"));
+  if (int rc = txn.commit(); rc != 0) return impl_->lmdb_error(rc, "dropping dead ranks' opens");
+  return {};
+}
+
+Status MetaStore::start_job() {
+  std::lock_guard lock(impl_->mutex);
+  PDM_ASSIGN_OR_RETURN(auto write, impl_->begin(true));
+  for (MDB_dbi dbi : {impl_->replies, impl_->opens}) {
+    if (int rc = mdb_drop(write.get(), dbi, 0); rc != 0) {
+      return impl_->lmdb_error(rc, "clearing the last job's replies and opens");
+    }
+  }
+  if (int rc = write.commit(); rc != 0) {
+    return impl_->lmdb_error(rc, "clearing the last job's replies and opens");
+  }
+  return {};
 }
 
 }  // namespace pdm::pfs

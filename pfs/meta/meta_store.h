@@ -213,6 +213,54 @@ class MetaStore {
   Status set_eventlist(InodeNumber ino, std::uint64_t generation, std::uint64_t events);
   Result<std::vector<StoredEventList>> eventlists();
 
+  // The reply journal (reply_journal.h): which operations (client, seq)
+  // were applied, with the reply each got, kept in the store so that a
+  // server taking over after a death answers a repeated attempt the way the
+  // dead one did.
+  struct RecordedReply {
+    bool complete = false;  // false: applied, but the server died before recording the reply
+    std::int32_t status = 0;
+    std::string message;
+    mpi::Bytes payload;
+  };
+  // While an ApplyingOp is alive on a thread, every write transaction that
+  // thread commits also records "(client, seq) applied", atomically with
+  // the operation's own changes.
+  class ApplyingOp {
+   public:
+    ApplyingOp(std::uint64_t client, std::uint64_t seq);
+    ~ApplyingOp();
+    ApplyingOp(const ApplyingOp &) = delete;
+    ApplyingOp &operator=(const ApplyingOp &) = delete;
+    bool applied() const { return applied_; }
+    std::uint64_t client() const { return client_; }
+    std::uint64_t seq() const { return seq_; }
+    void mark_applied() { applied_ = true; }
+
+   private:
+    std::uint64_t client_;
+    std::uint64_t seq_;
+    bool applied_ = false;
+    ApplyingOp *outer_;
+  };
+  Result<std::optional<RecordedReply>> find_reply(std::uint64_t client, std::uint64_t seq);
+  // Records the reply of an applied operation; forgets the client's
+  // operations older than its last kReplyWindow.
+  Status record_reply(std::uint64_t client, std::uint64_t seq, const RecordedReply &reply);
+  // Opens, per inode and holding rank (MetaService): counted in the store
+  // so that they survive the server. drop_open: EBADF if the rank holds no
+  // open of the inode.
+  Status add_open(InodeNumber ino, int holder);
+  Status drop_open(InodeNumber ino, int holder);
+  Result<bool> is_open(InodeNumber ino);
+  // Ends the opens of every rank not in `live` (they died with it).
+  Status drop_opens_except(std::span<const int> live);
+
+  // Forgets every reply and every open: a new job mounting the file system
+  // has no attempt of an earlier job to answer and no open of its own yet.
+  Status start_job();
+  static constexpr std::uint64_t kReplyWindow = 4096;
+
   // Makes every committed transaction durable (mdb_env_sync with force).
   Status sync();
 

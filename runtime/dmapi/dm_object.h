@@ -51,15 +51,15 @@ Status check_session(node::Node &node, int sid);
 Result<CallRight> check_right(node::Node &node, int sid, int token, std::uint64_t ino,
                               dm::Right needed);
 
+// Metadata calls survive a metadata server's death (FileSystem::call_metadata).
 template <typename Resp, typename Req>
 Result<Resp> meta_call(const Object &object, mpi::MsgType type, const Req &request) {
-  return mpi::call_typed<Resp>(object.node->engine(), object.node->fs().metadata_rank(), type,
-                               request);
+  return object.node->fs().template meta_call<Resp>(type, request);
 }
 
 template <typename Req>
 Status meta_status(const Object &object, mpi::MsgType type, const Req &request) {
-  return mpi::call_status(object.node->engine(), object.node->fs().metadata_rank(), type, request);
+  return object.node->fs().meta_status(type, request);
 }
 
 }  // namespace pdm::dmapi

@@ -5,7 +5,15 @@
 namespace pdm::mpi {
 
 void Header::encode(Encoder &out) const {
-  out.put(kMagic).put(kVersion).put(type).put(epoch).put(call_id).put(status).put(payload_len);
+  out.put(kMagic)
+      .put(kVersion)
+      .put(type)
+      .put(epoch)
+      .put(call_id)
+      .put(op_client)
+      .put(op_seq)
+      .put(status)
+      .put(payload_len);
 }
 
 Result<Header> Header::decode(std::span<const std::byte> message) {
@@ -29,6 +37,8 @@ Result<Header> Header::decode(std::span<const std::byte> message) {
   PDM_ASSIGN_OR_RETURN(h.type, in.get<MsgType>());
   PDM_ASSIGN_OR_RETURN(h.epoch, in.get<std::uint64_t>());
   PDM_ASSIGN_OR_RETURN(h.call_id, in.get<std::uint64_t>());
+  PDM_ASSIGN_OR_RETURN(h.op_client, in.get<std::uint64_t>());
+  PDM_ASSIGN_OR_RETURN(h.op_seq, in.get<std::uint64_t>());
   PDM_ASSIGN_OR_RETURN(h.status, in.get<std::int32_t>());
   PDM_ASSIGN_OR_RETURN(h.payload_len, in.get<std::uint32_t>());
   if (h.payload_len != message.size() - kSize) {

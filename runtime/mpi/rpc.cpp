@@ -74,6 +74,8 @@ PendingCall &PendingCall::operator=(PendingCall &&other) noexcept {
     request = std::move(other.request);
     send = std::exchange(other.send, MPI_REQUEST_NULL);
     done = std::move(other.done);
+    failed = std::move(other.failed);
+    failed_at = other.failed_at;
   }
   return *this;
 }
@@ -91,6 +93,13 @@ RpcEngine::~RpcEngine() {
 
 void RpcEngine::register_handler(MsgType type, Handler handler) {
   handlers_[type] = std::move(handler);
+}
+
+void RpcEngine::wrap_handlers(MsgType first, MsgType last,
+                              const std::function<Handler(MsgType, Handler)> &wrap) {
+  for (auto &[type, handler] : handlers_) {
+    if (type >= first && type <= last) handler = wrap(type, std::move(handler));
+  }
 }
 
 void RpcEngine::add_poller(Poller poller) {
@@ -207,16 +216,11 @@ bool RpcEngine::reap_sends() {
   return worked;
 }
 
-Result<Response> RpcEngine::run_local(MsgType type, std::uint64_t epoch,
-                                      std::span<const std::byte> message) {
-  Header head;
-  head.type = type;
-  head.epoch = epoch;
-  head.payload_len = static_cast<std::uint32_t>(message.size() - Header::kSize);
+Result<Response> RpcEngine::run_local(const Header &head, std::span<const std::byte> message) {
   return to_result(respond(Request{membership_.current()->self(), head, payload_of(message)}));
 }
 
-PendingCall RpcEngine::start(int member, MsgType type, Encoder &&request) {
+PendingCall RpcEngine::start(int member, MsgType type, Encoder &&request, OpId op) {
   PendingCall call;
   call.view = membership_.current();
   const std::uint64_t call_id = next_call_.fetch_add(1, std::memory_order_relaxed);
@@ -224,14 +228,17 @@ PendingCall RpcEngine::start(int member, MsgType type, Encoder &&request) {
   head.type = type;
   head.epoch = call.view->epoch();
   head.call_id = call_id;
+  head.op_client = op.client;
+  head.op_seq = op.seq;
   call.request = finish_message(std::move(request), head);
+  head.payload_len = static_cast<std::uint32_t>(call.request.size() - Header::kSize);
   if (call.request.size() > Header::kMaxMessage) {
     call.done = make_error(EMSGSIZE, "request of {} bytes exceeds the message limit of {}",
                            call.request.size(), Header::kMaxMessage);
     return call;
   }
   if (member == call.view->self()) {
-    call.done = run_local(type, head.epoch, call.request);
+    call.done = run_local(head, call.request);
     return call;
   }
   call.dest = call.view->comm_rank_of(member);
@@ -243,12 +250,25 @@ PendingCall RpcEngine::start(int member, MsgType type, Encoder &&request) {
   auto sent = check(MPI_Isend(call.request.data(), static_cast<int>(call.request.size()), MPI_BYTE,
                               call.dest, kRequestTag, call.view->rpc_comm().get(), &call.send),
                     "MPI_Isend");
-  if (!sent.ok()) call.done = std::move(sent).error();
+  if (!sent.ok()) {
+    call.failed = std::move(sent).error();
+    call.failed_at = std::chrono::steady_clock::now();
+  }
   return call;
 }
 
 bool RpcEngine::poll(PendingCall &call) {
   if (call.done) return true;
+  if (call.failed) {
+    // MPI gave up on the peer; a view change that removes it says why.
+    if (membership_.current()->epoch() != call.view->epoch()) {
+      call.done = make_error(ESTALE, "view changed after MPI failed to reach rank {}: {}",
+                             call.view->member_at(call.dest), call.failed->message);
+    } else if (std::chrono::steady_clock::now() - call.failed_at > kUnreachablePeerWait) {
+      call.done = std::move(*call.failed);
+    }
+    return call.done.has_value();
+  }
   if (call.send != MPI_REQUEST_NULL) {
     int sent = 0;
     MPI_Test(&call.send, &sent, MPI_STATUS_IGNORE);
@@ -260,8 +280,9 @@ bool RpcEngine::poll(PendingCall &call) {
       check(MPI_Improbe(call.dest, call.tag, call.view->rpc_comm().get(), &flag, &message, &status),
             "MPI_Improbe");
   if (!probed.ok()) {
-    call.done = std::move(probed).error();
-    return true;
+    call.failed = std::move(probed).error();
+    call.failed_at = std::chrono::steady_clock::now();
+    return false;
   }
   if (flag) {
     auto bytes = receive(message, status);
@@ -316,8 +337,8 @@ std::vector<Result<Response>> RpcEngine::wait_all(std::span<PendingCall> calls) 
   return out;
 }
 
-Result<Response> RpcEngine::call(int member, MsgType type, Encoder &&request) {
-  auto pending = start(member, type, std::move(request));
+Result<Response> RpcEngine::call(int member, MsgType type, Encoder &&request, OpId op) {
+  auto pending = start(member, type, std::move(request), op);
   return wait(pending);
 }
 

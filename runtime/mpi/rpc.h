@@ -16,6 +16,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -38,6 +39,13 @@ struct Request {
 // A handler decodes its request, calls an operation and appends the
 // response payload to `response`; an error becomes the caller's Error.
 using Handler = std::function<Status(const Request &request, Encoder &response)>;
+// Identifies one operation across its attempts (Header::op_client/op_seq).
+struct OpId {
+  std::uint64_t client = 0;
+  std::uint64_t seq = 0;
+  bool none() const { return client == 0; }
+};
+
 // A poller runs on the progress thread once per loop; returns true if it did work.
 using Poller = std::function<bool()>;
 
@@ -68,11 +76,19 @@ class PendingCall {
   Bytes request;          // must outlive the send
   MPI_Request send = MPI_REQUEST_NULL;
   std::optional<Result<Response>> done;  // set for local calls and once answered
+  // An MPI error talking to the peer (a dead peer's socket, say): the call
+  // waits for the view change that removes it (then ESTALE, which callers
+  // retry) and returns this error only if none comes in time.
+  std::optional<Error> failed;
+  std::chrono::steady_clock::time_point failed_at;
 };
 
 class RpcEngine {
  public:
   static constexpr int kRequestTag = 1;
+  // How long a call whose peer MPI reported unreachable waits for the view
+  // change that would explain it before failing with the MPI error.
+  static constexpr std::chrono::seconds kUnreachablePeerWait{30};
 
   explicit RpcEngine(cluster::Membership &membership);
   ~RpcEngine();
@@ -82,6 +98,10 @@ class RpcEngine {
   // Registration happens before start().
   void register_handler(MsgType type, Handler handler);
   void add_poller(Poller poller);
+  // Replaces each registered handler of a type in [first, last] by
+  // wrap(type, handler); registration time only.
+  void wrap_handlers(MsgType first, MsgType last,
+                     const std::function<Handler(MsgType, Handler)> &wrap);
 
   Status start();
   // Stops the progress thread; callers make sure no peer still sends requests
@@ -89,9 +109,10 @@ class RpcEngine {
   void stop();
 
   // Sends a request (built with begin_message()) to a member and waits for the response.
-  Result<Response> call(int member, MsgType type, Encoder &&request);
+  // `op` names the operation the request is an attempt at (none by default).
+  Result<Response> call(int member, MsgType type, Encoder &&request, OpId op = {});
   // Starts a call without waiting; a local call runs to completion here.
-  PendingCall start(int member, MsgType type, Encoder &&request);
+  PendingCall start(int member, MsgType type, Encoder &&request, OpId op = {});
   // Waits for every pending call, polling all of them with one backoff.
   std::vector<Result<Response>> wait_all(std::span<PendingCall> calls);
   Result<Response> wait(PendingCall &call);
@@ -104,7 +125,7 @@ class RpcEngine {
   bool reap_sends();
   // Polls one call once; true when it has an outcome.
   bool poll(PendingCall &call);
-  Result<Response> run_local(MsgType type, std::uint64_t epoch, std::span<const std::byte> message);
+  Result<Response> run_local(const Header &head, std::span<const std::byte> message);
   Bytes respond(const Request &request);
   int tag_for(std::uint64_t call_id) const;
 

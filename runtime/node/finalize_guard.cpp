@@ -26,8 +26,8 @@ bool ranks_were_lost() {
   return g_ranks_lost.load();
 }
 
-int finalize_mpi(int exit_status) {
-  if (!g_ranks_lost.load()) return MPI_Finalize();
+int finalize_mpi(int exit_status, int (*finalize)()) {
+  if (!g_ranks_lost.load()) return finalize();
   const std::chrono::milliseconds limit{g_timeout_ms.load()};
   // Detached: if MPI_Finalize returns, the program goes on and the thread
   // dies with the process; it touches nothing but its own copies.
@@ -40,7 +40,7 @@ int finalize_mpi(int exit_status) {
     std::fflush(nullptr);
     ::_exit(exit_status);
   }).detach();
-  return MPI_Finalize();
+  return finalize();
 }
 
 }  // namespace pdm::node

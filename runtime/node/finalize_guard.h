@@ -11,6 +11,8 @@
 // failure it is exactly MPI_Finalize.
 #pragma once
 
+#include <mpi.h>
+
 #include <chrono>
 
 namespace pdm::node {
@@ -24,6 +26,8 @@ bool ranks_were_lost();
 
 // MPI_Finalize, bounded as above. Returns MPI_Finalize's code; if the bound
 // expires it does not return: the process exits with exit_status.
-int finalize_mpi(int exit_status);
+// `finalize` is the function to bound: the MPI-IO shim, which defines
+// MPI_Finalize itself, passes the real one.
+int finalize_mpi(int exit_status, int (*finalize)() = &MPI_Finalize);
 
 }  // namespace pdm::node
