@@ -238,7 +238,12 @@ PendingCall RpcEngine::start(int member, MsgType type, Encoder &&request, OpId o
     return call;
   }
   if (member == call.view->self()) {
-    call.done = run_local(head, call.request);
+    // Not an operation to replay: a local call is never cut by a view change
+    // (if this rank dies, so does its caller), so it needs no reply record.
+    Header local = head;
+    local.op_client = 0;
+    local.op_seq = 0;
+    call.done = run_local(local, call.request);
     return call;
   }
   call.dest = call.view->comm_rank_of(member);
