@@ -264,8 +264,8 @@ Status ScratchFs::close() {
     }
   }
   if (root_.empty()) return status;
-  if (auto synced = mpi::barrier(comm_); !synced.ok() && status.ok()) status = synced;
-  if (comm_.rank() == 0) {
+  if (auto synced = mpi::barrier(*cleanup_); !synced.ok() && status.ok()) status = synced;
+  if (cleanup_->rank() == 0) {
     std::error_code ec;
     std::filesystem::remove_all(root_, ec);
     if (ec && status.ok()) {

@@ -49,6 +49,10 @@ struct Benchmark {
   // Collective over every rank; returns this rank's exit code (main.cpp
   // makes every rank exit with the highest).
   std::function<int(Context &)> run;
+  // The benchmark kills a rank (failover): the ranks do not agree on an exit
+  // code at the end (a collective over the dead rank would hang), each
+  // exits with its own, and MPI_Finalize is bounded (pdm_finalize).
+  bool survives_a_kill = false;
 };
 
 // What a benchmark runs with: its parsed options and the ranks of the job.
@@ -180,6 +184,9 @@ class ScratchFs {
   ~ScratchFs();
   // Collective: pdm_stop, then rank 0 removes the directory.
   Status close();
+  // After a rank died: close() synchronises over `survivors` instead, and
+  // their rank 0 removes the directory.
+  void survive_failure(const mpi::Comm &survivors) { cleanup_ = &survivors; }
 
   const std::string &root() const { return root_; }
   std::string config_path() const { return root_ + "/fs.conf"; }
@@ -188,6 +195,7 @@ class ScratchFs {
  private:
   ScratchFs(const mpi::Comm &comm, std::string root) : comm_(comm), root_(std::move(root)) {}
   const mpi::Comm &comm_;
+  const mpi::Comm *cleanup_ = &comm_;  // who synchronises and cleans up in close()
   std::string root_;
   bool mounted_ = false;
 };

@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include <pdm/pdm.h>
 #include "apps/bench/bench_common.h"
 #include "runtime/mpi/collective.h"
 #include "runtime/mpi/job_exit.h"
@@ -20,7 +21,7 @@
 // The benchmarks, in the order `pdm-bench --help` lists them. Adding one is
 // adding its file, bench_<name>.cpp, which defines
 // `Benchmark <name>_benchmark()`, and one row here.
-#define PDM_BENCHMARKS(X) X(io) X(events) X(mpiio) X(hsm)
+#define PDM_BENCHMARKS(X) X(io) X(events) X(mpiio) X(hsm) X(failover)
 
 namespace pdm::bench {
 
@@ -113,6 +114,12 @@ int run_with_mpi(const Benchmark &benchmark, po::variables_map options, int &arg
         fmt::print(stderr, "pdm-bench {}: rank {}: internal error: {}\n", benchmark.name,
                    context.rank(), e.what());
         code = kExitFailed;
+      }
+      if (benchmark.survives_a_kill) {
+        // The world holds a dead rank: neither agree nor free it (a
+        // collective, and MPI_Comm_free, would hang; docs/FAILURES.md §1).
+        world->release();
+        return pdm_finalize(code) == MPI_SUCCESS ? code : kExitFailed;
       }
       code = mpi::agree_exit_code(*world, code, kExitFailed);
     }

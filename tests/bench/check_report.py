@@ -90,7 +90,20 @@ def check_hsm(report, run):
         fail(f"recalls.peak_per_rank: {recalls}", run)
 
 
-CHECKS = {"events": check_events, "mpiio": check_mpiio, "hsm": check_hsm}
+def check_failover(report, run):
+    heartbeat = report["heartbeat_timeout_s"]
+    if not heartbeat > 0 or report["view_epoch"] < 2:
+        fail(f"heartbeat_timeout_s {heartbeat}, view_epoch {report['view_epoch']}", run)
+    for key in ("view_change_s", "metadata_serving_s", "io_resumed_s", "session_takeover_s"):
+        seconds = report["since_kill"][key]
+        if not seconds > 0:
+            fail(f"since_kill.{key}: {seconds}", run)
+        if abs(report["ratio_to_heartbeat_timeout"][key] - seconds / heartbeat) > 1e-9:
+            fail(f"ratio_to_heartbeat_timeout.{key} is not {seconds} / {heartbeat}", run)
+
+
+CHECKS = {"events": check_events, "mpiio": check_mpiio, "hsm": check_hsm,
+          "failover": check_failover}
 
 
 def main():
