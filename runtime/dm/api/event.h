@@ -97,6 +97,10 @@ struct Event {
   Token token = 0;  // 0 (DM_INVALID_TOKEN) for asynchronous events
   std::uint32_t sequence = 0;
   int source = -1;  // member id (rank) that raised it; -1 for none (MOUNT, user tokens)
+  // The source rank died (it is not in this rank's view) when the event was
+  // handed out or looked up: nothing waits for its answer any more, and an
+  // answer is accepted and ignored (issue #4).
+  bool source_lost = false;
   EventType type = EventType::kUser;
   EventBody body;
 

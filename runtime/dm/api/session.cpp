@@ -25,6 +25,12 @@ Result<SessionId> create_or_assume(SessionId old, std::string info) {
   return id;
 }
 
+// Marks an event whose source rank is no longer in the view.
+Event marked(Event event, const cluster::View &view) {
+  event.source_lost = event.source >= 0 && !view.is_live(event.source);
+  return event;
+}
+
 }  // namespace
 
 Result<Session> Session::create(std::string info) {
@@ -120,9 +126,10 @@ Result<std::vector<Event>> Session::get_events(unsigned max, bool wait) const {
   PDM_ASSIGN_OR_RETURN(auto messages,
                        node->events().get_events(
                            id_, max, wait, [](std::size_t, const EventMessage &) { return true; }));
+  const auto view = node->membership().current();
   std::vector<Event> events;
   events.reserve(messages.size());
-  for (const auto &m : messages) events.push_back(to_event(m, fsid));
+  for (const auto &m : messages) events.push_back(marked(to_event(m, fsid), *view));
   return events;
 }
 
@@ -197,7 +204,7 @@ Result<Event> Session::find_event(Token token) const {
   PDM_ASSIGN_OR_RETURN(auto *node, running());
   PDM_ASSIGN_OR_RETURN(auto fsid, pdm::dmapi::parse_fs_id(node->fs().config().fs_id));
   PDM_ASSIGN_OR_RETURN(auto message, node->events().find(id_, token));
-  return to_event(message, fsid);
+  return marked(to_event(message, fsid), *node->membership().current());
 }
 
 Status Session::move_event(Token token, SessionId to) const {
