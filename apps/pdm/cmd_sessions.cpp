@@ -25,10 +25,12 @@ void print_human(const pfs::LeaseHolder &holder, const Json &status) {
       {"SESSION", "NODE", "GROUP", "STATE", "UNDELIVERED", "OUTSTANDING", "INFO"}};
   for (const Json &s : status["sessions"]) {
     const std::string group = s["group"].get<std::string>();
-    sessions.push_back({std::to_string(s["id"].get<int>()), std::to_string(s["node"].get<int>()),
-                        group.empty() ? "-" : group, s["state"].get<std::string>(),
-                        std::to_string(s["undelivered"].get<int>()),
-                        std::to_string(s["outstanding"].get<int>()), s["info"].get<std::string>()});
+    sessions.push_back(
+        {std::to_string(s["id"].get<int>()), std::to_string(s["node"].get<int>()),
+         group.empty() ? "-" : group,
+         s["state"].get<std::string>() + (s.value("standby", false) ? ", standby" : ""),
+         std::to_string(s["undelivered"].get<int>()), std::to_string(s["outstanding"].get<int>()),
+         s["info"].get<std::string>()});
   }
   if (sessions.size() == 1) {
     fmt::print("no sessions\n");

@@ -67,6 +67,11 @@ Result<ControlPlane::Accepted> ControlPlane::accept(Update update) {
   }
   PDM_TRY(table_.apply(update));
   queued_.push_back(update);
+  // A session that became a standby (or a standby assumed by hand) takes
+  // over its group's orphans now, in the same batch.
+  if (update.kind == Update::Kind::kModifySession || update.kind == Update::Kind::kAssumeSession) {
+    queue_takeovers();
+  }
   return Accepted{update.version, update.session.id};
 }
 
@@ -215,10 +220,34 @@ void ControlPlane::on_view_change(const cluster::View &next) {
         spdlog::error("session table: orphaning rank {}: {}", member, applied.error().message);
       }
     }
+    queue_takeovers();
   }
   spdlog::info("session table: continued from version {} (replica of rank {}) in epoch {}", newest,
                next.member_at(holder), next.epoch());
   acked_cv_.notify_all();
+}
+
+void ControlPlane::queue_takeovers() {
+  std::vector<std::pair<SessionId, SessionId>> takeovers;
+  for (const auto &[id, session] : table_.sessions()) {
+    if (session.state != SessionState::kOrphaned) continue;
+    if (const Session *standby = table_.standby_for(id)) takeovers.emplace_back(id, standby->id);
+  }
+  for (const auto &[orphan, standby] : takeovers) {
+    Update takeover;
+    takeover.kind = Update::Kind::kTakeOver;
+    takeover.session.id = orphan;
+    takeover.into = standby;
+    takeover.version = table_.version() + 1;
+    if (auto applied = table_.apply(takeover); applied.ok()) {
+      queued_.push_back(takeover);
+      spdlog::info("session table: orphaned session {} taken over by its standby, session {}",
+                   orphan, standby);
+    } else {
+      spdlog::error("session table: takeover of session {} by session {}: {}", orphan, standby,
+                    applied.error().message);
+    }
+  }
 }
 
 Status ControlPlane::post_broadcast() {

@@ -56,6 +56,9 @@ class ControlPlane {
   // manager then orphans every active session whose node is not in `next`
   // (kOrphanNode) — also those of ranks an earlier view removed, whose
   // orphan update died with its manager.
+  // Then every orphaned session whose group has an active standby member is
+  // taken over by it (kTakeOver), here and whenever a session becomes a
+  // standby.
   // A submit whose update no survivor had fails with EAGAIN (not applied
   // anywhere); one that some survivor had completes.
   void on_view_change(const cluster::View &next);
@@ -103,6 +106,9 @@ class ControlPlane {
   // One step of the replication state machine; true if it did something.
   bool poll();
   bool is_manager() const;
+  // Manager, mutex_ held: applies and queues a kTakeOver for every orphaned
+  // session that has a standby (SessionTable::standby_for).
+  void queue_takeovers();
   Status post_broadcast();
   void finish_broadcast();
   Status post_barrier();

@@ -235,7 +235,8 @@ Status EventService::deliver(EventMessage m, const std::vector<Session> &targets
   // Failure handling (issue #4, B4): this rank keeps the event until it is
   // answered. If the session's node dies the session is orphaned; when a
   // live rank assumes it (dm_create_session(oldsid)) the event goes to that
-  // rank again with its original token. An event orphaned longer than the
+  // rank again with its original token, and when its group's standby takes
+  // it over, to the standby's session. An event orphaned longer than the
   // orphan timeout fails the operation with EIO.
   auto forget = [&] {
     std::lock_guard lock(mutex_);
@@ -254,10 +255,17 @@ Status EventService::deliver(EventMessage m, const std::vector<Session> &targets
     const std::uint64_t acknowledged_before = control_.acknowledged();
     auto where = control_.read([&](const SessionTable &t) -> std::optional<Session> {
       seen_version = t.version();
-      const Session *s = t.session(m.session);
+      // A standby that took the session over answers for it (kTakeOver).
+      const Session *s = t.session(t.successor(m.session));
       if (s == nullptr) return std::nullopt;
       return *s;
     });
+    if (where && where->id != m.session) {
+      spdlog::info("event {} (token {}) of session {} goes to its standby, session {}", m.type,
+                   m.token, m.session, where->id);
+      m.session = where->id;
+      delivered_to = -1;
+    }
     // A session that is gone may have moved the token to another session of
     // its rank (dm_move_event) before it was destroyed: keep waiting for the
     // answer, as before failure handling.

@@ -118,6 +118,14 @@ void RightsTable::move_token(Token token, SessionId session) {
   }
 }
 
+void RightsTable::move_session(SessionId from, SessionId to) {
+  for (auto &[ino, holders] : objects_) {
+    for (auto &[token, holder] : holders) {
+      if (holder.session == from) holder.session = to;
+    }
+  }
+}
+
 void RightsTable::drop_session(SessionId session) {
   for (auto object = objects_.begin(); object != objects_.end();) {
     std::erase_if(object->second,

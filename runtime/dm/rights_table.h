@@ -63,6 +63,8 @@ class RightsTable {
   void drop_token(Token token);
   // dm_move_event: the token's rights now belong to `session`.
   void move_token(Token token, SessionId session);
+  // A standby took a session over: every right of its tokens is the standby's.
+  void move_session(SessionId from, SessionId to);
   // A destroyed session's tokens are gone, and their rights with them.
   void drop_session(SessionId session);
 

@@ -27,6 +27,29 @@ const Session *SessionTable::session(SessionId id) const {
   return it == sessions_.end() ? nullptr : &it->second;
 }
 
+SessionId SessionTable::successor(SessionId id) const {
+  // A chain of takeovers is at most as long as the map: bounded even if a
+  // replica were corrupt.
+  for (std::size_t hops = 0; hops <= taken_over_.size(); ++hops) {
+    if (sessions_.contains(id)) return id;
+    auto it = taken_over_.find(id);
+    if (it == taken_over_.end()) return 0;
+    id = it->second;
+  }
+  return 0;
+}
+
+const Session *SessionTable::standby_for(SessionId id) const {
+  const Session *orphan = session(id);
+  if (orphan == nullptr || orphan->state != SessionState::kOrphaned || orphan->group.empty()) {
+    return nullptr;
+  }
+  for (const Session *m : members(orphan->group)) {
+    if (m->id != id && m->standby && m->state == SessionState::kActive) return m;
+  }
+  return nullptr;
+}
+
 std::vector<const Session *> SessionTable::members(const std::string &group) const {
   std::vector<const Session *> out;
   if (group.empty()) return out;
@@ -169,11 +192,19 @@ Status SessionTable::validate(const Update &u) const {
       if (u.kind == Kind::kModifySession && session(u.session.id) == nullptr) {
         return make_error(ESRCH, "session {} does not exist", u.session.id);
       }
+      if (u.session.standby && u.session.group.empty()) {
+        return make_error(EINVAL, "session {}: only a member of a group can be a standby",
+                          u.session.id);
+      }
       if (u.session.node < 0)
         return make_error(EINVAL, "session node {} is invalid", u.session.node);
       return {};
     case Kind::kAssumeSession: {
       const Session *old = session(u.session.id);
+      if (old == nullptr && taken_over_.contains(u.session.id)) {
+        return make_error(ESRCH, "session {} was taken over by its standby, session {}",
+                          u.session.id, successor(u.session.id));
+      }
       if (old == nullptr) return make_error(ESRCH, "session {} does not exist", u.session.id);
       if (old->state == SessionState::kActive && old->node != u.session.node) {
         return make_error(EBUSY, "session {} is active on rank {}", u.session.id, old->node);
@@ -223,6 +254,23 @@ Status SessionTable::validate(const Update &u) const {
         return make_error(ESRCH, "session {} does not exist", u.right.session);
       }
       return {};
+    case Kind::kTakeOver: {
+      const Session *orphan = session(u.session.id);
+      const Session *standby = session(u.into);
+      if (orphan == nullptr || standby == nullptr) {
+        return make_error(ESRCH, "takeover of session {} by session {}: no such session",
+                          u.session.id, u.into);
+      }
+      if (orphan->state != SessionState::kOrphaned) {
+        return make_error(EBUSY, "session {} is not orphaned", u.session.id);
+      }
+      if (orphan->group.empty() || standby->group != orphan->group || !standby->standby ||
+          standby->state != SessionState::kActive || standby->id == orphan->id) {
+        return make_error(EINVAL, "session {} is not an active standby of session {}'s group",
+                          u.into, u.session.id);
+      }
+      return {};
+    }
   }
   return make_error(EINVAL, "unknown session table update {}", static_cast<int>(u.kind));
 }
@@ -260,6 +308,22 @@ Status SessionTable::apply(const Update &u) {
       Session &s = sessions_[u.session.id];
       s.info = u.session.info;
       s.group = u.session.group;
+      s.standby = u.session.standby;
+      break;
+    }
+    case Kind::kTakeOver: {
+      // The standby answers for the session from now on: the events its
+      // sources keep follow successor() there, with their tokens; its
+      // dispositions (the partition stays whole) and its tokens' rights are
+      // the standby's. The group keeps the standby, so its dispositions stay.
+      sessions_.erase(u.session.id);
+      taken_over_[u.session.id] = u.into;
+      for (auto &[fs, state] : fs_) {
+        for (auto &target : state.dispositions) {
+          if (target.session == u.session.id) target.session = u.into;
+        }
+      }
+      rights_.move_session(u.session.id, u.into);
       break;
     }
     case Kind::kDestroySession: {
@@ -343,6 +407,7 @@ SessionTable::Snapshot SessionTable::snapshot() const {
          state.eventlist});
   }
   for (const auto &[key, list] : objects_) out.object_eventlists.push_back(list);
+  for (const auto &[id, into] : taken_over_) out.taken_over.push_back({id, into});
   return out;
 }
 
@@ -370,6 +435,7 @@ Result<SessionTable> SessionTable::from_snapshot(const Snapshot &snapshot) {
   PDM_ASSIGN_OR_RETURN(table.rights_, RightsTable::from(snapshot.rights));
   for (const auto &l : snapshot.object_eventlists) table.objects_[{l.fs, l.ino}] = l;
   for (const auto &l : snapshot.object_eventlists) table.recompute_object_union(l.fs);
+  for (const auto &t : snapshot.taken_over) table.taken_over_[t.session] = t.into;
   return table;
 }
 

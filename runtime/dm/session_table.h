@@ -41,7 +41,10 @@ struct Session {
   std::string info;
   std::string group;  // "" = not in a group
   SessionState state = SessionState::kActive;
-  auto fields() { return std::tie(id, node, info, group, state); }
+  // A standby member of its group takes over the group's orphaned sessions
+  // automatically (issue #4): their pending events go to it, with their tokens.
+  bool standby = false;
+  auto fields() { return std::tie(id, node, info, group, state, standby); }
   bool operator==(const Session &) const = default;
 };
 
@@ -96,7 +99,7 @@ struct Update {
     kCreateSession = 1,  // session (with its id assigned by the manager)
     kAssumeSession,    // session.id = oldsid taken over by session.node (dm_create_session(oldsid))
     kDestroySession,   // session.id
-    kModifySession,    // session.id: new info and/or group (B14)
+    kModifySession,    // session.id: new info, group and/or standby flag (B14)
     kSetDisposition,   // fs, session.id or group, events
     kSetEventList,     // fs, events
     kSetGroupOptions,  // group, options
@@ -107,6 +110,8 @@ struct Update {
     kSetObjectEventList,   // fs, ino, generation, events: a per-file event list
     kDropObjectEventList,  // fs, ino, generation: the object is gone
     kMoveToken,            // right.token, right.session: dm_move_event; its rights follow it
+    kTakeOver,             // session.id (orphaned) is taken over by its group's standby `into`: it
+                           // ends, its dispositions and rights go to `into`, its events follow (#4)
   };
   std::uint64_t version = 0;
   Kind kind = Kind::kCreateSession;
@@ -119,9 +124,10 @@ struct Update {
   RightChange right;
   std::uint64_t ino = 0;  // per-file event lists
   std::uint64_t generation = 0;
+  SessionId into = 0;  // kTakeOver: the standby session
   auto fields() {
     return std::tie(version, kind, session, group, options, fs, events, node, right, ino,
-                    generation);
+                    generation, into);
   }
 };
 
@@ -140,6 +146,14 @@ class SessionTable {
 
   const std::map<SessionId, Session> &sessions() const { return sessions_; }
   const Session *session(SessionId id) const;
+  // The session that answers for `id` now: `id` itself while it exists, else
+  // the standby that took it over (following takeovers of takeovers); 0 if
+  // there is neither.
+  SessionId successor(SessionId id) const;
+  // The standby that takes over session `id` if it is orphaned: the
+  // lowest-id active standby member of its group; nullptr if there is none
+  // or `id` is not orphaned.
+  const Session *standby_for(SessionId id) const;
   // The sessions of a group, in id order.
   std::vector<const Session *> members(const std::string &group) const;
   GroupOptions group_options(const std::string &group) const;
@@ -176,6 +190,11 @@ class SessionTable {
     EventSet eventlist = 0;
     auto fields() { return std::tie(fs, dispositions, eventlist); }
   };
+  struct TakenOver {
+    SessionId session = 0;
+    SessionId into = 0;
+    auto fields() { return std::tie(session, into); }
+  };
   struct Snapshot {
     std::uint64_t version = 0;
     SessionId last_session_id = 0;
@@ -185,9 +204,10 @@ class SessionTable {
     std::uint64_t shrink_epoch = 0;
     std::vector<HeldRight> rights;
     std::vector<ObjectEventList> object_eventlists;
+    std::vector<TakenOver> taken_over;
     auto fields() {
       return std::tie(version, last_session_id, sessions, groups, file_systems, shrink_epoch,
-                      rights, object_eventlists);
+                      rights, object_eventlists, taken_over);
     }
   };
   Snapshot snapshot() const;
@@ -205,6 +225,8 @@ class SessionTable {
   std::uint64_t shrink_epoch_ = 0;
   SessionId last_session_id_ = 0;
   std::map<SessionId, Session> sessions_;
+  // Sessions that ended by a standby takeover -> the standby (kTakeOver).
+  std::map<SessionId, SessionId> taken_over_;
   std::map<std::string, GroupOptions> groups_;
   std::map<FsId, FsState> fs_;
   RightsTable rights_;

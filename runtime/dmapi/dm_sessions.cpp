@@ -272,6 +272,23 @@ int pdm_dm_set_session_group(dm_sessid_t sid, const char *group) {
         dm::Update u = make(dm::Update::Kind::kModifySession);
         u.session = *session;
         u.session.group = group;
+        if (*group == '\0') u.session.standby = false;  // a standby of no group is none
+        auto done = (*node)->control().submit(u);
+        return done.ok() ? 0 : fail(done.error());
+      },
+      -1);
+}
+
+int pdm_dm_set_session_standby(dm_sessid_t sid, int standby) {
+  return guarded(
+      [&] {
+        auto node = running();
+        if (!node.ok()) return fail(node.error());
+        auto session = session_of(**node, sid);
+        if (!session.ok()) return fail(session.error());
+        dm::Update u = make(dm::Update::Kind::kModifySession);
+        u.session = *session;
+        u.session.standby = standby != 0;
         auto done = (*node)->control().submit(u);
         return done.ok() ? 0 : fail(done.error());
       },

@@ -199,6 +199,7 @@ Json StatusPublisher::status_document() const {
                           {"node", s.node},
                           {"group", s.group},
                           {"info", s.info},
+                          {"standby", s.standby},
                           {"state", s.state == dm::SessionState::kActive ? "active" : "orphaned"}});
     }
     doc["sessions"] = std::move(sessions);

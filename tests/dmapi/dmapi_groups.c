@@ -4,7 +4,8 @@
  * POSTCREATE (asynchronous, to every member). Every rank runs its instance
  * in a thread and creates a file from its main thread: its CREATE must be
  * handled by the instance on the same rank (B18), and every instance must
- * see every rank's POSTCREATE (B19). */
+ * see every rank's POSTCREATE (B19). Every member is also a standby (the
+ * takeover itself is pinned by tests/failure/standby_takeover_test.cpp). */
 #include <errno.h>
 #include <fcntl.h>
 #include <mpi.h>
@@ -61,7 +62,12 @@ int main(int argc, char **argv) {
   char info[32];
   snprintf(info, sizeof info, "hsm-%d", rank);
   CHECK(dm_create_session(DM_NO_SESSION, info, &sid) == 0, "dm_create_session");
+  /* A standby (issue #4) must be in a group; leaving the group ends it. */
+  CHECK(pdm_dm_set_session_standby(sid, 1) == -1 && errno == EINVAL, "a standby of no group");
+  CHECK(pdm_dm_set_session_standby(DM_NO_SESSION, 1) == -1 && errno == EINVAL,
+        "standby of no session");
   CHECK(pdm_dm_set_session_group(sid, "hsm") == 0, "join the group (B12)");
+  CHECK(pdm_dm_set_session_standby(sid, 1) == 0, "standby member");
   MPI_Barrier(MPI_COMM_WORLD);
   if (rank == 0) {
     dm_eventset_t set = 0;

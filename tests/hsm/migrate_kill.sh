@@ -83,8 +83,12 @@ if ((${#ranks[@]} == 4)); then sleep "0.$(printf '%03d' $((RANDOM % 300)))"; fi
 # on and count the run as one that finished.
 stopped=0
 if alive "$job" && ((${#ranks[@]} == 4)); then
+  # A rank that just ended is a zombie until mpiexec reaps it, and a zombie
+  # takes the STOP without an error: check that every one still lives.
   if kill -STOP "${ranks[@]}" 2>/dev/null; then
     stopped=1
+    for pid in "${ranks[@]}"; do alive "$pid" || stopped=0; done
+    ((stopped)) || kill -CONT "${ranks[@]}" 2>/dev/null || true
   else
     kill -CONT "${ranks[@]}" 2>/dev/null || true
   fi

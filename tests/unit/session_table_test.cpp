@@ -275,5 +275,104 @@ TEST_F(SessionTableTest, ObjectEventListsArePreloadedOnlyBeforeTheFirstUpdate) {
   EXPECT_EQ(table.preload_object_eventlists({{kFs, 10, 1, 0}}).error().code, EPROTO);
 }
 
+// Issue #4, standby takeover (B4): an orphaned member of a group is taken
+// over by the group's active standby: the orphan ends, its direct
+// dispositions and its tokens' rights are the standby's, successor() leads
+// its events there, and it cannot be assumed by hand any more.
+class StandbyTest : public SessionTableTest {
+ protected:
+  Status make_standby(SessionId id, bool standby = true) {
+    Update modify = next(Update::Kind::kModifySession);
+    modify.session = *table.session(id);
+    modify.session.standby = standby;
+    return table.apply(modify);
+  }
+  Status orphan(int node) {
+    Update u = next(Update::Kind::kOrphanNode);
+    u.node = node;
+    return table.apply(u);
+  }
+  Status take_over(SessionId orphaned, SessionId into) {
+    Update u = next(Update::Kind::kTakeOver);
+    u.session.id = orphaned;
+    u.into = into;
+    return table.apply(u);
+  }
+};
+
+TEST_F(StandbyTest, TakeOverHandsDispositionsRightsAndEventsToTheStandbyB4) {
+  const SessionId a = create(0, "hsm-0", "hsm");
+  const SessionId b = create(1, "hsm-1", "hsm");
+  const SessionId outsider = create(2, "other", "");
+  ASSERT_TRUE(make_standby(b).ok());
+  EXPECT_TRUE(table.session(b)->standby);
+  ASSERT_TRUE(dispose(a, event_bit(kRead)).ok());
+  Update grant = next(Update::Kind::kChangeRight);
+  grant.right = RightChange{RightChange::Op::kRequest, 0x100001, a, 5, Right::kExcl};
+  ASSERT_TRUE(table.apply(grant).ok());
+
+  EXPECT_EQ(table.standby_for(a), nullptr) << "a is not orphaned";
+  ASSERT_TRUE(orphan(0).ok());
+  ASSERT_NE(table.standby_for(a), nullptr);
+  EXPECT_EQ(table.standby_for(a)->id, b);
+  EXPECT_EQ(table.standby_for(outsider), nullptr) << "no group, no standby";
+  ASSERT_TRUE(take_over(a, b).ok());
+
+  EXPECT_EQ(table.session(a), nullptr);
+  EXPECT_EQ(table.successor(a), b);
+  EXPECT_EQ(table.successor(b), b);
+  EXPECT_EQ(table.successor(99), 0);
+  EXPECT_EQ(table.disposition(kFs, kRead).session, b);
+  ASSERT_EQ(table.rights().all().size(), 1u);
+  EXPECT_EQ(table.rights().all()[0].session, b);
+  Update assume = next(Update::Kind::kAssumeSession);
+  assume.session = Session{a, 3, "by hand", "hsm"};
+  auto refused = table.apply(assume);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ESRCH);
+  EXPECT_NE(refused.error().message.find("standby"), std::string::npos) << refused.error().message;
+
+  auto rebuilt = SessionTable::from_snapshot(table.snapshot());
+  ASSERT_TRUE(rebuilt.ok());
+  EXPECT_EQ(*rebuilt, table);
+  EXPECT_EQ(rebuilt->successor(a), b);
+}
+
+TEST_F(StandbyTest, OnlyAnActiveStandbyOfTheSameGroupTakesOverAnOrphan) {
+  const SessionId a = create(0, "hsm-0", "hsm");
+  const SessionId b = create(1, "hsm-1", "hsm");
+  const SessionId c = create(2, "x-2", "x");
+  EXPECT_EQ(take_over(a, b).error().code, EBUSY) << "a is active";
+  ASSERT_TRUE(orphan(0).ok());
+  EXPECT_EQ(take_over(a, b).error().code, EINVAL) << "b is no standby";
+  ASSERT_TRUE(make_standby(c).ok());
+  EXPECT_EQ(take_over(a, c).error().code, EINVAL) << "c is in another group";
+  EXPECT_EQ(take_over(a, 42).error().code, ESRCH);
+  const SessionId loner = create(3, "loner", "");
+  EXPECT_EQ(make_standby(loner).error().code, EINVAL) << "a standby of no group";
+  ASSERT_TRUE(make_standby(b).ok());
+  ASSERT_TRUE(orphan(1).ok());
+  EXPECT_EQ(table.standby_for(a), nullptr) << "an orphaned standby takes over nothing";
+}
+
+TEST_F(StandbyTest, TakeoversChainUntilTheLastStandbyEnds) {
+  const SessionId a = create(0, "hsm-0", "hsm");
+  const SessionId b = create(1, "hsm-1", "hsm");
+  const SessionId c = create(2, "hsm-2", "hsm");
+  ASSERT_TRUE(make_standby(b).ok());
+  ASSERT_TRUE(make_standby(c).ok());
+  ASSERT_TRUE(orphan(0).ok());
+  EXPECT_EQ(table.standby_for(a)->id, b) << "the lowest-numbered standby";
+  ASSERT_TRUE(take_over(a, b).ok());
+  ASSERT_TRUE(orphan(1).ok());
+  ASSERT_TRUE(take_over(b, c).ok());
+  EXPECT_EQ(table.successor(a), c);
+  Update destroy = next(Update::Kind::kDestroySession);
+  destroy.session.id = c;
+  ASSERT_TRUE(table.apply(destroy).ok());
+  EXPECT_EQ(table.successor(a), 0);
+  EXPECT_EQ(table.successor(b), 0);
+}
+
 }  // namespace
 }  // namespace pdm::dm

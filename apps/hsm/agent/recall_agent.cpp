@@ -66,6 +66,9 @@ Result<std::unique_ptr<RecallAgent>> RecallAgent::start(std::shared_ptr<ArchiveS
   PDM_ASSIGN_OR_RETURN(auto session,
                        api::Session::create(fmt::format("pdm-hsm agent rank {}", node->rank())));
   PDM_TRY(session.join_group(options.group));
+  // Every instance is a standby of the others: when a rank dies, the
+  // recalls its instance had pending go to a live one (issue #4).
+  PDM_TRY(session.set_standby(true));
   // Every member sets the same set: whichever comes first makes the group
   // the holder, the others replace it with itself (idempotent).
   PDM_TRY(api::set_group_disposition(options.group, data_events() | kRemoveEvent));

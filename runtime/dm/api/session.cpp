@@ -110,6 +110,10 @@ Status Session::join_group(const std::string &group) const {
   return detail::c_status(pdm_dm_set_session_group(id_, group.c_str()));
 }
 
+Status Session::set_standby(bool standby) const {
+  return detail::c_status(pdm_dm_set_session_standby(id_, standby ? 1 : 0));
+}
+
 Status set_group_disposition(const std::string &group, EventSet events) {
   PDM_ASSIGN_OR_RETURN(auto fs, mounted_fs_handle());
   auto bytes = fs.encode();

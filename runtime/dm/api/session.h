@@ -58,6 +58,9 @@ class Session {
   // Joins the named session group ("" leaves it): with a group disposition,
   // an event goes to the member on its source rank when there is one (B18).
   Status join_group(const std::string &group) const;
+  // Makes this session a standby member of its group (or not): it takes
+  // over the group's orphaned sessions (pdm_dm_set_session_standby).
+  Status set_standby(bool standby) const;
 
   // Up to `max` events (at least 1); EAGAIN when none is queued and !wait.
   Result<std::vector<Event>> get_events(unsigned max, bool wait) const;

@@ -433,6 +433,12 @@ int dm_downgrade_right(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t toke
 
 /* Puts a session into a group ("" leaves it); returns once every rank knows. */
 int pdm_dm_set_session_group(dm_sessid_t sid, const char *group);
+/* standby != 0 makes a session a standby member of its group (EINVAL when it
+ * is in none): when a member's rank dies, its orphaned session is taken over
+ * by the group's lowest-numbered active standby. The orphan ends (its id
+ * stays unused); its pending events come to the standby's session with their
+ * tokens, and its dispositions and access rights are the standby's. */
+int pdm_dm_set_session_standby(dm_sessid_t sid, int standby);
 /* Sets a group's options: async_to_all != 0 delivers asynchronous events to
  * every member. */
 int pdm_dm_set_group_options(const char *group, int async_to_all);
