@@ -101,6 +101,24 @@ int dm_find_eventmsg(dm_sessid_t sid, dm_token_t token, size_t buflen, void *buf
       -1);
 }
 
+int pdm_dm_query_event_source(dm_sessid_t sid, dm_token_t token, int *rankp, int *lostp) {
+  return guarded(
+      [&] {
+        if (rankp == nullptr || lostp == nullptr) {
+          return fail(Error{EFAULT, "pdm_dm_query_event_source: null pointer"});
+        }
+        auto node = running();
+        if (!node.ok()) return fail(node.error());
+        auto message = (*node)->events().find(sid, token);
+        if (!message.ok()) return fail(message.error());
+        *rankp = message->source;
+        // The same test as api::Event::source_lost: this rank's view.
+        *lostp = message->source >= 0 && !(*node)->membership().current()->is_live(message->source);
+        return 0;
+      },
+      -1);
+}
+
 int dm_move_event(dm_sessid_t srcsid, dm_token_t token, dm_sessid_t targetsid,
                   dm_token_t *rtokenp) {
   return guarded(

@@ -37,6 +37,14 @@ static void *instance(void *unused) {
       const char *name = DM_GET_VALUE(ne, ne_name1, char *);
       if (m->ev_type == DM_EVENT_CREATE) {
         CHECK(strcmp(name, mine) == 0, "CREATE of '%s' handled on rank %d (B18)", name, rank);
+        int source = -1, lost = -1;
+        CHECK(pdm_dm_query_event_source(sid, m->ev_token, &source, &lost) == 0 && source == rank &&
+                  lost == 0,
+              "source of the CREATE: rank %d, lost %d", source, lost);
+        CHECK(pdm_dm_query_event_source(sid, m->ev_token, NULL, &lost) == -1 && errno == EFAULT,
+              "null rankp");
+        CHECK(pdm_dm_query_event_source(sid, 0, &source, &lost) == -1 && errno == EINVAL,
+              "no token");
         ++creates;
         CHECK(dm_respond_event(sid, m->ev_token, DM_RESP_CONTINUE, 0, 0, NULL) == 0, "respond");
       } else {

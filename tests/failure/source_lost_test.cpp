@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <mpi.h>
+#include <pdm/dmapi.h>
 #include <pdm/pdm.h>
 
 #include <thread>
@@ -55,6 +56,11 @@ TEST(SourceFailure, AnEventWhoseSourceDiedIsMarkedAndItsAnswerAccepted) {
     auto again = hsm->find_event(event.token);
     ASSERT_TRUE(again.ok()) << again.error().message;
     EXPECT_TRUE(again->source_lost) << "not marked after its source died";
+    int rank = -1;
+    int lost = 0;  // the C API (pdm_dm_query_event_source) tells the same
+    ASSERT_EQ(pdm_dm_query_event_source(hsm->id(), event.token, &rank, &lost), 0);
+    EXPECT_EQ(rank, kSource);
+    EXPECT_EQ(lost, 1);
     auto answered = hsm->respond(*again, api::Continue{});
     EXPECT_TRUE(answered.ok()) << answered.error().message;
     auto held = hsm->tokens();

@@ -447,6 +447,15 @@ int pdm_dm_set_group_options(const char *group, int async_to_all);
 int pdm_dm_set_group_disp(const char *group, void *hanp, size_t hlen, dm_eventset_t *eventsetp,
                           unsigned int maxevent);
 
+/* ---- pdm extensions: failure handling (docs/FAILURES.md) ---- */
+
+/* The source of an event the session holds (a token handed out by
+ * dm_get_events): *rankp is the rank that raised it (-1 for none: MOUNT,
+ * dm_create_userevent), *lostp is 1 when that rank died (it is not in this
+ * rank's view): nobody waits for the answer any more, which is accepted and
+ * ignored. EINVAL / ESRCH as dm_find_eventmsg. */
+int pdm_dm_query_event_source(dm_sessid_t sid, dm_token_t token, int *rankp, int *lostp);
+
 #ifdef __cplusplus
 }
 #endif
