@@ -7,6 +7,8 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include "runtime/base/failpoint.h"
+
 namespace pdm::cluster {
 namespace {
 
@@ -143,8 +145,15 @@ void FailureDetector::on_message(const View &view, int from, Tag tag,
             from, next_epoch);
         std::_Exit(70);
       }
-      // A lower coordinator wins over one we follow or over our own proposal.
-      if (phase_ != Phase::kNormal && proposer_ >= 0 && proposer_ < from) return;
+      // A lower coordinator wins over one we follow or over our own proposal,
+      // unless this proposal leaves it out: its proposer found it silent
+      // (it died after its own PROPOSE). Waiting for our own suspicion
+      // instead, this rank ignored the proposal until its timer ran out
+      // while the proposer waited for its ACK and then removed this rank.
+      if (phase_ != Phase::kNormal && proposer_ >= 0 && proposer_ < from &&
+          std::binary_search(members.begin(), members.end(), proposer_)) {
+        return;
+      }
       for (int m : view.members()) {
         if (!std::binary_search(members.begin(), members.end(), m)) suspects_.insert(m);
       }
@@ -153,6 +162,7 @@ void FailureDetector::on_message(const View &view, int from, Tag tag,
       attempt_ = words[1];
       proposal_ = members;
       phase_since_ = now;
+      failpoint::hit("view_change.before_ack");
       send(view, from, kAck, {next_epoch, attempt_});
       return;
     }
@@ -274,6 +284,7 @@ bool FailureDetector::poll() {
         return true;
       }
       if (acks_.size() == proposal_.size()) {
+        failpoint::hit("view_change.before_commit");
         const auto words = encode_members(view->epoch() + 1, attempt_, proposal_);
         for (int m : proposal_) send(*view, m, kCommit, words);
         std::vector<int> suspected(suspects_.begin(), suspects_.end());

@@ -1,0 +1,24 @@
+// Failpoints: named places in the runtime where a failure test can make the
+// process fail at an exact step of a protocol (a rank killed between two
+// messages of a view change), which a kill from outside the process cannot
+// aim at. The idea of FoundationDB's and TiKV's failpoints, reduced to what
+// pdm's tests need: a test arms a name with an action (a real SIGKILL of its
+// own process); the runtime calls hit(name) at the place.
+//
+// Unarmed, hit() is one relaxed atomic load: nothing is armed in production,
+// and nothing but a test arms one (there is no setting or variable for it).
+#pragma once
+
+#include <functional>
+#include <string_view>
+
+namespace pdm::failpoint {
+
+// Runs `action` (on the thread that hits it) the first time `name` is hit;
+// then the failpoint is disarmed. One failpoint is armed at a time.
+void arm(std::string_view name, std::function<void()> action);
+void disarm();
+// The runtime's side: runs the armed action if `name` is the armed failpoint.
+void hit(std::string_view name);
+
+}  // namespace pdm::failpoint
