@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "pfs/meta/lmdb_txn.h"
+#include "runtime/base/failpoint.h"
 #include "runtime/mpi/fields.h"
 
 namespace pdm::pfs {
@@ -132,7 +133,11 @@ struct MetaStore::Impl {
   }
   Status commit(lmdb::Txn &txn) {
     if (t_applying != nullptr) PDM_TRY(mark_applied(txn.get(), *t_applying));
+    // A failure test kills the metadata server here, its write transaction open.
+    failpoint::hit("meta_store.before_commit");
     if (int rc = txn.commit(); rc != 0) return lmdb_error(rc, "committing a transaction");
+    // ... or right after the commit, before the reply is recorded.
+    failpoint::hit("meta_store.after_commit");
     return {};
   }
 

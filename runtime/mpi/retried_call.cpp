@@ -26,12 +26,20 @@ Result<Response> call_across_views(RpcEngine &engine, const Target &target, MsgT
   const OpId op = next_op_id();
   const auto deadline = std::chrono::steady_clock::now() + limit;
   Backoff backoff;
+  bool cut = false;  // an attempt was cut by a view change: it may have been applied
   for (;;) {
     auto view = engine.membership().current();
     Encoder request = begin_message();
     request.put_raw(payload);
-    auto response = engine.call(target(*view), type, std::move(request), op);
+    const int member = target(*view);
+    // A first attempt at this rank itself is never cut (this rank's death
+    // ends its caller too): it needs no reply record. A repeat carries the
+    // id even when this rank has become the server, or the reply journal
+    // could not tell that the dead server applied it (EEXIST for a create).
+    const OpId id = !cut && member == view->self() ? OpId{} : op;
+    auto response = engine.call(member, type, std::move(request), id);
     if (response.ok() || response.error().code != ESTALE) return response;
+    cut = true;
     if (std::chrono::steady_clock::now() > deadline) return response;
     // The peer died and this rank already installed the next view: go at
     // once. Otherwise the peer was ahead, or the new server is still taking

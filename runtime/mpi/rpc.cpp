@@ -238,12 +238,10 @@ PendingCall RpcEngine::start(int member, MsgType type, Encoder &&request, OpId o
     return call;
   }
   if (member == call.view->self()) {
-    // Not an operation to replay: a local call is never cut by a view change
-    // (if this rank dies, so does its caller), so it needs no reply record.
-    Header local = head;
-    local.op_client = 0;
-    local.op_seq = 0;
-    call.done = run_local(local, call.request);
+    // With the operation id the caller gave: call_across_views leaves it out
+    // of a first local attempt (never cut, it needs no reply record) but
+    // not of the repeat of a remote attempt that a view change cut.
+    call.done = run_local(head, call.request);
     return call;
   }
   call.dest = call.view->comm_rank_of(member);
