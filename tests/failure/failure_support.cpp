@@ -143,6 +143,31 @@ dm::SessionId make_create_session(int node, std::optional<dm::api::Session> &ses
   return id;
 }
 
+void make_file_of_this_rank(const std::string &prefix) {
+  const std::string path = prefix + std::to_string(world_rank());
+  const int fd = pdm_open(path.c_str(), O_CREAT | O_WRONLY, 0640);
+  ASSERT_GE(fd, 0) << path << ": " << pdm_last_error();
+  ASSERT_EQ(pdm_close(fd), 0) << path << ": " << pdm_last_error();
+}
+
+void expect_file_of_every_rank(const std::string &prefix) {
+  for (int rank = 0; rank < world_size(); ++rank) {
+    EXPECT_TRUE(node::process_node()->fs().stat(prefix + std::to_string(rank)).ok())
+        << "lost the file rank " << rank << " made before the kills";
+  }
+}
+
+void expect_orphaned(const std::vector<dm::SessionId> &ids, const std::vector<int> &dead) {
+  for (int rank : dead) {
+    const auto id = ids[static_cast<std::size_t>(rank)];
+    EXPECT_TRUE(eventually([&] {
+      auto s = session(id);
+      return s && s->state == dm::SessionState::kOrphaned;
+    })) << "session "
+        << id << " of dead rank " << rank << " is not orphaned";
+  }
+}
+
 void remove_file_system(const std::string &root) {
   std::error_code ignored;
   std::filesystem::remove_all(root, ignored);

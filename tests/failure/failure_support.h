@@ -59,6 +59,12 @@ void expect_write_and_read_back(const std::string &path, std::size_t size, char 
 // with the CREATE disposition and event list (into `session`); every rank
 // returns its id (0 if it could not be made, with a test failure).
 dm::SessionId make_create_session(int node, std::optional<dm::api::Session> &session);
+// Before a kill, every rank: creates `prefix` + its rank (gtest assertions).
+void make_file_of_this_rank(const std::string &prefix);
+// After: the file of every world rank, the dead ones' too, is there.
+void expect_file_of_every_rank(const std::string &prefix);
+// The sessions of the dead ranks (ids indexed by world rank) become orphaned.
+void expect_orphaned(const std::vector<dm::SessionId> &ids, const std::vector<int> &dead);
 // Removes the file system's directory (one survivor calls it at the end).
 void remove_file_system(const std::string &root);
 

@@ -43,10 +43,8 @@ std::string path_of(int rank, int i) {
 }
 
 TEST(MetadataFailure, ServerKilledInsideAWriteTransactionEachCreateAppliedOnceB20) {
-  const std::string before = "/before-" + std::to_string(world_rank());
-  const int made = pdm_open(before.c_str(), O_CREAT | O_WRONLY, 0640);
-  ASSERT_GE(made, 0) << pdm_last_error();
-  ASSERT_EQ(pdm_close(made), 0);
+  make_file_of_this_rank("/before-");
+  if (HasFatalFailure()) return;
   ASSERT_EQ(node::process_node()->fs().metadata_rank(), kMetadataServer);
   MPI_Comm live = world_rank() == kMetadataServer ? MPI_COMM_NULL : survivors({kMetadataServer});
   MPI_Barrier(MPI_COMM_WORLD);  // every rank's creates above are done

@@ -24,10 +24,8 @@ TEST(TwoFailures, SessionNodeThenNewManagerKilledOneAfterTheOtherB1B4B5B17) {
   std::vector<dm::SessionId> ids(static_cast<std::size_t>(world_size()));
   dm::SessionId mine = create_session("rank-" + std::to_string(world_rank()));
   MPI_Allgather(&mine, 1, MPI_INT, ids.data(), 1, MPI_INT, MPI_COMM_WORLD);
-  const std::string before = "/before-" + std::to_string(world_rank());
-  const int made = pdm_open(before.c_str(), O_CREAT | O_WRONLY, 0640);
-  ASSERT_GE(made, 0) << pdm_last_error();
-  ASSERT_EQ(pdm_close(made), 0);
+  make_file_of_this_rank("/before-");
+  if (HasFatalFailure()) return;
   // Communicators of the survivors of each step, made while all live (see
   // docs/FAILURES.md on creating communicators during a view change).
   MPI_Comm after_first = world_rank() == 3 ? MPI_COMM_NULL : survivors({3});
@@ -50,14 +48,7 @@ TEST(TwoFailures, SessionNodeThenNewManagerKilledOneAfterTheOtherB1B4B5B17) {
   EXPECT_EQ(view->members(), (std::vector<int>{1, 2}));
   EXPECT_EQ(view->manager(), 1);  // B1
 
-  for (int dead : {0, 3}) {
-    const auto id = ids[static_cast<std::size_t>(dead)];
-    EXPECT_TRUE(eventually([&] {
-      auto s = session(id);
-      return s && s->state == dm::SessionState::kOrphaned;
-    })) << "session "
-        << id << " of dead rank " << dead << " is not orphaned";
-  }
+  expect_orphaned(ids, {0, 3});
   for (int live : {1, 2}) {
     auto s = session(ids[static_cast<std::size_t>(live)]);
     ASSERT_TRUE(s.has_value());
@@ -74,10 +65,7 @@ TEST(TwoFailures, SessionNodeThenNewManagerKilledOneAfterTheOtherB1B4B5B17) {
 
   // The metadata moved twice (0 kept it after the first kill, 1 has it now).
   EXPECT_EQ(node::process_node()->fs().metadata_rank(), 1);
-  for (int rank = 0; rank < 4; ++rank) {
-    EXPECT_TRUE(node::process_node()->fs().stat("/before-" + std::to_string(rank)).ok())
-        << "lost the file rank " << rank << " made before the kills";
-  }
+  expect_file_of_every_rank("/before-");
   expect_write_and_read_back("/after-" + std::to_string(world_rank()), 300000,
                              static_cast<char>('k' + world_rank()));
   MPI_Barrier(after_second);

@@ -43,10 +43,8 @@ TEST(ViewChangeFailure, SecondRankKilledInsideTheViewChangeB1B5) {
   std::vector<dm::SessionId> ids(static_cast<std::size_t>(world_size()));
   dm::SessionId mine = create_session("rank-" + std::to_string(world_rank()));
   MPI_Allgather(&mine, 1, MPI_INT, ids.data(), 1, MPI_INT, MPI_COMM_WORLD);
-  const std::string before = "/before-" + std::to_string(world_rank());
-  const int made = pdm_open(before.c_str(), O_CREAT | O_WRONLY, 0640);
-  ASSERT_GE(made, 0) << pdm_last_error();
-  ASSERT_EQ(pdm_close(made), 0);
+  make_file_of_this_rank("/before-");
+  if (HasFatalFailure()) return;
   // Made while all live (docs/FAILURES.md on communicators during a view change).
   const bool survivor = world_rank() != kFirstVictim && world_rank() != kSecondVictim;
   MPI_Comm live = survivor ? survivors({kFirstVictim, kSecondVictim}) : MPI_COMM_NULL;
@@ -68,14 +66,7 @@ TEST(ViewChangeFailure, SecondRankKilledInsideTheViewChangeB1B5) {
   EXPECT_EQ(view->manager(), want.front());  // B1
   MPI_Barrier(live);
 
-  for (int dead : {kFirstVictim, kSecondVictim}) {
-    const auto id = ids[static_cast<std::size_t>(dead)];
-    EXPECT_TRUE(eventually([&] {
-      auto s = session(id);
-      return s && s->state == dm::SessionState::kOrphaned;
-    })) << "session "
-        << id << " of dead rank " << dead << " is not orphaned";
-  }
+  expect_orphaned(ids, {kFirstVictim, kSecondVictim});
   dm::SessionId created = 0;
   if (world_rank() == want.back()) {
     created = create_session("after-the-view-change");
@@ -83,10 +74,7 @@ TEST(ViewChangeFailure, SecondRankKilledInsideTheViewChangeB1B5) {
   }
   MPI_Bcast(&created, 1, MPI_INT, 1, live);  // want.back() is rank 1 of `live`
   EXPECT_TRUE(session(created).has_value()) << "session " << created << " missing";
-  for (int rank = 0; rank < world_size(); ++rank) {
-    EXPECT_TRUE(node::process_node()->fs().stat("/before-" + std::to_string(rank)).ok())
-        << "lost the file rank " << rank << " made before the kills";
-  }
+  expect_file_of_every_rank("/before-");
   expect_write_and_read_back("/after-" + std::to_string(world_rank()), 300000,
                              static_cast<char>('v' + world_rank()));
   MPI_Barrier(live);
