@@ -9,7 +9,10 @@
 //   io         a write over every volume (the victim's included), read back;
 // and the lowest survivor also
 //   takeover   waits for the victim's session to be orphaned and assumes
-//              it (dm_create_session(oldsid)), served by the manager.
+//              it (dm_create_session(oldsid)), served by the manager;
+//   standby    waits until its standby session took over the victim's
+//              second session, of their group (pdm_dm_set_session_standby),
+//              as the manager does on its own.
 // Each is the time from the kill to its completion, the slowest survivor's.
 // Needs mpirun --enable-recovery (scripts/test.sh --failure-flags).
 #include <fcntl.h>
@@ -34,7 +37,10 @@ struct Times {
   double metadata = 0;
   double io = 0;
   double takeover = 0;  // lowest survivor only
+  double standby = 0;   // lowest survivor only
 };
+
+constexpr const char *kGroup = "pdm-bench-failover";
 
 Status errno_status(const char *what, const std::string &path) {
   return make_error(errno, "{} {}: {}", what, path, pdm_last_error());
@@ -74,6 +80,20 @@ Status take_over(dm::SessionId sid) {
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
   PDM_ASSIGN_OR_RETURN(auto session, dm::api::Session::assume(sid, "pdm-bench failover"));
+  return {};
+}
+
+// Waits until `standby` answers for `sid` in this rank's replica.
+Status wait_for_standby(dm::SessionId sid, dm::SessionId standby) {
+  auto &control = node::process_node()->control();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (control.read([&](const dm::SessionTable &table) { return table.successor(sid); }) !=
+         standby) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return make_error(ETIMEDOUT, "session {} was not taken over by its standby within 60 s", sid);
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
   return {};
 }
 
@@ -117,17 +137,40 @@ int run_failover(Context &context) {
     survivors.emplace(std::move(adopted).value());
   }
 
-  // The victim's session, known to every rank; every survivor's open file.
-  dm::SessionId sid = 0;
-  std::optional<dm::api::Session> held;
+  // The victim's sessions, known to every rank: one to assume by hand, one
+  // in a group where the lowest survivor is a standby; every survivor's open file.
+  const int lowest_survivor = victim == 0 ? 1 : 0;
+  dm::SessionId sids[2] = {0, 0};  // by hand, grouped
+  dm::SessionId standby_id = 0;
+  std::optional<dm::api::Session> held[2];
+  std::optional<dm::api::Session> standby;
   Status ready;
+  auto grouped_session = [&](const char *info, bool is_standby) -> Result<dm::api::Session> {
+    PDM_ASSIGN_OR_RETURN(auto session, dm::api::Session::create(info));
+    PDM_TRY(session.join_group(kGroup));
+    if (is_standby) PDM_TRY(session.set_standby(true));
+    return session;
+  };
   if (dies) {
-    auto session = dm::api::Session::create("pdm-bench failover victim");
-    if (session.ok()) {
-      sid = session->id();
-      held.emplace(std::move(session).value());
+    auto plain = dm::api::Session::create("pdm-bench failover victim");
+    auto grouped = plain.ok() ? grouped_session("pdm-bench failover grouped victim", false)
+                              : Result<dm::api::Session>(plain.error());
+    if (plain.ok() && grouped.ok()) {
+      sids[0] = plain->id();
+      sids[1] = grouped->id();
+      held[0].emplace(std::move(plain).value());
+      held[1].emplace(std::move(grouped).value());
     } else {
-      ready = session.error();
+      ready = plain.ok() ? grouped.error() : plain.error();
+    }
+  }
+  if (rank == lowest_survivor) {
+    auto made = grouped_session("pdm-bench failover standby", true);
+    if (made.ok()) {
+      standby_id = made->id();
+      standby.emplace(std::move(made).value());
+    } else {
+      ready = made.error();
     }
   }
   const std::string path = fmt::format("/io-{}", rank);
@@ -136,8 +179,8 @@ int run_failover(Context &context) {
   if (auto agreed = all_ok(context.world(), ready); !agreed.ok()) {
     return context.fail(agreed.error());
   }
-  static_assert(sizeof(sid) == sizeof(std::int32_t));
-  MPI_Bcast(&sid, 1, MPI_INT32_T, victim, context.world().get());
+  static_assert(sizeof(dm::SessionId) == sizeof(std::int32_t));
+  MPI_Bcast(sids, 2, MPI_INT32_T, victim, context.world().get());
   context.progress("killing rank {}", victim);
 
   MPI_Barrier(context.world().get());
@@ -148,7 +191,7 @@ int run_failover(Context &context) {
   }
   const double killed = MPI_Wtime();
   Times times;
-  Status view, metadata, io, takeover;
+  Status view, metadata, io, takeover, taken_by_standby;
   std::vector<std::thread> threads;
   threads.emplace_back([&] {
     view = wait_for_view_without(victim);
@@ -166,20 +209,25 @@ int run_failover(Context &context) {
   });
   if (survivors->rank() == 0) {
     threads.emplace_back([&] {
-      takeover = take_over(sid);
+      takeover = take_over(sids[0]);
       times.takeover = MPI_Wtime() - killed;
+    });
+    threads.emplace_back([&] {
+      taken_by_standby = wait_for_standby(sids[1], standby_id);
+      times.standby = MPI_Wtime() - killed;
     });
   }
   for (auto &thread : threads) thread.join();
+  standby.reset();  // destroys the standby session, with what it took over
   Status mine = view;
-  for (const Status *s : {&metadata, &io, &takeover}) {
+  for (const Status *s : {&metadata, &io, &takeover, &taken_by_standby}) {
     if (mine.ok() && !s->ok()) mine = *s;
   }
   (void)pdm_close(fd);
   const auto agreed = all_ok(*survivors, mine);
-  double slowest[4] = {};
-  const double own[4] = {times.view, times.metadata, times.io, times.takeover};
-  MPI_Reduce(own, slowest, 4, MPI_DOUBLE, MPI_MAX, 0, survivors->get());
+  double slowest[5] = {};
+  const double own[5] = {times.view, times.metadata, times.io, times.takeover, times.standby};
+  MPI_Reduce(own, slowest, 5, MPI_DOUBLE, MPI_MAX, 0, survivors->get());
   pdm_view_info info{};
   std::vector<int> members(static_cast<std::size_t>(context.size()));
   (void)pdm_get_view(&info, members.data(), context.size());
@@ -205,6 +253,7 @@ int run_failover(Context &context) {
   after["metadata_serving_s"] = slowest[1];
   after["io_resumed_s"] = slowest[2];
   after["session_takeover_s"] = slowest[3];
+  after["standby_takeover_s"] = slowest[4];
   report["since_kill"] = after;
   Json ratio;
   for (const auto &[name, seconds] : after.items()) {
@@ -230,9 +279,11 @@ Benchmark failover_benchmark() {
       "the kill to: the view without it (view_change_s), an exclusive create served\n"
       "by the next metadata server (metadata_serving_s), a write of --io-size over\n"
       "every volume read back (io_resumed_s), and, on the lowest survivor, the\n"
-      "victim's DM session orphaned and assumed (session_takeover_s). The slowest\n"
-      "survivor's figures are reported, with their ratio to the heartbeat timeout\n"
-      "(cluster.heartbeat_timeout, PDM_CLUSTER_HEARTBEAT_TIMEOUT) of the same run.\n"
+      "victim's DM session orphaned and assumed (session_takeover_s) and its\n"
+      "grouped session taken over by the survivor's standby (standby_takeover_s).\n"
+      "The slowest survivor's figures are reported, with their ratio to the heartbeat\n"
+      "timeout (cluster.heartbeat_timeout, PDM_CLUSTER_HEARTBEAT_TIMEOUT) of the same\n"
+      "run.\n"
       "The lowest survivor prints the report. Needs at least 3 ranks and\n"
       "mpirun --enable-recovery (see docs/FAILURES.md).\n";
   b.add_options = [](po::options_description &options) {

@@ -94,7 +94,8 @@ def check_failover(report, run):
     heartbeat = report["heartbeat_timeout_s"]
     if not heartbeat > 0 or report["view_epoch"] < 2:
         fail(f"heartbeat_timeout_s {heartbeat}, view_epoch {report['view_epoch']}", run)
-    for key in ("view_change_s", "metadata_serving_s", "io_resumed_s", "session_takeover_s"):
+    for key in ("view_change_s", "metadata_serving_s", "io_resumed_s", "session_takeover_s",
+                "standby_takeover_s"):
         seconds = report["since_kill"][key]
         if not seconds > 0:
             fail(f"since_kill.{key}: {seconds}", run)
