@@ -53,6 +53,8 @@ void print_human(const pfs::LeaseHolder &holder, const Json &status) {
                        std::to_string(s["outstanding"].get<int>()), s["info"].get<std::string>()});
   }
   fmt::print("\nsessions: {} active, {} orphaned\n", active, orphans.size() - 1);
+  fmt::print("asynchronous events kept at their sources until handed out: {}\n",
+             status.value("kept_async", std::uint64_t{0}));
   if (orphans.size() > 1) print_table(orphans);
 }
 
@@ -61,7 +63,7 @@ Json view_document(const Json &status) {
   Json view;
   for (const char *key :
        {"job", "written", "epoch", "ranks", "members", "dead", "manager", "metadata_server",
-        "volume_owners", "view_changes", "last_view_change", "version", "sessions"}) {
+        "volume_owners", "view_changes", "last_view_change", "version", "sessions", "kept_async"}) {
     if (status.contains(key)) view[key] = status[key];
   }
   return view;

@@ -34,16 +34,19 @@ bool pid_gone(const pfs::LeaseHolder &holder) {
 }
 
 // status.json with each session's waiting events merged in from the
-// queues-<member>.json files of the same job.
+// queues-<member>.json files of the same job, and the asynchronous events
+// the members keep for their sessions summed ("kept_async").
 Json merged_status(const std::string &run_dir, Json status) {
   const std::string job = status.value("job", "");
   for (Json &session : status["sessions"]) {
     session["undelivered"] = 0;
     session["outstanding"] = 0;
   }
+  std::uint64_t kept_async = 0;
   for (const Json &member : status["members"]) {
     auto queues = read_json(node::StatusPublisher::queues_path(run_dir, member.get<int>()));
     if (!queues || queues->value("job", "") != job) continue;
+    kept_async += queues->value("kept_async", std::uint64_t{0});
     for (Json &session : status["sessions"]) {
       const std::string id = std::to_string(session["id"].get<int>());
       if (!(*queues)["sessions"].contains(id)) continue;
@@ -52,6 +55,7 @@ Json merged_status(const std::string &run_dir, Json status) {
       session["outstanding"] = session["outstanding"].get<int>() + counts["outstanding"].get<int>();
     }
   }
+  status["kept_async"] = kept_async;
   return status;
 }
 

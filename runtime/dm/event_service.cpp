@@ -43,9 +43,20 @@ bool is_data_event(int type) {
 }  // namespace
 
 EventService::EventService(mpi::RpcEngine &engine, ControlPlane &control, FsId fs)
-    : engine_(engine), control_(control), fs_(fs) {}
+    : engine_(engine),
+      control_(control),
+      fs_(fs),
+      courier_(engine, control, [this](int node, const EventMessage &m) {
+        return mpi::call_status(engine_, node, kDeliver, m);
+      }) {}
+
+void EventService::set_orphan_timeout(std::chrono::milliseconds limit) {
+  orphan_timeout_ = limit;
+  courier_.set_orphan_timeout(limit);
+}
 
 void EventService::attach() {
+  courier_.attach();
   engine_.register_handler(
       kDeliver, mpi::make_handler<EventMessage>(
                     [this](const EventMessage &m, const mpi::Request &) { return enqueue(m); }));
@@ -199,29 +210,20 @@ Status EventService::deliver(EventMessage m, const std::vector<Session> &targets
   m.source = engine_.membership().current()->self();
   if (!synchronous) {
     // Every target at once; an asynchronous event never fails the operation.
-    // A call cut by a view change (ESTALE) goes again while its session's
-    // node lives (issue #4: no event lost); one cut after the node queued
-    // it is then queued twice — at least once, documented in FAILURES.md.
-    std::vector<Session> todo = targets;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (!todo.empty()) {
-      const auto view = engine_.membership().current();
-      std::vector<mpi::PendingCall> calls;
-      for (const Session &target : todo) {
-        m.session = target.id;
-        calls.push_back(engine_.start(target.node, kDeliver, mpi::encode_message(m)));
-      }
-      auto results = engine_.wait_all(calls);
-      std::vector<Session> again;
-      for (std::size_t i = 0; i < results.size(); ++i) {
-        if (results[i].ok() || results[i].error().code != ESTALE) continue;
-        if (engine_.membership().current()->is_live(todo[i].node)) again.push_back(todo[i]);
-      }
-      if (again.empty() || std::chrono::steady_clock::now() > deadline) break;
-      if (engine_.membership().current() == view) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      }
-      todo = std::move(again);
+    // The courier keeps a copy of each until its session hands it out, and
+    // sends it again if a view change cut this call or the session moves
+    // (issue #4: no event lost; at least once, documented in FAILURES.md).
+    std::vector<mpi::PendingCall> calls;
+    std::vector<std::uint64_t> receipts;
+    for (const Session &target : targets) {
+      m.session = target.id;
+      courier_.keep(m, target.node);
+      receipts.push_back(m.receipt);
+      calls.push_back(engine_.start(target.node, kDeliver, mpi::encode_message(m)));
+    }
+    auto results = engine_.wait_all(calls);
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      courier_.sent(receipts[i], results[i].ok() ? Status{} : Status(results[i].error()));
     }
     return {};
   }
@@ -371,7 +373,9 @@ Result<std::vector<EventMessage>> EventService::get_events(
     out.push_back(std::move(m));
   }
   if (out.empty()) return make_error(E2BIG, "the next event of session {} does not fit", session);
+  lock.unlock();
   changed_.notify_all();  // wait_unmount_taken() watches the queues
+  courier_.consumed(out);  // their sources may forget the asynchronous ones
   return out;
 }
 
@@ -588,10 +592,13 @@ void EventService::wait_unmount_taken() {
 }
 
 void EventService::shutdown() {
-  std::unique_lock lock(mutex_);
-  shut_down_ = true;
-  changed_.notify_all();
-  changed_.wait(lock, [&] { return readers_ == 0; });
+  {
+    std::unique_lock lock(mutex_);
+    shut_down_ = true;
+    changed_.notify_all();
+    changed_.wait(lock, [&] { return readers_ == 0; });
+  }
+  courier_.stop();
 }
 
 }  // namespace pdm::dm

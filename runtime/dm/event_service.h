@@ -12,6 +12,9 @@
 // until the session responds: CONTINUE lets it go on, ABORT fails it with
 // the session's errno.
 //
+// An asynchronous event's source keeps a copy until the session hands it
+// out, to send it again if the session's node dies (EventCourier).
+//
 // Session side: one queue per session of events not yet handed out by
 // dm_get_events, and the synchronous events handed out but not yet answered
 // (the session's tokens). dm_respond_event removes the token — a response is
@@ -46,42 +49,14 @@
 #include <vector>
 
 #include "pfs/event_gate.h"
+#include "runtime/dm/event_courier.h"
+#include "runtime/dm/event_message.h"
 #include "runtime/dm/control_plane.h"
 #include "runtime/mpi/rpc.h"
 
 namespace pdm::dm {
 
 class EventTap;
-
-using Token = std::int32_t;  // dm_token_t; 0 is DM_INVALID_TOKEN (asynchronous events)
-
-struct EventObjectWire {
-  std::uint64_t ino = 0;
-  std::uint64_t generation = 0;
-  auto fields() { return std::tie(ino, generation); }
-};
-
-// One event as a session receives it.
-struct EventMessage {
-  Token token = 0;
-  std::uint32_t sequence = 0;  // per session node, in arrival order
-  std::int32_t type = 0;
-  std::int32_t source = -1;  // member id of the rank that raised it
-  SessionId session = 0;
-  EventObjectWire object1;
-  EventObjectWire object2;
-  std::string name1;
-  std::string name2;
-  std::uint32_t mode = 0;
-  std::int32_t retcode = 0;
-  std::string data;          // USER events: the message data
-  std::uint64_t offset = 0;  // data events: the range of the operation
-  std::uint64_t length = 0;
-  auto fields() {
-    return std::tie(token, sequence, type, source, session, object1, object2, name1, name2, mode,
-                    retcode, data, offset, length);
-  }
-};
 
 // The most message data a USER event carries (dm_send_msg, dm_create_userevent).
 inline constexpr std::size_t kMaxUserData = 64 * 1024 - 1024;
@@ -97,7 +72,9 @@ class EventService : public pfs::EventGate {
   void set_tap(EventTap *tap) { tap_ = tap; }
   // How long a synchronous event may wait for its orphaned session to be
   // assumed before its operation fails with EIO (session.orphan_timeout).
-  void set_orphan_timeout(std::chrono::milliseconds limit) { orphan_timeout_ = limit; }
+  // The same limit drops an asynchronous event kept for a session that stays
+  // unreachable (EventCourier).
+  void set_orphan_timeout(std::chrono::milliseconds limit);
 
   // EventGate.
   bool wanted(int type) const override;
@@ -166,6 +143,9 @@ class EventService : public pfs::EventGate {
   // Every rank, after unmount(): waits until the sessions of this rank have
   // taken every UNMOUNT delivered to them.
   void wait_unmount_taken();
+  // The asynchronous events raised here that their sessions have not handed
+  // out yet (kept to be sent again if a session's node dies).
+  std::size_t kept_async() const { return courier_.kept(); }
   // Wakes every reader (dm_get_events then fails with ESHUTDOWN once its
   // queue is empty) and waits until none is left inside.
   void shutdown();
@@ -215,6 +195,7 @@ class EventService : public pfs::EventGate {
   std::function<Status(Token)> on_answered_;
   bool shut_down_ = false;
   int readers_ = 0;  // threads inside get_events
+  EventCourier courier_;  // last: its thread uses the members above
 };
 
 }  // namespace pdm::dm

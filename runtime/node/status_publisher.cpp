@@ -238,6 +238,9 @@ Json StatusPublisher::queues_document() const {
                                          {"outstanding", counts.outstanding}};
   }
   doc["sessions"] = std::move(sessions);
+  // Asynchronous events raised here that their sessions have not handed out
+  // yet: sent again if a session's node dies (EventCourier).
+  doc["kept_async"] = events_.kept_async();
   return doc;
 }
 
@@ -253,7 +256,7 @@ void StatusPublisher::publish(bool force) {
     }
   }
   Json queues = queues_document();
-  std::string counts = queues["sessions"].dump();
+  std::string counts = queues["sessions"].dump() + queues["kept_async"].dump();
   if (force || counts != published_queues_) {
     write_atomically(queues_path(run_dir_, member_), dump_text(queues, 2) + "\n");
     published_queues_ = std::move(counts);

@@ -125,11 +125,12 @@ void expect_write_and_read_back(const std::string &path, std::size_t size, char 
   EXPECT_EQ(pdm_close(fd), 0);
 }
 
-dm::SessionId make_create_session(int node, std::optional<dm::api::Session> &session) {
+dm::SessionId make_create_session(int node, std::optional<dm::api::Session> &session,
+                                  dm::api::EventType type) {
   namespace api = dm::api;
   dm::SessionId id = 0;
   if (world_rank() == node) {
-    const dm::EventSet create = api::event_bit(api::EventType::kCreate);
+    const dm::EventSet create = api::event_bit(type);
     auto made = api::Session::create("doomed-hsm");
     EXPECT_TRUE(made.ok()) << made.error().message;
     if (made.ok()) {

@@ -56,9 +56,10 @@ std::optional<dm::Session> session(dm::SessionId id);
 // checks them (gtest expectations): the file system works in this view.
 void expect_write_and_read_back(const std::string &path, std::size_t size, char fill);
 // Collective over MPI_COMM_WORLD: on rank `node`, a session "doomed-hsm"
-// with the CREATE disposition and event list (into `session`); every rank
+// with the disposition and event list of `type` (into `session`); every rank
 // returns its id (0 if it could not be made, with a test failure).
-dm::SessionId make_create_session(int node, std::optional<dm::api::Session> &session);
+dm::SessionId make_create_session(int node, std::optional<dm::api::Session> &session,
+                                  dm::api::EventType type = dm::api::EventType::kCreate);
 // Before a kill, every rank: creates `prefix` + its rank (gtest assertions).
 void make_file_of_this_rank(const std::string &prefix);
 // After: the file of every world rank, the dead ones' too, is there.

@@ -72,6 +72,7 @@ assert doc["manager"] == 0 and doc["metadata_server"] == 0, doc
 assert doc["volume_owners"] == [0, 1], doc
 assert doc["view_changes"] == 0, doc
 assert sorted(s["state"] for s in doc["sessions"]) == ["active", "active"], doc
+assert doc["kept_async"] == 0, doc  # no asynchronous event raised yet
 PY
 run_pdm status_human 30 status --fs "$FS"
 expect_status status_human 0
@@ -79,6 +80,8 @@ grep -q "^view: epoch 1, 2 of 2 ranks live \[0,1\]$" "$WORK/status_human.out" ||
   show_output status_human; fail "pdm status: no view line"; }
 grep -q "^sessions: 2 active, 0 orphaned$" "$WORK/status_human.out" || {
   show_output status_human; fail "pdm status: no sessions line"; }
+grep -q "^asynchronous events kept at their sources until handed out: 0$" \
+  "$WORK/status_human.out" || { show_output status_human; fail "pdm status: no kept events line"; }
 
 say "released, the job finishes"
 : >"$WORK/go"

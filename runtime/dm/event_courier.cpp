@@ -1,0 +1,234 @@
+#include "runtime/dm/event_courier.h"
+
+#include <spdlog/spdlog.h>
+
+#include "runtime/mpi/typed_rpc.h"
+
+namespace pdm::dm {
+namespace {
+
+// session node -> source: these asynchronous events were handed out.
+constexpr mpi::MsgType kConsumed = 0x0414;
+
+struct Receipts {
+  std::vector<std::uint64_t> receipts;
+  auto fields() { return std::tie(receipts); }
+};
+
+// How often copies queued nowhere are tried again while their session is
+// unreachable (a takeover needs no notification here).
+constexpr auto kRetryInterval = std::chrono::milliseconds(20);
+
+}  // namespace
+
+EventCourier::EventCourier(mpi::RpcEngine &engine, ControlPlane &control, Send send)
+    : engine_(engine), control_(control), send_(std::move(send)) {}
+
+EventCourier::~EventCourier() { stop(); }
+
+void EventCourier::attach() {
+  engine_.register_handler(
+      kConsumed, mpi::make_handler<Receipts>([this](const Receipts &r, const mpi::Request &) {
+        forget(r.receipts);
+        return Status{};
+      }));
+  thread_ = std::thread([this] { run(); });
+}
+
+void EventCourier::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void EventCourier::keep(EventMessage &message, int node) {
+  bool first = false;
+  {
+    std::lock_guard lock(mutex_);
+    message.receipt = ++next_receipt_;
+    first = kept_.empty();
+    kept_.emplace(message.receipt, Copy{message, node, {}});
+  }
+  // The thread sleeps without a deadline while it keeps nothing; from now on
+  // it must watch the view and the table.
+  if (first) wake_.notify_all();
+}
+
+void EventCourier::sent(std::uint64_t receipt, const Status &outcome) {
+  if (outcome.ok()) return;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = kept_.find(receipt);
+    if (it == kept_.end()) return;
+    const int code = outcome.error().code;
+    if (code != ESTALE && code != ESRCH) {
+      // Not a matter of time: the session's node refused it for good.
+      spdlog::warn("asynchronous event {} for session {} not delivered: {}",
+                   it->second.message.type, it->second.message.session, outcome.error().message);
+      kept_.erase(it);
+      return;
+    }
+    // ESTALE: a view change cut the call (the node may be dead); ESRCH: the
+    // node's replica does not show the session there yet, or it is being
+    // destroyed. The thread tries again.
+    mark_unqueued(it->second);
+  }
+  wake_.notify_all();
+}
+
+std::size_t EventCourier::kept() const {
+  std::lock_guard lock(mutex_);
+  return kept_.size();
+}
+
+void EventCourier::consumed(const std::vector<EventMessage> &handed_out) {
+  const int self = engine_.membership().current()->self();
+  std::vector<std::uint64_t> mine;
+  {
+    std::lock_guard lock(mutex_);
+    for (const EventMessage &m : handed_out) {
+      if (m.receipt == 0) continue;  // synchronous, or kept by nobody
+      if (m.source == self) {
+        mine.push_back(m.receipt);
+      } else {
+        to_confirm_[m.source].push_back(m.receipt);
+      }
+    }
+  }
+  if (!mine.empty()) forget(mine);
+  wake_.notify_all();
+}
+
+void EventCourier::forget(const std::vector<std::uint64_t> &receipts) {
+  std::lock_guard lock(mutex_);
+  for (std::uint64_t receipt : receipts) kept_.erase(receipt);
+}
+
+void EventCourier::mark_unqueued(Copy &copy) {
+  if (copy.node >= 0 || copy.unqueued_since == std::chrono::steady_clock::time_point{}) {
+    copy.unqueued_since = std::chrono::steady_clock::now();
+  }
+  copy.node = -1;
+  retry_due_ = true;
+}
+
+void EventCourier::run() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    if (!to_confirm_.empty()) {
+      auto batch = std::move(to_confirm_);
+      to_confirm_.clear();
+      lock.unlock();
+      acknowledge(std::move(batch));
+      lock.lock();
+      continue;
+    }
+    auto todo = due_resends();
+    if (!todo.empty()) {
+      lock.unlock();
+      resend(std::move(todo));
+      lock.lock();
+      continue;
+    }
+    // Copies are checked again at the next change of view or table; the
+    // timeout bounds how late that is noticed, and retries copies queued
+    // nowhere.
+    if (kept_.empty()) {
+      wake_.wait(lock, [&] { return stopping_ || !to_confirm_.empty() || !kept_.empty(); });
+    } else {
+      wake_.wait_for(lock, kRetryInterval, [&] { return stopping_ || !to_confirm_.empty(); });
+    }
+  }
+}
+
+void EventCourier::acknowledge(std::map<int, std::vector<std::uint64_t>> receipts) {
+  for (auto &[source, batch] : receipts) {
+    if (!engine_.membership().current()->is_live(source)) continue;  // it keeps nothing now
+    for (std::size_t first = 0; first < batch.size(); first += mpi::kMaxItems) {
+      const auto last = std::min(batch.size(), first + mpi::kMaxItems);
+      Receipts part{{batch.begin() + static_cast<std::ptrdiff_t>(first),
+                     batch.begin() + static_cast<std::ptrdiff_t>(last)}};
+      // Lost only with the source or a view change: then the source sends
+      // the events again (at least once).
+      if (auto told = mpi::call_status(engine_, source, kConsumed, part); !told.ok()) {
+        spdlog::debug("could not tell rank {} that {} events were handed out: {}", source,
+                      part.receipts.size(), told.error().message);
+      }
+    }
+  }
+}
+
+std::vector<EventCourier::Resend> EventCourier::due_resends() {
+  std::vector<Resend> todo;
+  if (kept_.empty()) return todo;
+  const auto view = engine_.membership().current();
+  const std::uint64_t version = control_.read([](const SessionTable &t) { return t.version(); });
+  const auto now = std::chrono::steady_clock::now();
+  const bool changed = view->epoch() != checked_epoch_ || version != checked_version_;
+  const bool retry = retry_due_ && now - last_retry_ >= kRetryInterval;
+  if (!changed && !retry) return todo;
+  checked_epoch_ = view->epoch();
+  checked_version_ = version;
+  last_retry_ = now;
+  retry_due_ = false;  // mark_unqueued() sets it again for every copy queued nowhere
+  control_.read([&](const SessionTable &t) {
+    for (auto it = kept_.begin(); it != kept_.end();) {
+      Copy &copy = it->second;
+      const Session *where = t.session(t.successor(copy.message.session));
+      if (where == nullptr) {
+        spdlog::info("asynchronous event {} dropped: its session {} was destroyed",
+                     copy.message.type, copy.message.session);
+        it = kept_.erase(it);
+        continue;
+      }
+      const bool reachable = where->state == SessionState::kActive && view->is_live(where->node);
+      const bool in_place = copy.node >= 0 && where->id == copy.message.session &&
+                            where->node == copy.node && view->is_live(copy.node);
+      if (in_place) {
+        ++it;
+        continue;
+      }
+      mark_unqueued(copy);
+      if (reachable) {
+        EventMessage m = copy.message;
+        m.session = where->id;
+        todo.push_back(Resend{it->first, std::move(m), where->node});
+      } else if (now - copy.unqueued_since > orphan_timeout_) {
+        spdlog::warn("asynchronous event {} dropped: session {} stayed unreachable for more "
+                     "than {} ms",
+                     copy.message.type, copy.message.session, orphan_timeout_.count());
+        it = kept_.erase(it);
+        continue;
+      }
+      ++it;
+    }
+  });
+  return todo;
+}
+
+void EventCourier::resend(std::vector<Resend> todo) {
+  std::size_t again = 0;
+  for (Resend &r : todo) {
+    Status queued = send_(r.node, r.message);
+    std::lock_guard lock(mutex_);
+    auto it = kept_.find(r.receipt);
+    if (it == kept_.end()) continue;  // handed out meanwhile
+    if (queued.ok()) {
+      it->second.message.session = r.message.session;
+      it->second.node = r.node;
+      ++again;
+    } else if (queued.error().code != ESTALE && queued.error().code != ESRCH) {
+      spdlog::warn("asynchronous event {} for session {} not delivered: {}", r.message.type,
+                   r.message.session, queued.error().message);
+      kept_.erase(it);
+    }
+  }
+  if (again > 0) {
+    spdlog::info("{} asynchronous events sent again to their sessions' new nodes", again);
+  }
+}
+
+}  // namespace pdm::dm
