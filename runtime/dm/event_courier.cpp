@@ -1,5 +1,7 @@
 #include "runtime/dm/event_courier.h"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "runtime/mpi/typed_rpc.h"
@@ -85,21 +87,25 @@ std::size_t EventCourier::kept() const {
 }
 
 void EventCourier::consumed(const std::vector<EventMessage> &handed_out) {
+  // Synchronous events (no receipt) cost nothing here: waking the thread for
+  // them would put a context switch into every round trip.
+  const auto kept = [](const EventMessage &m) { return m.receipt != 0; };
+  if (std::none_of(handed_out.begin(), handed_out.end(), kept)) return;
   const int self = engine_.membership().current()->self();
-  std::vector<std::uint64_t> mine;
+  bool remote = false;
   {
     std::lock_guard lock(mutex_);
     for (const EventMessage &m : handed_out) {
-      if (m.receipt == 0) continue;  // synchronous, or kept by nobody
+      if (!kept(m)) continue;
       if (m.source == self) {
-        mine.push_back(m.receipt);
+        kept_.erase(m.receipt);
       } else {
         to_confirm_[m.source].push_back(m.receipt);
+        remote = true;
       }
     }
   }
-  if (!mine.empty()) forget(mine);
-  wake_.notify_all();
+  if (remote) wake_.notify_all();
 }
 
 void EventCourier::forget(const std::vector<std::uint64_t> &receipts) {
