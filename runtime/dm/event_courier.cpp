@@ -53,6 +53,7 @@ void EventCourier::keep(EventMessage &message, int node) {
     message.receipt = ++next_receipt_;
     first = kept_.empty();
     kept_.emplace(message.receipt, Copy{message, node, {}});
+    ++per_session_[message.session];
   }
   // The thread sleeps without a deadline while it keeps nothing; from now on
   // it must watch the view and the table.
@@ -70,7 +71,7 @@ void EventCourier::sent(std::uint64_t receipt, const Status &outcome) {
       // Not a matter of time: the session's node refused it for good.
       spdlog::warn("asynchronous event {} for session {} not delivered: {}",
                    it->second.message.type, it->second.message.session, outcome.error().message);
-      kept_.erase(it);
+      erase(it);
       return;
     }
     // ESTALE: a view change cut the call (the node may be dead); ESRCH: the
@@ -86,6 +87,23 @@ std::size_t EventCourier::kept() const {
   return kept_.size();
 }
 
+std::size_t EventCourier::kept_for(SessionId session) const {
+  std::lock_guard lock(mutex_);
+  auto it = per_session_.find(session);
+  return it == per_session_.end() ? 0 : it->second;
+}
+
+std::map<std::uint64_t, EventCourier::Copy>::iterator EventCourier::erase(
+    std::map<std::uint64_t, Copy>::iterator it) {
+  count_off(it->second.message.session);
+  return kept_.erase(it);
+}
+
+void EventCourier::count_off(SessionId session) {
+  auto it = per_session_.find(session);
+  if (it != per_session_.end() && --it->second == 0) per_session_.erase(it);
+}
+
 void EventCourier::consumed(const std::vector<EventMessage> &handed_out) {
   // Synchronous events (no receipt) cost nothing here: waking the thread for
   // them would put a context switch into every round trip.
@@ -98,7 +116,7 @@ void EventCourier::consumed(const std::vector<EventMessage> &handed_out) {
     for (const EventMessage &m : handed_out) {
       if (!kept(m)) continue;
       if (m.source == self) {
-        kept_.erase(m.receipt);
+        if (auto it = kept_.find(m.receipt); it != kept_.end()) erase(it);
       } else {
         to_confirm_[m.source].push_back(m.receipt);
         remote = true;
@@ -110,7 +128,9 @@ void EventCourier::consumed(const std::vector<EventMessage> &handed_out) {
 
 void EventCourier::forget(const std::vector<std::uint64_t> &receipts) {
   std::lock_guard lock(mutex_);
-  for (std::uint64_t receipt : receipts) kept_.erase(receipt);
+  for (std::uint64_t receipt : receipts) {
+    if (auto it = kept_.find(receipt); it != kept_.end()) erase(it);
+  }
 }
 
 void EventCourier::mark_unqueued(Copy &copy) {
@@ -187,7 +207,7 @@ std::vector<EventCourier::Resend> EventCourier::due_resends() {
       if (where == nullptr) {
         spdlog::info("asynchronous event {} dropped: its session {} was destroyed",
                      copy.message.type, copy.message.session);
-        it = kept_.erase(it);
+        it = erase(it);
         continue;
       }
       const bool reachable = where->state == SessionState::kActive && view->is_live(where->node);
@@ -206,7 +226,7 @@ std::vector<EventCourier::Resend> EventCourier::due_resends() {
         spdlog::warn("asynchronous event {} dropped: session {} stayed unreachable for more "
                      "than {} ms",
                      copy.message.type, copy.message.session, orphan_timeout_.count());
-        it = kept_.erase(it);
+        it = erase(it);
         continue;
       }
       ++it;
@@ -223,13 +243,17 @@ void EventCourier::resend(std::vector<Resend> todo) {
     auto it = kept_.find(r.receipt);
     if (it == kept_.end()) continue;  // handed out meanwhile
     if (queued.ok()) {
-      it->second.message.session = r.message.session;
+      if (it->second.message.session != r.message.session) {
+        count_off(it->second.message.session);
+        ++per_session_[r.message.session];
+        it->second.message.session = r.message.session;
+      }
       it->second.node = r.node;
       ++again;
     } else if (queued.error().code != ESTALE && queued.error().code != ESRCH) {
       spdlog::warn("asynchronous event {} for session {} not delivered: {}", r.message.type,
                    r.message.session, queued.error().message);
-      kept_.erase(it);
+      erase(it);
     }
   }
   if (again > 0) {

@@ -60,8 +60,10 @@ class EventCourier {
   // the outcome of that first delivery.
   void keep(EventMessage &message, int node);
   void sent(std::uint64_t receipt, const Status &outcome);
-  // The asynchronous events this rank raised and still keeps.
+  // The asynchronous events this rank raised and still keeps: all, and
+  // those for one session (its load as this rank sees it).
   std::size_t kept() const;
+  std::size_t kept_for(SessionId session) const;
 
   // Session side: these events were handed out by dm_get_events.
   void consumed(const std::vector<EventMessage> &handed_out);
@@ -85,6 +87,9 @@ class EventCourier {
   std::vector<Resend> due_resends();
   void resend(std::vector<Resend> todo);
   void mark_unqueued(Copy &copy);  // mutex_ held
+  // Drops a copy and counts it off its session (mutex_ held).
+  std::map<std::uint64_t, Copy>::iterator erase(std::map<std::uint64_t, Copy>::iterator it);
+  void count_off(SessionId session);
 
   mpi::RpcEngine &engine_;
   ControlPlane &control_;
@@ -94,6 +99,7 @@ class EventCourier {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::map<std::uint64_t, Copy> kept_;                     // by receipt
+  std::map<SessionId, std::size_t> per_session_;           // kept_ by message.session
   std::map<int, std::vector<std::uint64_t>> to_confirm_;  // by source rank
   std::uint64_t next_receipt_ = 0;
   // What the copies were last checked against: a change of view or table

@@ -1,6 +1,7 @@
 #include "runtime/dm/event_service.h"
 
 #include <chrono>
+#include <limits>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -142,9 +143,13 @@ void EventService::object_gone(pfs::EventObject object) {
   }
 }
 
-Result<std::vector<Session>> EventService::targets_of(FsId fs, int type, bool synchronous) const {
+Result<std::vector<Session>> EventService::targets_of(FsId fs, int type, bool synchronous) {
   const int self = engine_.membership().current()->self();
-  return control_.read([&](const SessionTable &t) -> Result<std::vector<Session>> {
+  // A group with no member here: one of `candidates`, chosen outside the
+  // table's lock (least_loaded takes the courier's, whose thread reads the
+  // table while holding it).
+  bool by_load = false;
+  auto targets = control_.read([&](const SessionTable &t) -> Result<std::vector<Session>> {
     const DispTarget target = t.disposition(fs, type);
     if (target.empty()) {
       return make_error(EIO, "event {} is enabled but disposed to no session", type);
@@ -167,8 +172,34 @@ Result<std::vector<Session>> EventService::targets_of(FsId fs, int type, bool sy
     for (const Session &m : active) {
       if (m.node == self) return std::vector<Session>{m};  // B18: handled where it arises
     }
-    return std::vector<Session>{active.front()};
+    by_load = true;
+    return active;
   });
+  if (!targets.ok() || !by_load) return targets;
+  return std::vector<Session>{least_loaded(*targets)};
+}
+
+Session EventService::least_loaded(const std::vector<Session> &members) {
+  // The load a source can see without asking anyone: the events it sent to
+  // each member that are not done (synchronous ones not answered,
+  // asynchronous ones not handed out). Ties go to the lowest session id.
+  std::map<SessionId, std::size_t> load;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto &[token, pending] : pending_) {
+      if (!pending.outcome) ++load[pending.session];
+    }
+  }
+  const Session *best = &members.front();
+  std::size_t best_load = std::numeric_limits<std::size_t>::max();
+  for (const Session &m : members) {
+    const std::size_t l = load[m.id] + courier_.kept_for(m.id);
+    if (l < best_load) {
+      best = &m;
+      best_load = l;
+    }
+  }
+  return *best;
 }
 
 Token EventService::make_token() {
@@ -232,7 +263,7 @@ Status EventService::deliver(EventMessage m, const std::vector<Session> &targets
   m.token = make_token();
   {
     std::lock_guard lock(mutex_);
-    pending_[m.token] = Pending{};
+    pending_[m.token] = Pending{std::nullopt, m.session};
   }
   // Failure handling (issue #4, B4): this rank keeps the event until it is
   // answered. If the session's node dies the session is orphaned; when a
@@ -267,6 +298,8 @@ Status EventService::deliver(EventMessage m, const std::vector<Session> &targets
                    m.token, m.session, where->id);
       m.session = where->id;
       delivered_to = -1;
+      std::lock_guard lock(mutex_);
+      pending_[m.token].session = m.session;
     }
     // A session that is gone may have moved the token to another session of
     // its rank (dm_move_event) before it was destroyed: keep waiting for the

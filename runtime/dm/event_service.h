@@ -5,8 +5,9 @@
 // list (data events skip it: a managed region raised them); find the disposition in the replicated
 // session table (B7); an enabled synchronous event without one fails the operation with EIO. A
 // group disposition goes to the group's member on this rank when there is
-// one (the event is handled where it arises, B18), else to its lowest active
-// member; a group with async_to_all gets asynchronous events at every
+// one (the event is handled where it arises, B18), else to the active member
+// chosen by load (the fewest events this rank sent it that are not done;
+// ties to the lowest id); a group with async_to_all gets asynchronous events at every
 // member (B19). The event travels by RPC to the session node, which queues it. A
 // synchronous event carries a cluster-unique token and blocks the operation
 // until the session responds: CONTINUE lets it go on, ABORT fails it with
@@ -153,6 +154,7 @@ class EventService : public pfs::EventGate {
  private:
   struct Pending {
     std::optional<int> outcome;  // errno; 0 = continue
+    SessionId session = 0;       // where it waits (for least_loaded)
   };
   struct Outstanding {
     EventMessage message;
@@ -167,7 +169,9 @@ class EventService : public pfs::EventGate {
   };
   // The sessions an event goes to: one, or every active member of a group
   // that asked for asynchronous events to all (B19).
-  Result<std::vector<Session>> targets_of(FsId fs, int type, bool synchronous) const;
+  Result<std::vector<Session>> targets_of(FsId fs, int type, bool synchronous);
+  // The group member with the fewest events from this rank not yet done.
+  Session least_loaded(const std::vector<Session> &members);
   Status check_local_session(SessionId session) const;
   Token make_token();
   // Sends m to the target sessions; synchronous: to the first, with a new

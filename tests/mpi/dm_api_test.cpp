@@ -9,6 +9,7 @@
 #include <pdm/dmapi.h>
 #include <pdm/pdm.h>
 
+#include <future>
 #include <optional>
 #include <set>
 #include <string>
@@ -609,6 +610,93 @@ TEST(DmApi, GroupInstanceOnTheSourceRankHandlesItsEventsB18) {
   ASSERT_TRUE(all(no_failure()));
   if (rank() == 0) {
     EXPECT_TRUE(instance.set_eventlist(0).ok());
+    EXPECT_TRUE(api::set_group_disposition(group, 0).ok());
+  }
+  ASSERT_TRUE(all(no_failure()));
+}
+
+// #3: an event disposed to a group with no member on its source rank goes
+// to the member chosen by load, the events the source sent it that are not
+// done. Rank 1's member holds rank 0's first CREATE unanswered; rank 0's
+// second CREATE then goes to rank 2's member, where choosing by id (rank
+// 1's member is the older) would send it to rank 1 again.
+TEST(DmApi, GroupEventWithNoMemberOnItsRankGoesToTheLeastLoadedMember) {
+  const std::string group = "cxx-load";
+  const dm::EventSet create = api::event_bit(EventType::kCreate);
+  std::optional<api::Session> member;
+  for (int r : {1, 2}) {  // in order: rank 1's member has the lower id
+    if (rank() == r) {
+      member = must_create("cxx-load-" + std::to_string(r));
+      ASSERT_TRUE(member.has_value());
+      ASSERT_TRUE(member->join_group(group).ok());
+    }
+    ASSERT_TRUE(all(no_failure()));
+  }
+  if (rank() == 1) {
+    ASSERT_TRUE(api::set_group_disposition(group, create).ok());
+    ASSERT_TRUE(member->set_eventlist(create).ok());
+  }
+  ASSERT_TRUE(all(no_failure()));
+  // Each member answers every CREATE, except that rank 1 holds its first;
+  // a USER event to itself ends the handler.
+  std::vector<std::string> answered;
+  std::optional<api::Event> held;
+  std::promise<void> holding;
+  std::thread handler;
+  if (member) {
+    handler = std::thread([&] {
+      for (;;) {
+        auto events = member->get_events(1, true);
+        if (!events.ok()) return;
+        for (auto &event : *events) {
+          if (event.type == EventType::kUser) return;
+          if (rank() == 1 && !held) {
+            held = event;
+            holding.set_value();
+            continue;
+          }
+          if (const auto *ns = event.as<api::NamespaceEvent>()) answered.push_back(ns->name);
+          EXPECT_TRUE(member->respond(event, api::Continue{}).ok());
+        }
+      }
+    });
+  }
+  auto create_file = [](const std::string &path) {
+    const int fd = pdm_open(path.c_str(), O_CREAT | O_WRONLY, 0644);
+    EXPECT_GE(fd, 0) << path << ": " << pdm_last_error();
+    if (fd >= 0) {
+      EXPECT_EQ(pdm_close(fd), 0);
+    }
+  };
+  std::thread first;
+  if (rank() == 0) first = std::thread(create_file, test_path("first"));
+  if (rank() == 1) {
+    EXPECT_EQ(holding.get_future().wait_for(std::chrono::seconds(30)), std::future_status::ready)
+        << "rank 0's first CREATE never came";
+  }
+  ASSERT_TRUE(all(no_failure()));
+  if (rank() == 0) create_file(test_path("second"));  // waits for its answer
+  ASSERT_TRUE(all(no_failure()));
+  if (rank() == 1) {
+    EXPECT_TRUE(member->respond(*held, api::Continue{}).ok());
+    ASSERT_NE(held->as<api::NamespaceEvent>(), nullptr);
+    EXPECT_EQ(held->as<api::NamespaceEvent>()->name, test_path("first").substr(1));
+  }
+  if (first.joinable()) first.join();
+  if (member) {
+    EXPECT_TRUE(api::send_message(member->id(), false, "stop").ok());
+    handler.join();
+  }
+  if (rank() == 1) {
+    EXPECT_EQ(answered, std::vector<std::string>{}) << "rank 1 also got rank 0's second CREATE";
+  }
+  if (rank() == 2) {
+    EXPECT_EQ(answered, std::vector<std::string>{test_path("second").substr(1)})
+        << "the second CREATE did not go to the less loaded member";
+  }
+  ASSERT_TRUE(all(no_failure()));
+  if (rank() == 1) {
+    EXPECT_TRUE(member->set_eventlist(0).ok());
     EXPECT_TRUE(api::set_group_disposition(group, 0).ok());
   }
   ASSERT_TRUE(all(no_failure()));
