@@ -1,6 +1,7 @@
 #include "runtime/dm/event_courier.h"
 
 #include <algorithm>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
@@ -26,7 +27,9 @@ constexpr auto kRetryInterval = std::chrono::milliseconds(20);
 EventCourier::EventCourier(mpi::RpcEngine &engine, ControlPlane &control, Send send)
     : engine_(engine), control_(control), send_(std::move(send)) {}
 
-EventCourier::~EventCourier() { stop(); }
+EventCourier::~EventCourier() {
+  stop();
+}
 
 void EventCourier::attach() {
   engine_.register_handler(
@@ -223,9 +226,10 @@ std::vector<EventCourier::Resend> EventCourier::due_resends() {
         m.session = where->id;
         todo.push_back(Resend{it->first, std::move(m), where->node});
       } else if (now - copy.unqueued_since > orphan_timeout_) {
-        spdlog::warn("asynchronous event {} dropped: session {} stayed unreachable for more "
-                     "than {} ms",
-                     copy.message.type, copy.message.session, orphan_timeout_.count());
+        spdlog::warn(
+            "asynchronous event {} dropped: session {} stayed unreachable for more "
+            "than {} ms",
+            copy.message.type, copy.message.session, orphan_timeout_.count());
         it = erase(it);
         continue;
       }
@@ -237,11 +241,18 @@ std::vector<EventCourier::Resend> EventCourier::due_resends() {
 
 void EventCourier::resend(std::vector<Resend> todo) {
   std::size_t again = 0;
+  // Sessions whose copy failed in this batch: their later copies wait for
+  // the next try, so that a session gets its events in their order (a
+  // replica that does not show a takeover yet refuses the first with ESRCH
+  // and would take the next one a moment later).
+  std::set<SessionId> held_back;
   for (Resend &r : todo) {
+    if (held_back.count(r.message.session) != 0) continue;
     Status queued = send_(r.node, r.message);
     std::lock_guard lock(mutex_);
     auto it = kept_.find(r.receipt);
     if (it == kept_.end()) continue;  // handed out meanwhile
+    if (!queued.ok()) held_back.insert(r.message.session);
     if (queued.ok()) {
       if (it->second.message.session != r.message.session) {
         count_off(it->second.message.session);

@@ -98,8 +98,8 @@ class EventCourier {
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  std::map<std::uint64_t, Copy> kept_;                     // by receipt
-  std::map<SessionId, std::size_t> per_session_;           // kept_ by message.session
+  std::map<std::uint64_t, Copy> kept_;                    // by receipt
+  std::map<SessionId, std::size_t> per_session_;          // kept_ by message.session
   std::map<int, std::vector<std::uint64_t>> to_confirm_;  // by source rank
   std::uint64_t next_receipt_ = 0;
   // What the copies were last checked against: a change of view or table

@@ -407,7 +407,7 @@ Result<std::vector<EventMessage>> EventService::get_events(
   }
   if (out.empty()) return make_error(E2BIG, "the next event of session {} does not fit", session);
   lock.unlock();
-  changed_.notify_all();  // wait_unmount_taken() watches the queues
+  changed_.notify_all();   // wait_unmount_taken() watches the queues
   courier_.consumed(out);  // their sources may forget the asynchronous ones
   return out;
 }

@@ -50,9 +50,9 @@
 #include <vector>
 
 #include "pfs/event_gate.h"
+#include "runtime/dm/control_plane.h"
 #include "runtime/dm/event_courier.h"
 #include "runtime/dm/event_message.h"
-#include "runtime/dm/control_plane.h"
 #include "runtime/mpi/rpc.h"
 
 namespace pdm::dm {
@@ -198,7 +198,7 @@ class EventService : public pfs::EventGate {
   std::uint32_t next_token_ = 0;
   std::function<Status(Token)> on_answered_;
   bool shut_down_ = false;
-  int readers_ = 0;  // threads inside get_events
+  int readers_ = 0;       // threads inside get_events
   EventCourier courier_;  // last: its thread uses the members above
 };
 

@@ -40,7 +40,9 @@ constexpr int kTaker = 2;
 constexpr int kFiles = 5;
 constexpr int kHandedOut = 2;  // taken by rank 3 before it dies
 
-std::string file_name(int i) { return "async-" + std::to_string(i); }
+std::string file_name(int i) {
+  return "async-" + std::to_string(i);
+}
 
 std::string name_of(const api::Event &event) {
   const auto *ns = std::get_if<api::NamespaceEvent>(&event.body);
@@ -112,7 +114,8 @@ TEST(SessionFailure, SessionNodeKilledWithAsyncEventsQueuedTheyReachTheNextNodeB
       auto doc = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
       published = doc.is_discarded() ? 0 : doc.value("kept_async", std::uint64_t{0});
       return published == kFiles - kHandedOut;
-    })) << "queues-1.json shows " << published << " kept events";
+    })) << "queues-1.json shows "
+        << published << " kept events";
   }
   if (world_rank() == kSessionNode) {
     ASSERT_TRUE(eventually([&] { return events.queue_counts()[doomed_id].undelivered >= kFiles; }))
@@ -161,9 +164,7 @@ TEST(SessionFailure, SessionNodeKilledWithAsyncEventsQueuedTheyReachTheNextNodeB
     if (!more.ok()) {
       EXPECT_EQ(more.error().code, EAGAIN);
     }
-    EXPECT_TRUE(standby->set_eventlist(0).ok());
-    EXPECT_TRUE(standby->set_disposition(0).ok());
-    standby.reset();
+    end_session(standby);
   }
   MPI_Barrier(live);
 }

@@ -144,6 +144,12 @@ dm::SessionId make_create_session(int node, std::optional<dm::api::Session> &ses
   return id;
 }
 
+void end_session(std::optional<dm::api::Session> &session) {
+  EXPECT_TRUE(session->set_eventlist(0).ok());
+  EXPECT_TRUE(session->set_disposition(0).ok());
+  session.reset();
+}
+
 void make_file_of_this_rank(const std::string &prefix) {
   const std::string path = prefix + std::to_string(world_rank());
   const int fd = pdm_open(path.c_str(), O_CREAT | O_WRONLY, 0640);

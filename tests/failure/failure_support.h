@@ -60,6 +60,9 @@ void expect_write_and_read_back(const std::string &path, std::size_t size, char 
 // returns its id (0 if it could not be made, with a test failure).
 dm::SessionId make_create_session(int node, std::optional<dm::api::Session> &session,
                                   dm::api::EventType type = dm::api::EventType::kCreate);
+// At the end of a test: takes the events of `session` out of the file
+// system's event list, drops its dispositions and destroys it.
+void end_session(std::optional<dm::api::Session> &session);
 // Before a kill, every rank: creates `prefix` + its rank (gtest assertions).
 void make_file_of_this_rank(const std::string &prefix);
 // After: the file of every world rank, the dead ones' too, is there.

@@ -75,9 +75,7 @@ TEST(SessionFailure, SessionNodeKilledWithASyncEventPendingThenAssumedByHandB4) 
   MPI_Barrier(live);
   EXPECT_TRUE(node::process_node()->fs().stat("/taken-over").ok());
   if (world_rank() == kTaker) {
-    EXPECT_TRUE(hsm->set_eventlist(0).ok());
-    EXPECT_TRUE(hsm->set_disposition(0).ok());
-    hsm.reset();
+    end_session(hsm);
   }
   MPI_Barrier(live);
 }

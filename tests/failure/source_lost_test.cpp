@@ -66,9 +66,7 @@ TEST(SourceFailure, AnEventWhoseSourceDiedIsMarkedAndItsAnswerAccepted) {
     auto held = hsm->tokens();
     ASSERT_TRUE(held.ok()) << held.error().message;
     EXPECT_TRUE(held->empty()) << "the answered token is still held";
-    EXPECT_TRUE(hsm->set_eventlist(0).ok());
-    EXPECT_TRUE(hsm->set_disposition(0).ok());
-    hsm.reset();
+    end_session(hsm);
   }
   MPI_Barrier(live);
 }

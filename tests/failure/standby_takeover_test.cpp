@@ -107,9 +107,7 @@ TEST(SessionFailure, SessionNodeKilledWithASyncEventPendingThenTakenOverByAStand
   EXPECT_TRUE(node::process_node()->fs().stat("/before-takeover").ok());
   EXPECT_TRUE(node::process_node()->fs().stat("/after-takeover").ok());
   if (world_rank() == kStandbyNode) {
-    EXPECT_TRUE(standby->set_eventlist(0).ok());
-    EXPECT_TRUE(standby->set_disposition(0).ok());
-    standby.reset();
+    end_session(standby);
   }
   MPI_Barrier(live);
 }
