@@ -82,15 +82,8 @@ TEST(SessionFailure, SessionNodeKilledWithAsyncEventsQueuedTheyReachTheNextNodeB
       ASSERT_TRUE(doomed->join_group("hsm").ok());
     }
     MPI_Barrier(MPI_COMM_WORLD);
-    if (world_rank() == kTaker) {
-      auto made = api::Session::create("standby-hsm");
-      ASSERT_TRUE(made.ok()) << made.error().message;
-      standby.emplace(std::move(made).value());
-      ASSERT_TRUE(standby->join_group("hsm").ok());
-      ASSERT_TRUE(standby->set_standby(true).ok());
-      standby_id = standby->id();
-    }
-    MPI_Bcast(&standby_id, 1, MPI_INT, kTaker, MPI_COMM_WORLD);
+    standby_id = make_standby(kTaker, "hsm", standby);
+    ASSERT_NE(standby_id, 0);
   }
   // Created before the kill (see session_takeover_test.cpp).
   MPI_Comm live = world_rank() == kSessionNode ? MPI_COMM_NULL : survivors({kSessionNode});
@@ -136,14 +129,8 @@ TEST(SessionFailure, SessionNodeKilledWithAsyncEventsQueuedTheyReachTheNextNodeB
     if (PDM_BY_STANDBY) {
       taker = std::move(standby);
     } else {
-      ASSERT_TRUE(eventually([&] {
-        auto s = session(doomed_id);
-        return s && s->state == dm::SessionState::kOrphaned;
-      })) << "session "
-          << doomed_id << " was never orphaned";
-      auto assumed = api::Session::assume(doomed_id, "taker");
-      ASSERT_TRUE(assumed.ok()) << assumed.error().message;
-      taker.emplace(std::move(assumed).value());
+      assume_orphan(doomed_id, taker);
+      ASSERT_TRUE(taker.has_value());
     }
     auto got = take_events(*taker, kFiles - kHandedOut);
     ASSERT_EQ(got.size(), static_cast<std::size_t>(kFiles - kHandedOut));

@@ -144,6 +144,34 @@ dm::SessionId make_create_session(int node, std::optional<dm::api::Session> &ses
   return id;
 }
 
+dm::SessionId make_standby(int node, const std::string &group,
+                           std::optional<dm::api::Session> &session) {
+  dm::SessionId id = 0;
+  if (world_rank() == node) {
+    auto made = dm::api::Session::create("standby-hsm");
+    EXPECT_TRUE(made.ok()) << made.error().message;
+    if (made.ok()) {
+      session.emplace(std::move(made).value());
+      EXPECT_TRUE(session->join_group(group).ok());
+      EXPECT_TRUE(session->set_standby(true).ok());
+      id = session->id();
+    }
+  }
+  MPI_Bcast(&id, 1, MPI_INT, node, MPI_COMM_WORLD);
+  return id;
+}
+
+void assume_orphan(dm::SessionId id, std::optional<dm::api::Session> &session) {
+  ASSERT_TRUE(eventually([&] {
+    auto s = failure_test::session(id);
+    return s && s->state == dm::SessionState::kOrphaned;
+  })) << "session "
+      << id << " was never orphaned";
+  auto assumed = dm::api::Session::assume(id, "taker");
+  ASSERT_TRUE(assumed.ok()) << assumed.error().message;
+  session.emplace(std::move(assumed).value());
+}
+
 void end_session(std::optional<dm::api::Session> &session) {
   EXPECT_TRUE(session->set_eventlist(0).ok());
   EXPECT_TRUE(session->set_disposition(0).ok());

@@ -60,6 +60,14 @@ void expect_write_and_read_back(const std::string &path, std::size_t size, char 
 // returns its id (0 if it could not be made, with a test failure).
 dm::SessionId make_create_session(int node, std::optional<dm::api::Session> &session,
                                   dm::api::EventType type = dm::api::EventType::kCreate);
+// Collective over MPI_COMM_WORLD: on rank `node`, a session "standby-hsm"
+// that joins `group` as a standby (into `session`); every rank returns its
+// id (0 if it could not be made, with a test failure).
+dm::SessionId make_standby(int node, const std::string &group,
+                           std::optional<dm::api::Session> &session);
+// Waits until session `id` is orphaned, then assumes it on this rank
+// (dm_create_session(oldsid)) into `session` (gtest failures if not).
+void assume_orphan(dm::SessionId id, std::optional<dm::api::Session> &session);
 // At the end of a test: takes the events of `session` out of the file
 // system's event list, drops its dispositions and destroys it.
 void end_session(std::optional<dm::api::Session> &session);

@@ -50,14 +50,8 @@ TEST(SessionFailure, SessionNodeKilledWithASyncEventPendingThenAssumedByHandB4) 
     }
   }
   if (world_rank() == kTaker) {
-    ASSERT_TRUE(eventually([&] {
-      auto s = session(sid);
-      return s && s->state == dm::SessionState::kOrphaned;
-    })) << "session "
-        << sid << " was never orphaned";
-    auto taken = api::Session::assume(sid, "taker");
-    ASSERT_TRUE(taken.ok()) << taken.error().message;
-    hsm.emplace(std::move(taken).value());
+    assume_orphan(sid, hsm);
+    ASSERT_TRUE(hsm.has_value());
     EXPECT_EQ(session(sid)->node, kTaker);
     std::vector<api::Event> got;
     ASSERT_TRUE(eventually([&] {

@@ -61,16 +61,7 @@ TEST(SessionFailure, SessionNodeKilledWithASyncEventPendingThenTakenOverByAStand
   }
   MPI_Barrier(MPI_COMM_WORLD);
   std::optional<api::Session> standby;
-  dm::SessionId standby_id = 0;
-  if (world_rank() == kStandbyNode) {
-    auto made = api::Session::create("standby-hsm");
-    ASSERT_TRUE(made.ok()) << made.error().message;
-    standby.emplace(std::move(made).value());
-    ASSERT_TRUE(standby->join_group("hsm").ok());
-    ASSERT_TRUE(standby->set_standby(true).ok());
-    standby_id = standby->id();
-  }
-  MPI_Bcast(&standby_id, 1, MPI_INT, kStandbyNode, MPI_COMM_WORLD);
+  const dm::SessionId standby_id = make_standby(kStandbyNode, "hsm", standby);
   ASSERT_TRUE(session(standby_id).has_value() && session(standby_id)->standby);
   // Created before the kill (see session_takeover_test.cpp).
   MPI_Comm live = world_rank() == kSessionNode ? MPI_COMM_NULL : survivors({kSessionNode});
