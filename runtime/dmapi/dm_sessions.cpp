@@ -65,6 +65,21 @@ dm::Update make(dm::Update::Kind kind) {
   return u;
 }
 
+// kModifySession for `sid`: its replicated state changed by `edit`, sent to
+// the manager; 0 or -1 with errno (EINVAL for no such session).
+template <typename Edit>
+int modify_session(dm_sessid_t sid, Edit edit) {
+  auto node = running();
+  if (!node.ok()) return fail(node.error());
+  auto session = session_of(**node, sid);
+  if (!session.ok()) return fail(session.error());
+  dm::Update u = make(dm::Update::Kind::kModifySession);
+  u.session = *session;
+  edit(u.session);
+  auto done = (*node)->control().submit(u);
+  return done.ok() ? 0 : fail(done.error());
+}
+
 }  // namespace
 
 extern "C" {
@@ -265,34 +280,17 @@ int pdm_dm_set_session_group(dm_sessid_t sid, const char *group) {
   return guarded(
       [&] {
         if (group == nullptr) return fail(Error{EFAULT, "pdm_dm_set_session_group: null group"});
-        auto node = running();
-        if (!node.ok()) return fail(node.error());
-        auto session = session_of(**node, sid);
-        if (!session.ok()) return fail(session.error());
-        dm::Update u = make(dm::Update::Kind::kModifySession);
-        u.session = *session;
-        u.session.group = group;
-        if (*group == '\0') u.session.standby = false;  // a standby of no group is none
-        auto done = (*node)->control().submit(u);
-        return done.ok() ? 0 : fail(done.error());
+        return modify_session(sid, [&](dm::Session &s) {
+          s.group = group;
+          if (*group == '\0') s.standby = false;  // a standby of no group is none
+        });
       },
       -1);
 }
 
 int pdm_dm_set_session_standby(dm_sessid_t sid, int standby) {
   return guarded(
-      [&] {
-        auto node = running();
-        if (!node.ok()) return fail(node.error());
-        auto session = session_of(**node, sid);
-        if (!session.ok()) return fail(session.error());
-        dm::Update u = make(dm::Update::Kind::kModifySession);
-        u.session = *session;
-        u.session.standby = standby != 0;
-        auto done = (*node)->control().submit(u);
-        return done.ok() ? 0 : fail(done.error());
-      },
-      -1);
+      [&] { return modify_session(sid, [&](dm::Session &s) { s.standby = standby != 0; }); }, -1);
 }
 
 int pdm_dm_set_group_options(const char *group, int async_to_all) {
