@@ -9,6 +9,7 @@
 #include <string>
 
 #include "apps/mpiio/glue.h"
+#include "apps/mpiio/placeholders.h"
 #include "apps/mpiio/routing.h"
 #include "apps/mpiio/runtime.h"
 
@@ -41,21 +42,6 @@ int check_amode(int amode) {
   return MPI_SUCCESS;
 }
 
-// The real handle of a pdm file (file_table.h says why it is /dev/null).
-// Tried twice: once a rank of the job died, OMPIO's shared-memory file
-// pointer (sharedfp/sm) can no longer create its file in the job's session
-// directory, and an open that had selected it fails with MPI_ERR_OTHER; the
-// next open does not select it (docs/FAILURES.md §1, fact 11).
-int open_placeholder(MPI_File *handle) {
-  int rc = MPI_SUCCESS;
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    rc =
-        PDM_REAL(MPI_File_open)(MPI_COMM_SELF, "/dev/null", MPI_MODE_RDONLY, MPI_INFO_NULL, handle);
-    if (rc == MPI_SUCCESS) break;
-  }
-  return rc;
-}
-
 int open_pdm(MPI_Comm comm, const std::string &path, int amode, MPI_Info info, MPI_File *fh) {
   if (fh == nullptr) return MPI_ERR_ARG;
   if (comm == MPI_COMM_NULL) return MPI_ERR_COMM;
@@ -69,7 +55,7 @@ int open_pdm(MPI_Comm comm, const std::string &path, int amode, MPI_Info info, M
       return pdm::make_error(EIO, "{}: pdm is not mounted (PDM_FS could not be mounted)", path);
     }
     Status ready;
-    if (const int rc = open_placeholder(&handle); rc != MPI_SUCCESS) {
+    if (const int rc = pdm::mpiio::take_placeholder(&handle); rc != MPI_SUCCESS) {
       char text[MPI_MAX_ERROR_STRING];
       int length = 0;
       if (PMPI_Error_string(rc, text, &length) != MPI_SUCCESS) length = 0;
@@ -78,7 +64,7 @@ int open_pdm(MPI_Comm comm, const std::string &path, int amode, MPI_Info info, M
     }
     auto file = pdm::mpiio::PdmFile::open(*fs, comm, path, amode, info, ready);
     if (!file.ok()) {
-      if (handle != MPI_FILE_NULL) PDM_REAL(MPI_File_close)(&handle);
+      pdm::mpiio::give_back_placeholder(&handle);
       return file.error();
     }
     pdm::mpiio::file_table().add(handle, *file);
@@ -103,7 +89,7 @@ extern "C" int MPI_File_close(MPI_File *fh) {
   if (!file) return PDM_REAL(MPI_File_close)(fh);
   const int code = on_handle(*fh, [&] { return file->close(); });
   pdm::mpiio::file_table().remove(*fh);
-  PDM_REAL(MPI_File_close)(fh);  // sets *fh to MPI_FILE_NULL
+  pdm::mpiio::give_back_placeholder(fh);  // sets *fh to MPI_FILE_NULL
   return code;
 }
 PDM_PMPI_ALIAS(MPI_File_close)

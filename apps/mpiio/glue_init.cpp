@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "apps/mpiio/placeholders.h"
 #include "apps/mpiio/real_mpi.h"
 #include "apps/mpiio/runtime.h"
 #include "runtime/node/finalize_guard.h"
@@ -51,6 +52,7 @@ PDM_PMPI_ALIAS(MPI_Init_thread)
 // Open MPI's closing fence can then hang. The program reached MPI_Finalize,
 // so its work is done; if the bound expires the process exits 0.
 extern "C" int MPI_Finalize(void) {
+  pdm::mpiio::close_placeholders();
   pdm::Status stopped = pdm::mpiio::stop_runtime();
   if (!stopped.ok()) {
     std::fprintf(stderr, "pdm-mpiio: unmounting pdm: %s\n", stopped.error().message.c_str());

@@ -3,7 +3,8 @@
  * set_size, set_view with byte views, read_at/write_at and their collective
  * forms, sync, atomicity, delete; errors as MPI error classes; names outside
  * pdm passing through to the real MPI-IO; the pdm file's real handle
- * (c2f/f2c, error handlers). Run by run_shim.sh: argv[1] is a plain directory. */
+ * (c2f/f2c, error handlers), reused as a new file's after a close. Run by
+ * run_shim.sh: argv[1] is a plain directory. */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,6 +159,43 @@ static void error_classes(const char *name, const char *missing) {
   CHECK_MPI(MPI_File_close(&fh));
 }
 
+static int handler_calls;
+static void counting_handler(MPI_File *fh, int *code, ...) {
+  (void)fh;
+  (void)code;
+  ++handler_calls;
+}
+
+/* The shim keeps the real handles of closed pdm files for the next opens: a
+ * handle opened after another was closed is a new file all the same. It has
+ * the error handler of MPI_FILE_NULL, not the closed file's, however often
+ * handles are reused. */
+static void handles_reused_as_new(const char *name) {
+  MPI_File fh, closed = MPI_FILE_NULL;
+  MPI_Errhandler counting, got;
+  char buf[8] = {0};
+  int i;
+  CHECK_MPI(MPI_File_create_errhandler(counting_handler, &counting));
+  for (i = 0; i < 3; ++i) {
+    CHECK_MPI(MPI_File_open(MPI_COMM_WORLD, name, MPI_MODE_RDONLY, MPI_INFO_NULL, &fh));
+    /* Reused indeed (else this test would not test the reuse). */
+    if (i > 0) CHECK(fh == closed);
+    CHECK_MPI(MPI_File_get_errhandler(fh, &got));
+    CHECK(got == MPI_ERRORS_RETURN);
+    CHECK_MPI(MPI_Errhandler_free(&got));
+    CHECK_CLASS(MPI_File_write_at(fh, 0, buf, 8, MPI_CHAR, MPI_STATUS_IGNORE), MPI_ERR_READ_ONLY);
+    CHECK(handler_calls == i);
+    /* This file's errors go to the counting handler. */
+    CHECK_MPI(MPI_File_set_errhandler(fh, counting));
+    MPI_File_write_at(fh, 0, buf, 8, MPI_CHAR, MPI_STATUS_IGNORE);
+    CHECK(handler_calls == i + 1);
+    closed = fh;
+    CHECK_MPI(MPI_File_close(&fh));
+    CHECK(fh == MPI_FILE_NULL);
+  }
+  CHECK_MPI(MPI_Errhandler_free(&counting));
+}
+
 /* delete: once (rank 0), then the name is gone for everyone. */
 static void deletion(const char *name) {
   MPI_File fh;
@@ -213,6 +251,7 @@ int main(int argc, char **argv) {
   explicit_offsets("/pdm/basic");
   sizes_and_byte_views("pdm:/basic");
   error_classes("/pdm/basic", "/pdm/missing");
+  handles_reused_as_new("/pdm/basic");
   deletion("/pdm/basic");
   pass_through(argv[1]);
   CHECK_MPI(MPI_Finalize());
