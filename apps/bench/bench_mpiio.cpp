@@ -87,6 +87,8 @@ class MpiioBenchmark {
             entry["native_mib_s"][phase] = rounded(native, 1);
             const double ratio = native > 0 ? pdm / native : 0;
             entry["ratio"][phase] = rounded(ratio, 3);
+            entry["pdm_open_close_ms"][phase] = rounded(open_close_ms(c, true, phase), 3);
+            entry["native_open_close_ms"][phase] = rounded(open_close_ms(c, false, phase), 3);
             if (transfer >= kTargetTransferMin) {
               any = true;
               met = met && ratio >= kRatioMin;
@@ -125,7 +127,9 @@ class MpiioBenchmark {
     MPI_Comm comm = c.shared ? MPI_COMM_WORLD : MPI_COMM_SELF;
     MPI_File fh = MPI_FILE_NULL;
     const int amode = writing ? MPI_MODE_CREATE | MPI_MODE_WRONLY : MPI_MODE_RDONLY;
+    const double opening = MPI_Wtime();
     PDM_TRY(mpi_status(MPI_File_open(comm, name.c_str(), amode, MPI_INFO_NULL, &fh), "open", name));
+    open_close_seconds_ = MPI_Wtime() - opening;
     for (std::uint64_t s = 0; s < p_.segments; ++s) {
       for (std::uint64_t w = 0; w < p_.block; w += c.transfer) {
         std::byte *buffer = (writing ? data_.data() : got_.data()) + s * p_.block + w;
@@ -151,7 +155,21 @@ class MpiioBenchmark {
         PDM_TRY(mpi_status(rc, writing ? "write" : "read", name));
       }
     }
-    return mpi_status(MPI_File_close(&fh), "close", name);
+    const double closing = MPI_Wtime();
+    Status closed = mpi_status(MPI_File_close(&fh), "close", name);
+    open_close_seconds_ += MPI_Wtime() - closing;
+    return closed;
+  }
+
+  // The slowest rank's open + close of the phase just timed: the per-file
+  // cost inside the phase's time, apart from the transfers (IOR reports it
+  // apart too).
+  Result<double> slowest_open_close() const {
+    double slowest = 0;
+    PDM_TRY(mpi::check(MPI_Allreduce(&open_close_seconds_, &slowest, 1, MPI_DOUBLE, MPI_MAX,
+                                     context_.world().get()),
+                       "MPI_Allreduce"));
+    return slowest;
   }
 
   Status measure(const Case &c, bool pdm) {
@@ -161,8 +179,10 @@ class MpiioBenchmark {
     warm_free_memory(data_.size() + 64 * kMiB);
     PDM_ASSIGN_OR_RETURN(double wrote,
                          timed_phase(context_.world(), [&] { return phase(c, pdm, true, me); }));
+    PDM_ASSIGN_OR_RETURN(const double wrote_open_close, slowest_open_close());
     PDM_ASSIGN_OR_RETURN(double read, timed_phase(context_.world(),
                                                   [&] { return phase(c, pdm, false, neighbour); }));
+    PDM_ASSIGN_OR_RETURN(const double read_open_close, slowest_open_close());
     // The neighbour wrote its own pattern; checked outside the timed phase.
     PDM_TRY(all_ok(context_.world(), [&]() -> Status {
       if (auto bad = find_mismatch(got_, static_cast<std::uint64_t>(neighbour), 0)) {
@@ -173,6 +193,8 @@ class MpiioBenchmark {
     }()));
     seconds_[key(c, pdm, "write")].push_back(wrote);
     seconds_[key(c, pdm, "read")].push_back(read);
+    seconds_[key(c, pdm, "write_open_close")].push_back(wrote_open_close);
+    seconds_[key(c, pdm, "read_open_close")].push_back(read_open_close);
     // Removed right away, as pdm-bench io does, so that the next run writes a
     // fresh file. (Deleting the previous run's file just before the timed
     // write instead cut pdm's writes to a third: the unlink of a large pdm
@@ -197,12 +219,18 @@ class MpiioBenchmark {
     return mib_per_second(bytes, median(it->second));
   }
 
+  double open_close_ms(const Case &c, bool pdm, std::string_view phase) const {
+    auto it = seconds_.find(key(c, pdm, fmt::format("{}_open_close", phase)));
+    return it == seconds_.end() ? 0 : median(it->second) * 1e3;
+  }
+
   Context &context_;
   const MpiioParams &p_;
   const ScratchFs &scratch_;
   std::vector<std::byte> data_;
   std::vector<std::byte> got_;
   std::map<std::string, std::vector<double>> seconds_;
+  double open_close_seconds_ = 0;  // this rank's, in the last phase
 };
 
 std::vector<std::string> split_list(const std::string &text) {
@@ -314,9 +342,12 @@ Benchmark mpiio_benchmark() {
       "Each phase is timed on rank 0 between two barriers, --repeat times with pdm and\n"
       "native alternating which goes first; the report gives the median rate in MiB/s of\n"
       "each side, the pdm/native ratio, and whether transfers of 1 MiB and more reach\n"
-      "0.9x native (target.met). The page cache is not dropped: both sides write into it\n"
-      "and read back from it. Do not set PDM_FS when running it: the shim would mount\n"
-      "that file system at MPI_Init and the scratch one could not be mounted.\n"
+      "0.9x native (target.met). Each case also gives the median over runs of the slowest\n"
+      "rank's MPI_File_open + MPI_File_close time of each phase ({pdm,native}_open_close_ms),\n"
+      "the per-file cost inside the phase's time. The page cache is not dropped: both\n"
+      "sides write into it and read back from it. Do not set PDM_FS when running it: the\n"
+      "shim would mount that file system at MPI_Init and the scratch one could not be\n"
+      "mounted.\n"
       "\n"
       "The report is one JSON object on stdout from rank 0; progress goes to stderr.\n"
       "A quick run for a smoke test: pdm-bench mpiio --block 1M --transfer 64K --repeat 1\n";

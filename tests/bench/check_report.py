@@ -52,6 +52,12 @@ def check_mpiio(report, run):
                 if not case[side][phase] > 0:
                     fail(f"{case['transfer']} {case['layout']} {case['mode']}: {side}.{phase} "
                          f"is {case[side][phase]}", run)
+        # Every phase opens and closes its file: that takes some time.
+        for side in ("pdm_open_close_ms", "native_open_close_ms"):
+            for phase in ("write", "read"):
+                if not case[side][phase] > 0:
+                    fail(f"{case['transfer']} {case['layout']} {case['mode']}: {side}.{phase} "
+                         f"is {case[side][phase]}", run)
         if case["transfer"] >= report["target"]["transfer_min"]:
             met = met and min(case["ratio"].values()) >= report["target"]["ratio_min"]
     large = [c for c in cases if c["transfer"] >= report["target"]["transfer_min"]]
