@@ -76,7 +76,13 @@ class BenchSession {
   BenchSession(const BenchSession &) = delete;
   BenchSession &operator=(const BenchSession &) = delete;
   ~BenchSession() {
-    if (created_) dm_destroy_session(sid_);
+    if (created_) dm_destroy_session(sid_);  // on an error path: best effort
+  }
+
+  Status destroy() {
+    created_ = false;
+    if (dm_destroy_session(sid_) != 0) return errno_error("dm_destroy_session");
+    return {};
   }
 
   // Takes `count` events, answering every synchronous one with CONTINUE.
@@ -211,8 +217,8 @@ class EventsBenchmark {
       if (context_.rank() == session_rank) return session->serve(p_.round_trips);
       return {};
     });
-    session.reset();
     if (!phase.ok()) return std::move(phase).error();
+    PDM_TRY(end_session(session));
     out.insert(out.end(), samples.begin(), samples.end());
     return {};
   }
@@ -241,8 +247,8 @@ class EventsBenchmark {
       }
       return {};
     });
-    session.reset();
     if (!phase.ok()) return std::move(phase).error();
+    PDM_TRY(end_session(session));
     if (*phase > 0) async_rates_.push_back(p_.async_events / *phase);
     return {};
   }
@@ -269,6 +275,17 @@ class EventsBenchmark {
       PDM_TRY(all_ok(context_.world(), std::move(local)));
     }
     return {};
+  }
+
+  // Destroys the phase's session, and returns on every rank only once it is
+  // gone: the next phase's session takes its events, and the manager refuses
+  // (EBUSY, XDSM) a disposition an active session still holds. (Without the
+  // wait, rank 0 sometimes set the next disposition before the other rank's
+  // destroy reached the manager.)
+  Status end_session(std::unique_ptr<BenchSession> &session) {
+    Status destroyed = session ? session->destroy() : Status{};
+    session.reset();
+    return all_ok(context_.world(), std::move(destroyed));
   }
 
   Status make_session(int rank, std::unique_ptr<BenchSession> &out,
