@@ -35,6 +35,19 @@ void register_dm_attr_handlers(mpi::RpcEngine &engine, std::function<MetaService
                           make_handler<DmattrRequest>(on([](MetaStore &s, const DmattrRequest &r) {
                             return s.get_dmattr(r.ino, r.generation, r.name);
                           })));
+  engine.register_handler(
+      dm_attr_msg::kGetDmattrOfEach,
+      make_handler<DmattrOfEachRequest>(
+          on([](MetaStore &s, const DmattrOfEachRequest &r) -> Result<std::vector<DmattrOrErrno>> {
+            std::vector<DmattrOrErrno> out;
+            out.reserve(r.objects.size());
+            for (const ObjectRequest &o : r.objects) {
+              auto value = s.get_dmattr(o.ino, o.generation, r.name);
+              out.push_back(value.ok() ? DmattrOrErrno{0, std::move(value).value()}
+                                       : DmattrOrErrno{value.error().code, {}});
+            }
+            return out;
+          })));
   engine.register_handler(dm_attr_msg::kRemoveDmattr,
                           make_handler<DmattrRequest>(on([](MetaStore &s, const DmattrRequest &r) {
                             return s.remove_dmattr(r.ino, r.generation, r.name, r.set_dtime);

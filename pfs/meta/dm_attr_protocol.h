@@ -23,6 +23,7 @@ enum : mpi::MsgType {
   kSetFileattr,
   kDirAttrs,
   kPathOf,
+  kGetDmattrOfEach,
 };
 }  // namespace dm_attr_msg
 
@@ -53,6 +54,21 @@ struct DmattrRequest {  // get (set_dtime unused) and remove
   std::string name;
   bool set_dtime = false;
   auto fields() { return std::tie(ino, generation, name, set_dtime); }
+};
+
+// One DM attribute of many objects (a scan reading every file's record).
+struct DmattrOfEachRequest {
+  std::vector<ObjectRequest> objects;
+  std::string name;
+  auto fields() { return std::tie(objects, name); }
+};
+
+// One object's answer: its value, or the errno a get of it alone would fail
+// with (ENOENT: no such attribute; EBADF: the object is gone).
+struct DmattrOrErrno {
+  std::int32_t error = 0;
+  std::string value;
+  auto fields() { return std::tie(error, value); }
 };
 
 struct SetFileattrRequest {

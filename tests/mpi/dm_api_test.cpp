@@ -401,6 +401,64 @@ TEST(DmApi, DmAttributeRoundTripB16) {
   ASSERT_TRUE(all(no_failure()));
 }
 
+// B16, read in bulk (pdm-hsm's scan): get_attr_of_each answers, in order and
+// across request batches, what get_attr answers for each object one by one:
+// the value, ENOENT for an object without the attribute, EBADF for a removed
+// file and for a handle that names no object.
+TEST(DmApi, AttributeOfEachObjectAsGetAttrOfEachB16) {
+  const std::vector<std::string> paths = {test_path("a"), test_path("b"), test_path("c"),
+                                          test_path("gone")};
+  if (rank() == 0) {
+    for (const auto &path : paths) write_file(path, 23, 512);
+  }
+  ASSERT_TRUE(all(no_failure()));
+  std::vector<api::Handle> files;
+  for (const auto &path : paths) {
+    auto h = api::handle_of(path);
+    ASSERT_TRUE(h.ok()) << h.error().message;
+    files.push_back(*h);
+  }
+  ASSERT_TRUE(all(no_failure()));
+  if (rank() == 2) {
+    auto s = must_create("cxx-attr-each");
+    ASSERT_TRUE(s.has_value());
+    ASSERT_TRUE(api::set_attr(*s, files[0], "hsmloc", "first").ok());
+    ASSERT_TRUE(api::set_attr(*s, files[2], "hsmloc", "third").ok());
+    ASSERT_TRUE(api::set_attr(*s, files[3], "hsmloc", "removed").ok());
+    ASSERT_EQ(pdm_unlink(paths[3].c_str()), 0) << pdm_last_error();
+    // More objects than one request takes, the four files over and over,
+    // and a handle of no object.
+    std::vector<api::Handle> asked;
+    for (std::size_t i = 0; i < api::kAttrOfEachBatch + 5; ++i) asked.push_back(files[i % 4]);
+    asked.push_back(api::Handle::global());
+    auto got = api::get_attr_of_each(*s, asked, "hsmloc");
+    ASSERT_TRUE(got.ok()) << got.error().message;
+    ASSERT_EQ(got->size(), asked.size());
+    const std::vector<std::string> values = {"first", "", "third", ""};
+    const std::vector<int> errors = {0, ENOENT, 0, EBADF};
+    for (std::size_t i = 0; i + 1 < asked.size(); ++i) {
+      const auto &one = (*got)[i];
+      const auto alone = api::get_attr(*s, asked[i], "hsmloc");
+      ASSERT_EQ(one.ok(), alone.ok()) << "object " << i;
+      if (errors[i % 4] == 0) {
+        ASSERT_TRUE(one.ok()) << "object " << i << ": " << one.error().message;
+        EXPECT_EQ(*one, values[i % 4]) << "object " << i;
+      } else {
+        ASSERT_FALSE(one.ok()) << "object " << i << " has " << *one;
+        EXPECT_EQ(one.error().code, errors[i % 4]) << "object " << i;
+        EXPECT_EQ(one.error().code, alone.error().code) << "object " << i;
+      }
+    }
+    ASSERT_FALSE(got->back().ok());
+    EXPECT_EQ(got->back().error().code, EBADF);
+    auto bad_name = api::get_attr_of_each(*s, asked, "longer-than-8");
+    ASSERT_FALSE(bad_name.ok());
+    EXPECT_EQ(bad_name.error().code, EINVAL);
+    for (std::size_t i : {0u, 2u}) ASSERT_TRUE(api::remove_attr(*s, files[i], "hsmloc").ok());
+  }
+  ASSERT_TRUE(all(no_failure()));
+}
+
 // The object calls beyond attributes and regions (issue #3's C++ API): all
 // DM attributes, set_stat (no event, no implicit times), a directory page,
 // allocation extents after a punch, sync. Rank 2 works on rank 0's file.

@@ -60,17 +60,34 @@ void fault_point(std::string_view point) {
   }
 }
 
-Result<std::optional<HsmRecord>> read_record(const api::Session &session, const api::Handle &file,
-                                             dm::Token token) {
-  auto value = api::get_attr(session, file, kHsmAttribute, token);
+namespace {
+
+// A record attribute's value as a record; no attribute is no record.
+Result<std::optional<HsmRecord>> record_of(Result<std::string> value) {
   if (!value.ok()) {
     if (value.error().code == ENOENT || value.error().code == ENODATA) {
       return std::optional<HsmRecord>{};
     }
-    return value.error();
+    return std::move(value).error();
   }
   PDM_ASSIGN_OR_RETURN(auto record, HsmRecord::decode(*value));
   return std::optional<HsmRecord>(std::move(record));
+}
+
+}  // namespace
+
+Result<std::optional<HsmRecord>> read_record(const api::Session &session, const api::Handle &file,
+                                             dm::Token token) {
+  return record_of(api::get_attr(session, file, kHsmAttribute, token));
+}
+
+Result<std::vector<Result<std::optional<HsmRecord>>>> read_records(
+    const api::Session &session, std::span<const api::Handle> files) {
+  PDM_ASSIGN_OR_RETURN(auto values, api::get_attr_of_each(session, files, kHsmAttribute));
+  std::vector<Result<std::optional<HsmRecord>>> records;
+  records.reserve(values.size());
+  for (auto &value : values) records.push_back(record_of(std::move(value)));
+  return records;
 }
 
 Status write_record(const api::Session &session, const api::Handle &file, const HsmRecord &record,

@@ -42,6 +42,11 @@ namespace api = pdm::dm::api;
 // The record of a file, nullopt if it has none (never archived).
 Result<std::optional<HsmRecord>> read_record(const api::Session &session, const api::Handle &file,
                                              dm::Token token = api::kNoToken);
+// The records of many files, in a metadata request per api::kAttrOfEachBatch
+// files, taking no access right (api::get_attr_of_each): for a scan, whose
+// choices are checked again under a right before anything is done.
+Result<std::vector<Result<std::optional<HsmRecord>>>> read_records(
+    const api::Session &session, std::span<const api::Handle> files);
 Status write_record(const api::Session &session, const api::Handle &file, const HsmRecord &record,
                     dm::Token token = api::kNoToken);
 

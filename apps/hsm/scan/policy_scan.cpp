@@ -127,11 +127,17 @@ Result<ScanResult> policy_scan(const mpi::Comm &world, pfs::FileSystem &fs,
   ScanResult result;
   result.errors = std::move(share.errors);
   result.scanned = share.total;
-  for (FoundFile &file : share.mine) {
-    auto record = [&]() -> Result<std::optional<HsmRecord>> {
-      PDM_ASSIGN_OR_RETURN(const api::Handle h, handle_for(file));
-      return read_record(session, h);
-    }();
+  // The records in batches: one metadata request per batch, not per file.
+  PDM_ASSIGN_OR_RETURN(const api::Handle fs_handle, api::mounted_fs_handle());
+  std::vector<api::Handle> handles;
+  handles.reserve(share.mine.size());
+  for (const FoundFile &file : share.mine) {
+    handles.push_back(api::Handle::object(fs_handle.fsid, file.inode.ino, file.inode.generation));
+  }
+  PDM_ASSIGN_OR_RETURN(auto records, read_records(session, handles));
+  for (std::size_t i = 0; i < share.mine.size(); ++i) {
+    FoundFile &file = share.mine[i];
+    auto &record = records[i];
     if (!record.ok()) {
       result.errors.push_back({file.path, record.error()});
       continue;

@@ -2,6 +2,9 @@
 
 #include <pdm/dmapi.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "pfs/meta/dm_attr_protocol.h"
 #include "pfs/meta/meta_store.h"
 #include "runtime/dmapi/dm_object.h"
@@ -38,6 +41,56 @@ Result<std::string> get_attr(const Session &s, const Handle &object, std::string
   PDM_ASSIGN_OR_RETURN(auto o, target(s, object, token, dm::Right::kShared));
   return pdm::dmapi::meta_call<std::string>(
       o, msg::kGetDmattr, pfs::DmattrRequest{o.ino, o.generation, std::string(name), false});
+}
+
+Result<std::vector<Result<std::string>>> get_attr_of_each(const Session &s,
+                                                          std::span<const Handle> objects,
+                                                          std::string_view name) {
+  PDM_TRY(check_name(name));
+  std::vector<Result<std::string>> out(objects.size(), Error{EBADF, "not a valid handle"});
+  // Which objects go in the requests (out's index), and as what.
+  std::vector<std::size_t> asked;
+  std::vector<pfs::ObjectRequest> requests;
+  node::Node *node = nullptr;
+  for (std::size_t i = 0; i < objects.size(); ++i) {
+    if (!objects[i].validate().ok()) continue;
+    const auto bytes = objects[i].encode();
+    auto object = pdm::dmapi::object_of(bytes.data(), bytes.size());
+    if (!object.ok()) {
+      out[i] = object.error();
+      continue;
+    }
+    node = object->node;
+    asked.push_back(i);
+    requests.push_back({object->ino, object->generation});
+  }
+  if (node == nullptr) return out;
+  PDM_TRY(pdm::dmapi::check_session(*node, s.id()));
+  for (std::size_t first = 0; first < requests.size(); first += kAttrOfEachBatch) {
+    const std::size_t last = std::min(requests.size(), first + kAttrOfEachBatch);
+    pfs::DmattrOfEachRequest request{{requests.begin() + static_cast<std::ptrdiff_t>(first),
+                                      requests.begin() + static_cast<std::ptrdiff_t>(last)},
+                                     std::string(name)};
+    PDM_ASSIGN_OR_RETURN(auto answers, node->fs().meta_call<std::vector<pfs::DmattrOrErrno>>(
+                                           msg::kGetDmattrOfEach, request));
+    if (answers.size() != last - first) {
+      return make_error(EPROTO, "{} answers to {} DM attribute requests", answers.size(),
+                        last - first);
+    }
+    for (std::size_t k = first; k < last; ++k) {
+      auto &answer = answers[k - first];
+      const pfs::ObjectRequest &o = requests[k];
+      if (answer.error == 0) {
+        out[asked[k]] = std::move(answer.value);
+      } else if (answer.error == ENOENT) {
+        out[asked[k]] = make_error(ENOENT, "inode {}: no DM attribute {:?}", o.ino, name);
+      } else {
+        out[asked[k]] = make_error(answer.error, "DM attribute {:?} of inode {}: {}", name, o.ino,
+                                   std::strerror(answer.error));
+      }
+    }
+  }
+  return out;
 }
 
 Status set_attr(const Session &s, const Handle &object, std::string_view name,

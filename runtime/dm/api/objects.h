@@ -36,6 +36,20 @@ Status set_attr(const Session &s, const Handle &object, std::string_view name,
 Status remove_attr(const Session &s, const Handle &object, std::string_view name,
                    Token token = kNoToken, bool set_dtime = false);
 
+// One DM attribute of each of `objects`, in one metadata request per
+// kAttrOfEachBatch objects instead of one per object (pdm-hsm's scan reads
+// every file's record this way). Per object, in order: the value, or the
+// error get_attr would give (ENOENT: no such attribute; EBADF: not a valid
+// handle, or the object is gone). Beyond XDSM, and unlike get_attr, it takes
+// no access right: each value is read atomically, but a session holding
+// DM_RIGHT_EXCL on an object may change it right after, so a caller that
+// acts on a value reads it again under a right. EINVAL for a bad name or
+// session.
+inline constexpr std::size_t kAttrOfEachBatch = 256;
+Result<std::vector<Result<std::string>>> get_attr_of_each(const Session &s,
+                                                          std::span<const Handle> objects,
+                                                          std::string_view name);
+
 // Every DM attribute of the object, in name order (dm_getall_dmattr).
 using Attribute = pfs::DmAttr;
 Result<std::vector<Attribute>> list_attrs(const Session &s, const Handle &object,
