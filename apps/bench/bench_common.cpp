@@ -280,11 +280,14 @@ ScratchFs::~ScratchFs() {
   (void)close();
 }
 
-void print_report(const Context &context, const Json &report) {
-  if (!context.is_root()) return;
+void print_json(const Json &report) {
   std::fputs(report.dump(2).c_str(), stdout);
   std::fputc('\n', stdout);
   std::fflush(stdout);
+}
+
+void print_report(const Context &context, const Json &report) {
+  if (context.is_root()) print_json(report);
 }
 
 int run_on_scratch(Context &context, const ScratchOptions &options,

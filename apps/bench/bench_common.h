@@ -202,8 +202,11 @@ class ScratchFs {
 
 // --- output --------------------------------------------------------------
 
-// The report: one JSON object on stdout, from rank 0 only.
+// The report: one JSON object on stdout, from rank 0 only (print_report), or
+// from the calling rank (print_json: the failover report comes from the
+// lowest survivor).
 void print_report(const Context &context, const Json &report);
+void print_json(const Json &report);
 
 // Collective, what every benchmark's run does around its measurements:
 // makes and mounts a scratch file system, runs `measure` (which returns

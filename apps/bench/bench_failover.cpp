@@ -261,9 +261,7 @@ int run_failover(Context &context) {
   }
   report["ratio_to_heartbeat_timeout"] = ratio;
   report["view_epoch"] = info.epoch;
-  std::fputs(report.dump(2).c_str(), stdout);
-  std::fputc('\n', stdout);
-  std::fflush(stdout);
+  print_json(report);  // from the lowest survivor, not rank 0, which may be the victim
   return kExitOk;
 }
 
