@@ -80,7 +80,9 @@ Command fsck_command() {
       "link counts (a file: its number of names; a directory: 2 + its subdirectories);\n"
       "that unlinked inodes are queued for destruction (a note: the next mount destroys\n"
       "them); and that every object file on the volumes belongs to a file and is no longer\n"
-      "than the file's size needs (warnings: reclaimable space). Nothing is changed.";
+      "than the file's size needs (warnings: reclaimable space). A lease still naming a\n"
+      "job that died mounted is taken over and reported first (a note naming its pid and\n"
+      "host). Nothing is changed.";
   command.exit_status =
       "0 no errors (warnings and notes allowed), 1 errors found, 2 the check could not run\n"
       "(usage error, a job has the file system mounted, an unreadable store or volume)";

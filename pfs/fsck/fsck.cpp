@@ -389,7 +389,19 @@ Result<FsckReport> fsck(const FsConfig &config, const FsckOptions &options) {
   PDM_ASSIGN_OR_RETURN(auto lease, MountLease::acquire(config.volumes.front(), config.fs_id));
   Checker checker(config);
   PDM_TRY(checker.run(options));
-  return checker.take_report();
+  FsckReport report = checker.take_report();
+  // A lease that still names a holder whose lock is gone: the last job died
+  // (or was killed) mounted. Said first: it explains the notes and warnings
+  // such a death leaves (unlinked inodes not destroyed, bytes past a size).
+  if (const auto &stale = lease.recovered()) {
+    report.findings.insert(
+        report.findings.begin(),
+        Finding{Severity::note,
+                fmt::format("the last job to mount the file system (pid {} on host {}, since {}) "
+                            "did not unmount it: it died or was killed",
+                            stale->pid, stale->host, stale->since_text())});
+  }
+  return report;
 }
 
 }  // namespace pdm::pfs

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <lmdb.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -275,6 +276,30 @@ TEST_F(Fsck, LeaseIsReleasedAfterTheCheck) {
   populate();
   (void)check();
   EXPECT_TRUE(pdm::pfs::MountLease::acquire(config().volumes.front(), config().fs_id).ok());
+}
+
+// A job that died mounted leaves the lease naming it with no lock: fsck
+// takes the lease and says so (a note, not an error), naming the dead holder.
+TEST_F(Fsck, LeaseOfAJobThatDiedMountedIsANoteNamingIt) {
+  populate();
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // Takes the lease and exits without releasing it, as a killed job would.
+    auto lease = pdm::pfs::MountLease::acquire(config().volumes.front(), config().fs_id);
+    ::_exit(lease.ok() ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  const FsckReport report = check();
+  EXPECT_TRUE(report.clean()) << describe(report);
+  EXPECT_TRUE(has_finding(report, Severity::note,
+                          {"did not unmount", fmt::format("pid {}", child)}))
+      << describe(report);
+  // The check released the lease it took: the next one finds no dead holder.
+  const FsckReport again = check();
+  EXPECT_FALSE(has_finding(again, Severity::note, {"did not unmount"})) << describe(again);
 }
 
 TEST_F(Fsck, EntryNamingAMissingInodeIsAnError) {
