@@ -294,8 +294,8 @@ TEST_F(Fsck, LeaseOfAJobThatDiedMountedIsANoteNamingIt) {
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   const FsckReport report = check();
   EXPECT_TRUE(report.clean()) << describe(report);
-  EXPECT_TRUE(has_finding(report, Severity::note,
-                          {"did not unmount", fmt::format("pid {}", child)}))
+  EXPECT_TRUE(
+      has_finding(report, Severity::note, {"did not unmount", fmt::format("pid {}", child)}))
       << describe(report);
   // The check released the lease it took: the next one finds no dead holder.
   const FsckReport again = check();
