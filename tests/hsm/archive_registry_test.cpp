@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <thread>
@@ -143,6 +144,38 @@ TEST_F(ArchiveRegistryTest, OpenArchiveCreatesAPosixArchiveOnlyWhenAsked) {
   ASSERT_TRUE(created.ok()) << created.error().message;
   EXPECT_EQ((*created)->id(), "p");
   EXPECT_TRUE(open_archive(posix).ok());
+}
+
+// A spec made in code, not parsed from a line, is checked all the same:
+// open_archive and add_archive refuse bad HDF5 options with EINVAL naming
+// them (open_archive then reads the options without checking them again),
+// and nothing is created or added.
+TEST_F(ArchiveRegistryTest, BadHdf5OptionsOfASpecMadeInCodeAreEinval) {
+  const std::vector<std::pair<std::map<std::string, std::string>, std::string>> bad = {
+      {{{"deflate", "x"}}, "deflate=x"},
+      {{{"deflate", "12"}}, "deflate=12"},
+      {{{"chunk", "0"}}, "chunk=0"},
+      {{{"chunk", "4Q"}}, "chunk=4Q"},
+      {{{"container_files", "-1"}}, "container_files=-1"},
+      {{{"container_bytes", "0"}}, "container_bytes=0"},
+      {{{"compress", "1"}}, "unknown hdf5 option 'compress'"},
+      {{{"chunk", "1 M"}}, "bad option"},
+  };
+  for (const auto &[options, expected] : bad) {
+    const ArchiveSpec h = spec("h", ArchiveType::kHdf5, dir_.path() + "/h5", options);
+    auto opened = open_archive(h, {.create = true});
+    ASSERT_FALSE(opened.ok()) << expected;
+    EXPECT_EQ(opened.error().code, EINVAL) << expected;
+    EXPECT_NE(opened.error().message.find(expected), std::string::npos)
+        << expected << ": " << opened.error().message;
+    auto added = add_archive(config_path_, h);
+    ASSERT_FALSE(added.ok()) << expected;
+    EXPECT_EQ(added.error().code, EINVAL) << expected;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/h5"));
+  auto registry = ArchiveRegistry::load(config_path_);
+  ASSERT_TRUE(registry.ok()) << registry.error().message;
+  EXPECT_TRUE(registry->archives().empty());
 }
 
 }  // namespace

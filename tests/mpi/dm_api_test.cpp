@@ -521,14 +521,21 @@ TEST(DmApi, ObjectCallsListSetStatDirectoryAllocationSyncB16) {
 }
 
 // The queries: tokens, query_right, event lists (fs and per object),
-// mount_info, path_of; group options from a rank that is not a member.
+// mount_info, path_of (ENOENT for a directory without the object); set_stat
+// through a token without DM_RIGHT_EXCL (EACCES); group options from a rank
+// that is not a member.
 TEST(DmApi, QueriesTokensRightsEventlistsMountAndPathsB7B8) {
   const std::string path = test_path("f");
-  if (rank() == 0) write_file(path, 41, 100);
+  const std::string other_dir = test_path("d");
+  if (rank() == 0) {
+    write_file(path, 41, 100);
+    EXPECT_EQ(pdm_mkdir(other_dir.c_str(), 0755), 0) << pdm_last_error();
+  }
   ASSERT_TRUE(all(no_failure()));
   auto h = api::handle_of(path);
   auto root = api::handle_of("/");
-  ASSERT_TRUE(h.ok() && root.ok());
+  auto elsewhere = api::handle_of(other_dir);
+  ASSERT_TRUE(h.ok() && root.ok() && elsewhere.ok());
   if (rank() == 1) {
     auto s = must_create("cxx-queries");
     ASSERT_TRUE(s.has_value());
@@ -538,10 +545,19 @@ TEST(DmApi, QueriesTokensRightsEventlistsMountAndPathsB7B8) {
     ASSERT_TRUE(tokens.ok());
     EXPECT_EQ(*tokens, std::vector<dm::Token>{*token});
     EXPECT_EQ(*s->query_right(*token, *h), dm::Right::kNull);
+    pfs::AttrChange change;
+    change.mode = 0600;
+    auto no_right = api::set_stat(*s, *h, change, std::nullopt, *token);
+    ASSERT_FALSE(no_right.ok());
+    EXPECT_EQ(no_right.error().code, EACCES);
     {
       auto right = s->request_right(*token, *h, dm::Right::kShared, true);
       ASSERT_TRUE(right.ok()) << right.error().message;
       EXPECT_EQ(*s->query_right(*token, *h), dm::Right::kShared);
+      // A change needs DM_RIGHT_EXCL; SHARED is not enough.
+      auto shared_only = api::set_stat(*s, *h, change, std::nullopt, *token);
+      ASSERT_FALSE(shared_only.ok());
+      EXPECT_EQ(shared_only.error().code, EACCES);
     }
     EXPECT_EQ(*s->query_right(*token, *h), dm::Right::kNull);  // the guard released it
     ASSERT_TRUE(s->respond(*token, api::Continue{}).ok());
@@ -562,6 +578,9 @@ TEST(DmApi, QueriesTokensRightsEventlistsMountAndPathsB7B8) {
     ASSERT_TRUE(named.ok()) << named.error().message;
     EXPECT_EQ(*named, path);
     EXPECT_FALSE(api::path_of(*h, *h).ok());  // not a directory
+    auto not_there = api::path_of(*elsewhere, *h);
+    ASSERT_FALSE(not_there.ok()) << *not_there;
+    EXPECT_EQ(not_there.error().code, ENOENT);
   }
   if (rank() == 2) {
     ASSERT_TRUE(api::set_group_options("cxx-options", true).ok());
