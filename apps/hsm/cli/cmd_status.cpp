@@ -25,11 +25,24 @@ int run(Invocation &invocation) {
         code = invocation.fail(found.error(), path);
         continue;
       }
-      for (const FoundFile &file : *found) {
-        auto record = [&]() -> Result<std::optional<hsm::HsmRecord>> {
+      // The records in batches: one metadata request per batch, not per file.
+      auto records = [&]() -> Result<std::vector<Result<std::optional<hsm::HsmRecord>>>> {
+        std::vector<api::Handle> handles;
+        handles.reserve(found->size());
+        for (const FoundFile &file : *found) {
           PDM_ASSIGN_OR_RETURN(const api::Handle h, handle_for(file));
-          return hsm::read_record(job.session(), h);
-        }();
+          handles.push_back(h);
+        }
+        return hsm::read_records(job.session(), handles);
+      }();
+      if (!records.ok()) {
+        std::fflush(stdout);
+        code = invocation.fail(records.error(), path);
+        continue;
+      }
+      for (std::size_t i = 0; i < found->size(); ++i) {
+        const FoundFile &file = (*found)[i];
+        auto &record = (*records)[i];
         if (!record.ok()) {
           std::fflush(stdout);
           code = invocation.fail(record.error(), file.path);
