@@ -172,6 +172,14 @@ void assume_orphan(dm::SessionId id, std::optional<dm::api::Session> &session) {
   session.emplace(std::move(assumed).value());
 }
 
+void expect_no_events(const dm::api::Session &session, const std::string &after) {
+  auto more = session.get_events(8, false);
+  EXPECT_FALSE(more.ok()) << more->size() << " events " << after;
+  if (!more.ok()) {
+    EXPECT_EQ(more.error().code, EAGAIN);
+  }
+}
+
 void end_session(std::optional<dm::api::Session> &session) {
   EXPECT_TRUE(session->set_eventlist(0).ok());
   EXPECT_TRUE(session->set_disposition(0).ok());

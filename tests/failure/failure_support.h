@@ -68,6 +68,9 @@ dm::SessionId make_standby(int node, const std::string &group,
 // Waits until session `id` is orphaned, then assumes it on this rank
 // (dm_create_session(oldsid)) into `session` (gtest failures if not).
 void assume_orphan(dm::SessionId id, std::optional<dm::api::Session> &session);
+// `session` has no event to hand out: dm_get_events without waiting fails
+// with EAGAIN (`after` says after what, for the failure message).
+void expect_no_events(const dm::api::Session &session, const std::string &after);
 // At the end of a test: takes the events of `session` out of the file
 // system's event list, drops its dispositions and destroys it.
 void end_session(std::optional<dm::api::Session> &session);

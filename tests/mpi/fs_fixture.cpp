@@ -11,35 +11,6 @@ std::string g_root;
 std::string g_config;
 }  // namespace
 
-int rank() {
-  int r = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &r);
-  return r;
-}
-
-int size() {
-  int s = 0;
-  MPI_Comm_size(MPI_COMM_WORLD, &s);
-  return s;
-}
-
-bool all(bool ok) {
-  int mine = ok ? 1 : 0;
-  int every = 0;
-  MPI_Allreduce(&mine, &every, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-  return every == 1;
-}
-
-std::vector<std::byte> pattern(std::uint64_t file_id, std::uint64_t offset, std::size_t length) {
-  std::vector<std::byte> out(length);
-  for (std::size_t i = 0; i < length; ++i) {
-    std::uint64_t x = (offset + i) * 0x9E3779B97F4A7C15ull ^ (file_id + 1) * 0xC2B2AE3D27D4EB4Full;
-    x ^= x >> 29;
-    out[i] = static_cast<std::byte>(x & 0xff);
-  }
-  return out;
-}
-
 const std::string &FileSystemEnvironment::root() {
   return g_root;
 }

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/jobs/job_util.h"
+
 namespace pdm::test {
 
 inline constexpr int kVolumes = 4;
@@ -29,11 +31,11 @@ class FileSystemEnvironment : public ::testing::Environment {
   std::uint32_t stripe_;
 };
 
-int rank();
-int size();
-// True on every rank iff `ok` is true on every rank (a collective).
-bool all(bool ok);
-// Deterministic test bytes: the content of `file_id` at `offset`.
-std::vector<std::byte> pattern(std::uint64_t file_id, std::uint64_t offset, std::size_t length);
+// rank(), size(), all(ok) (a collective) and pattern(id, offset, length),
+// the deterministic test bytes, are those of the job programs.
+using jobs::all;
+using jobs::pattern;
+using jobs::rank;
+using jobs::size;
 
 }  // namespace pdm::test
