@@ -228,12 +228,15 @@ void ControlPlane::on_view_change(const cluster::View &next) {
 }
 
 void ControlPlane::queue_takeovers() {
-  std::vector<std::pair<SessionId, SessionId>> takeovers;
+  std::vector<SessionId> orphans;
   for (const auto &[id, session] : table_.sessions()) {
-    if (session.state != SessionState::kOrphaned) continue;
-    if (const Session *standby = table_.standby_for(id)) takeovers.emplace_back(id, standby->id);
+    if (session.state == SessionState::kOrphaned) orphans.push_back(id);
   }
-  for (const auto &[orphan, standby] : takeovers) {
+  // One at a time: each choice counts the takeovers applied before it.
+  for (const SessionId orphan : orphans) {
+    const Session *chosen = table_.standby_for(orphan);
+    if (chosen == nullptr) continue;
+    const SessionId standby = chosen->id;
     Update takeover;
     takeover.kind = Update::Kind::kTakeOver;
     takeover.session.id = orphan;

@@ -44,10 +44,23 @@ const Session *SessionTable::standby_for(SessionId id) const {
   if (orphan == nullptr || orphan->state != SessionState::kOrphaned || orphan->group.empty()) {
     return nullptr;
   }
+  // The standby that stands in for the fewest sessions already (ties: the
+  // lowest id), so that a rank dying with several members of the group
+  // spreads them over the standbys instead of piling them on one. Decided
+  // from the table alone: every replica would choose the same.
+  const Session *chosen = nullptr;
+  std::size_t chosen_load = 0;
   for (const Session *m : members(orphan->group)) {
-    if (m->id != id && m->standby && m->state == SessionState::kActive) return m;
+    if (m->id == id || !m->standby || m->state != SessionState::kActive) continue;
+    const auto load = static_cast<std::size_t>(
+        std::count_if(taken_over_.begin(), taken_over_.end(),
+                      [&](const auto &entry) { return entry.second == m->id; }));
+    if (chosen == nullptr || load < chosen_load) {
+      chosen = m;
+      chosen_load = load;
+    }
   }
-  return nullptr;
+  return chosen;
 }
 
 std::vector<const Session *> SessionTable::members(const std::string &group) const {

@@ -150,9 +150,10 @@ class SessionTable {
   // the standby that took it over (following takeovers of takeovers); 0 if
   // there is neither.
   SessionId successor(SessionId id) const;
-  // The standby that takes over session `id` if it is orphaned: the
-  // lowest-id active standby member of its group; nullptr if there is none
-  // or `id` is not orphaned.
+  // The standby that takes over session `id` if it is orphaned: the active
+  // standby member of its group that has taken over the fewest sessions so
+  // far (ties: the lowest id); nullptr if there is none or `id` is not
+  // orphaned.
   const Session *standby_for(SessionId id) const;
   // The sessions of a group, in id order.
   std::vector<const Session *> members(const std::string &group) const;

@@ -338,6 +338,29 @@ TEST_F(StandbyTest, TakeOverHandsDispositionsRightsAndEventsToTheStandbyB4) {
   EXPECT_EQ(rebuilt->successor(a), b);
 }
 
+// A rank dies with two members of the group and the group has two standbys:
+// each standby takes one, not the lowest id both. The choice is the table's
+// alone (a replica would make the same), counting the takeovers so far.
+TEST_F(StandbyTest, OrphansOfOneDeathAreSpreadOverTheStandbysB4) {
+  const SessionId a1 = create(0, "hsm-0a", "hsm");
+  const SessionId a2 = create(0, "hsm-0b", "hsm");
+  const SessionId s1 = create(1, "hsm-1", "hsm");
+  const SessionId s2 = create(2, "hsm-2", "hsm");
+  ASSERT_TRUE(make_standby(s1).ok());
+  ASSERT_TRUE(make_standby(s2).ok());
+  ASSERT_TRUE(orphan(0).ok());
+  // Both orphans would go to s1 (lowest id, nothing taken over yet).
+  ASSERT_NE(table.standby_for(a1), nullptr);
+  EXPECT_EQ(table.standby_for(a1)->id, s1);
+  ASSERT_TRUE(take_over(a1, s1).ok());
+  // Now s1 stands in for one session and s2 for none.
+  ASSERT_NE(table.standby_for(a2), nullptr);
+  EXPECT_EQ(table.standby_for(a2)->id, s2);
+  ASSERT_TRUE(take_over(a2, s2).ok());
+  EXPECT_EQ(table.successor(a1), s1);
+  EXPECT_EQ(table.successor(a2), s2);
+}
+
 TEST_F(StandbyTest, OnlyAnActiveStandbyOfTheSameGroupTakesOverAnOrphan) {
   const SessionId a = create(0, "hsm-0", "hsm");
   const SessionId b = create(1, "hsm-1", "hsm");
