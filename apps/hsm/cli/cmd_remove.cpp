@@ -80,10 +80,24 @@ int run(Invocation &invocation) {
     std::vector<std::string> referenced;  // locations live records name
     std::vector<std::string> report;
     std::array<std::uint64_t, 2> stale{};  // dropped, kept (in grace)
-    for (const FoundFile &file : share->mine) {
-      Status done = [&]() -> Status {
+    // The records in batches (one metadata request per batch); what is
+    // removed is decided again under EXCL below.
+    // A failure here is this rank's files' errors, never an early return:
+    // the other ranks are on their way to the collectives below.
+    auto records = [&]() -> Result<std::vector<Result<std::optional<hsm::HsmRecord>>>> {
+      std::vector<api::Handle> handles;
+      for (const FoundFile &file : share->mine) {
         PDM_ASSIGN_OR_RETURN(const api::Handle h, handle_for(file));
-        PDM_ASSIGN_OR_RETURN(auto record, hsm::read_record(job.session(), h));
+        handles.push_back(h);
+      }
+      return hsm::read_records(job.session(), handles);
+    }();
+    for (std::size_t i = 0; i < share->mine.size(); ++i) {
+      const FoundFile &file = share->mine[i];
+      Status done = [&]() -> Status {
+        PDM_TRY(records);
+        PDM_ASSIGN_OR_RETURN(const api::Handle h, handle_for(file));
+        PDM_ASSIGN_OR_RETURN(auto record, std::move((*records)[i]));
         if (!record || !record->location) return {};
         if (hsm::effective_state(record, file.inode) != hsm::FileState::kResident) {
           referenced.push_back(record->location->encode());
