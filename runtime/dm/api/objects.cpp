@@ -8,6 +8,7 @@
 #include "pfs/meta/dm_attr_protocol.h"
 #include "pfs/meta/meta_store.h"
 #include "runtime/dmapi/dm_object.h"
+#include "runtime/node/process_node.h"
 
 namespace pdm::dm::api {
 namespace {
@@ -47,11 +48,13 @@ Result<std::vector<Result<std::string>>> get_attr_of_each(const Session &s,
                                                           std::span<const Handle> objects,
                                                           std::string_view name) {
   PDM_TRY(check_name(name));
+  node::Node *node = node::process_node();
+  if (node == nullptr) return Error{EINVAL, "pdm is not started: call pdm_start first"};
+  PDM_TRY(pdm::dmapi::check_session(*node, s.id()));
   std::vector<Result<std::string>> out(objects.size(), Error{EBADF, "not a valid handle"});
   // Which objects go in the requests (out's index), and as what.
   std::vector<std::size_t> asked;
   std::vector<pfs::ObjectRequest> requests;
-  node::Node *node = nullptr;
   for (std::size_t i = 0; i < objects.size(); ++i) {
     if (!objects[i].validate().ok()) continue;
     const auto bytes = objects[i].encode();
@@ -60,12 +63,9 @@ Result<std::vector<Result<std::string>>> get_attr_of_each(const Session &s,
       out[i] = object.error();
       continue;
     }
-    node = object->node;
     asked.push_back(i);
     requests.push_back({object->ino, object->generation});
   }
-  if (node == nullptr) return out;
-  PDM_TRY(pdm::dmapi::check_session(*node, s.id()));
   for (std::size_t first = 0; first < requests.size(); first += kAttrOfEachBatch) {
     const std::size_t last = std::min(requests.size(), first + kAttrOfEachBatch);
     pfs::DmattrOfEachRequest request{{requests.begin() + static_cast<std::ptrdiff_t>(first),
