@@ -205,28 +205,11 @@ bool check_job() {
   return all(ok);
 }
 
-int run(const std::string &mode, const std::string &fs) {
-  if (pdm_start(MPI_COMM_WORLD, fs.c_str()) != 0) {
-    report("pdm_start: {}", pdm_last_error());
-    return 1;
-  }
-  const bool ok = mode == "prepare" ? prepare_job() : check_job();
-  const bool stopped = pdm_stop() == 0;
-  return ok && stopped ? 0 : 1;
-}
-
 }  // namespace
 }  // namespace pdm::jobs
 
 int main(int argc, char **argv) {
-  pdm::jobs::init_mpi(argc, argv);
-  int code = 2;
-  const std::string mode = argc == 3 ? argv[1] : "";
-  if (mode == "prepare" || mode == "check") {
-    code = pdm::jobs::run(mode, argv[2]);
-  } else if (pdm::jobs::rank() == 0) {
-    std::fprintf(stderr, "usage: rebuild_catalog_job prepare|check FS_CONFIG\n");
-  }
-  MPI_Finalize();
-  return code;
+  return pdm::jobs::run_mounted_job(
+      argc, argv, "rebuild_catalog_job",
+      {{"prepare", pdm::jobs::prepare_job}, {"check", pdm::jobs::check_job}});
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -41,6 +42,32 @@ bool all(bool ok) {
   int every = 0;
   MPI_Allreduce(&mine, &every, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
   return every == 1;
+}
+
+int run_mounted_job(int argc, char **argv, std::string_view program,
+                    const std::vector<std::pair<std::string, std::function<bool()>>> &modes) {
+  init_mpi(argc, argv);
+  const std::string mode = argc == 3 ? argv[1] : "";
+  const auto it = std::find_if(modes.begin(), modes.end(),
+                               [&](const auto &entry) { return entry.first == mode; });
+  int code = 2;
+  if (it == modes.end()) {
+    if (rank() == 0) {
+      std::string names;
+      for (const auto &entry : modes) names += (names.empty() ? "" : "|") + entry.first;
+      std::fprintf(stderr, "usage: %.*s %s FS_CONFIG\n", static_cast<int>(program.size()),
+                   program.data(), names.c_str());
+    }
+  } else if (pdm_start(MPI_COMM_WORLD, argv[2]) != 0) {
+    report("pdm_start: {}", pdm_last_error());
+    code = 1;
+  } else {
+    const bool ok = it->second();
+    const bool stopped = pdm_stop() == 0;
+    code = ok && stopped ? 0 : 1;
+  }
+  MPI_Finalize();
+  return code;
 }
 
 void report(std::string_view message) {

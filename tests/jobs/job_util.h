@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -27,6 +28,13 @@ int rank();
 int size();
 // True on every rank iff ok is true on every rank (collective).
 bool all(bool ok);
+
+// The whole main of a job program run as `program MODE FS_CONFIG`: MPI up,
+// pdm mounted from FS_CONFIG, the function of MODE (true: passed on every
+// rank it must), pdm unmounted, MPI down. Exit code 0 passed, 1 failed, 2
+// usage (an unknown MODE or a wrong argument count).
+int run_mounted_job(int argc, char **argv, std::string_view program,
+                    const std::vector<std::pair<std::string, std::function<bool()>>> &modes);
 
 // Prints "[rank r] <message>" on stderr.
 void report(std::string_view message);
