@@ -38,13 +38,13 @@ void register_dm_attr_handlers(mpi::RpcEngine &engine, std::function<MetaService
   engine.register_handler(
       dm_attr_msg::kGetDmattrOfEach,
       make_handler<DmattrOfEachRequest>(
-          on([](MetaStore &s, const DmattrOfEachRequest &r) -> Result<std::vector<DmattrOrErrno>> {
-            std::vector<DmattrOrErrno> out;
+          on([](MetaStore &s, const DmattrOfEachRequest &r) -> Result<std::vector<DmattrOrError>> {
+            std::vector<DmattrOrError> out;
             out.reserve(r.objects.size());
             for (const ObjectRequest &o : r.objects) {
               auto value = s.get_dmattr(o.ino, o.generation, r.name);
-              out.push_back(value.ok() ? DmattrOrErrno{0, std::move(value).value()}
-                                       : DmattrOrErrno{value.error().code, {}});
+              out.push_back(value.ok() ? DmattrOrError{0, std::move(value).value()}
+                                       : DmattrOrError{value.error().code, value.error().message});
             }
             return out;
           })));

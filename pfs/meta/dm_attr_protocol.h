@@ -63,12 +63,13 @@ struct DmattrOfEachRequest {
   auto fields() { return std::tie(objects, name); }
 };
 
-// One object's answer: its value, or the errno a get of it alone would fail
-// with (ENOENT: no such attribute; EBADF: the object is gone).
-struct DmattrOrErrno {
+// One object's answer: its value, or the error a get of it alone would fail
+// with (ENOENT: no such attribute; EBADF: the object is gone), errno and
+// message.
+struct DmattrOrError {
   std::int32_t error = 0;
-  std::string value;
-  auto fields() { return std::tie(error, value); }
+  std::string value_or_message;
+  auto fields() { return std::tie(error, value_or_message); }
 };
 
 struct SetFileattrRequest {

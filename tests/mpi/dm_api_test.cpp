@@ -454,6 +454,14 @@ TEST(DmApi, AttributeOfEachObjectAsGetAttrOfEachB16) {
     auto bad_name = api::get_attr_of_each(*s, asked, "longer-than-8");
     ASSERT_FALSE(bad_name.ok());
     EXPECT_EQ(bad_name.error().code, EINVAL);
+    // A session that is gone is EINVAL, even when no handle is valid.
+    auto gone = must_create("cxx-attr-each-gone");
+    ASSERT_TRUE(gone.has_value());
+    ASSERT_TRUE(gone->destroy().ok());
+    const std::vector<api::Handle> no_object = {api::Handle::global()};
+    auto refused = api::get_attr_of_each(*gone, no_object, "hsmloc");
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().code, EINVAL);
     for (std::size_t i : {0u, 2u}) ASSERT_TRUE(api::remove_attr(*s, files[i], "hsmloc").ok());
   }
   ASSERT_TRUE(all(no_failure()));

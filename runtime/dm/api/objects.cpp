@@ -3,7 +3,6 @@
 #include <pdm/dmapi.h>
 
 #include <algorithm>
-#include <cstring>
 
 #include "pfs/meta/dm_attr_protocol.h"
 #include "pfs/meta/meta_store.h"
@@ -71,7 +70,7 @@ Result<std::vector<Result<std::string>>> get_attr_of_each(const Session &s,
     pfs::DmattrOfEachRequest request{{requests.begin() + static_cast<std::ptrdiff_t>(first),
                                       requests.begin() + static_cast<std::ptrdiff_t>(last)},
                                      std::string(name)};
-    PDM_ASSIGN_OR_RETURN(auto answers, node->fs().meta_call<std::vector<pfs::DmattrOrErrno>>(
+    PDM_ASSIGN_OR_RETURN(auto answers, node->fs().meta_call<std::vector<pfs::DmattrOrError>>(
                                            msg::kGetDmattrOfEach, request));
     if (answers.size() != last - first) {
       return make_error(EPROTO, "{} answers to {} DM attribute requests", answers.size(),
@@ -79,15 +78,8 @@ Result<std::vector<Result<std::string>>> get_attr_of_each(const Session &s,
     }
     for (std::size_t k = first; k < last; ++k) {
       auto &answer = answers[k - first];
-      const pfs::ObjectRequest &o = requests[k];
-      if (answer.error == 0) {
-        out[asked[k]] = std::move(answer.value);
-      } else if (answer.error == ENOENT) {
-        out[asked[k]] = make_error(ENOENT, "inode {}: no DM attribute {:?}", o.ino, name);
-      } else {
-        out[asked[k]] = make_error(answer.error, "DM attribute {:?} of inode {}: {}", name, o.ino,
-                                   std::strerror(answer.error));
-      }
+      out[asked[k]] = answer.error == 0 ? Result<std::string>(std::move(answer.value_or_message))
+                                        : Error{answer.error, std::move(answer.value_or_message)};
     }
   }
   return out;
