@@ -84,14 +84,7 @@ int run(Invocation &invocation) {
     // removed is decided again under EXCL below.
     // A failure here is this rank's files' errors, never an early return:
     // the other ranks are on their way to the collectives below.
-    auto records = [&]() -> Result<std::vector<Result<std::optional<hsm::HsmRecord>>>> {
-      std::vector<api::Handle> handles;
-      for (const FoundFile &file : share->mine) {
-        PDM_ASSIGN_OR_RETURN(const api::Handle h, handle_for(file));
-        handles.push_back(h);
-      }
-      return hsm::read_records(job.session(), handles);
-    }();
+    auto records = records_of(job.session(), share->mine);
     for (std::size_t i = 0; i < share->mine.size(); ++i) {
       const FoundFile &file = share->mine[i];
       Status done = [&]() -> Status {

@@ -25,16 +25,7 @@ int run(Invocation &invocation) {
         code = invocation.fail(found.error(), path);
         continue;
       }
-      // The records in batches: one metadata request per batch, not per file.
-      auto records = [&]() -> Result<std::vector<Result<std::optional<hsm::HsmRecord>>>> {
-        std::vector<api::Handle> handles;
-        handles.reserve(found->size());
-        for (const FoundFile &file : *found) {
-          PDM_ASSIGN_OR_RETURN(const api::Handle h, handle_for(file));
-          handles.push_back(h);
-        }
-        return hsm::read_records(job.session(), handles);
-      }();
+      auto records = records_of(job.session(), *found);
       if (!records.ok()) {
         std::fflush(stdout);
         code = invocation.fail(records.error(), path);

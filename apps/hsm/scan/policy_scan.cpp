@@ -85,6 +85,17 @@ Result<api::Handle> handle_for(const FoundFile &file) {
   return api::Handle::object(fs.fsid, file.inode.ino, file.inode.generation);
 }
 
+Result<std::vector<Result<std::optional<HsmRecord>>>> records_of(const api::Session &session,
+                                                                 std::span<const FoundFile> files) {
+  PDM_ASSIGN_OR_RETURN(const api::Handle fs, api::mounted_fs_handle());
+  std::vector<api::Handle> handles;
+  handles.reserve(files.size());
+  for (const FoundFile &file : files) {
+    handles.push_back(api::Handle::object(fs.fsid, file.inode.ino, file.inode.generation));
+  }
+  return read_records(session, handles);
+}
+
 Result<FileShare> share_files(const mpi::Comm &world, pfs::FileSystem &fs,
                               const std::vector<std::string> &paths) {
   FileShare share;
@@ -127,14 +138,7 @@ Result<ScanResult> policy_scan(const mpi::Comm &world, pfs::FileSystem &fs,
   ScanResult result;
   result.errors = std::move(share.errors);
   result.scanned = share.total;
-  // The records in batches: one metadata request per batch, not per file.
-  PDM_ASSIGN_OR_RETURN(const api::Handle fs_handle, api::mounted_fs_handle());
-  std::vector<api::Handle> handles;
-  handles.reserve(share.mine.size());
-  for (const FoundFile &file : share.mine) {
-    handles.push_back(api::Handle::object(fs_handle.fsid, file.inode.ino, file.inode.generation));
-  }
-  PDM_ASSIGN_OR_RETURN(auto records, read_records(session, handles));
+  PDM_ASSIGN_OR_RETURN(auto records, records_of(session, share.mine));
   for (std::size_t i = 0; i < share.mine.size(); ++i) {
     FoundFile &file = share.mine[i];
     auto &record = records[i];

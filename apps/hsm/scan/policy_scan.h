@@ -6,10 +6,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "apps/hsm/file_state.h"
+#include "apps/hsm/hsm_record.h"
 #include "apps/hsm/policy/policy.h"
 #include "pfs/client/file_system.h"
 #include "pfs/meta/inode.h"
@@ -34,6 +37,11 @@ Result<std::vector<FoundFile>> find_files(pfs::FileSystem &fs, const std::string
 
 // The handle of a found file in the mounted file system.
 Result<api::Handle> handle_for(const FoundFile &file);
+// The records of `files`, in order, in a metadata request per batch
+// (hsm::read_records: no access right taken; check again under a right
+// before acting on one).
+Result<std::vector<Result<std::optional<HsmRecord>>>> records_of(const api::Session &session,
+                                                                 std::span<const FoundFile> files);
 
 struct Selected {
   FoundFile file;
