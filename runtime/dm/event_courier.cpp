@@ -69,17 +69,7 @@ void EventCourier::sent(std::uint64_t receipt, const Status &outcome) {
     std::lock_guard lock(mutex_);
     auto it = kept_.find(receipt);
     if (it == kept_.end()) return;
-    const int code = outcome.error().code;
-    if (code != ESTALE && code != ESRCH) {
-      // Not a matter of time: the session's node refused it for good.
-      spdlog::warn("asynchronous event {} for session {} not delivered: {}",
-                   it->second.message.type, it->second.message.session, outcome.error().message);
-      erase(it);
-      return;
-    }
-    // ESTALE: a view change cut the call (the node may be dead); ESRCH: the
-    // node's replica does not show the session there yet, or it is being
-    // destroyed. The thread tries again.
+    if (dropped_if_refused(it, outcome.error())) return;
     mark_unqueued(it->second);
   }
   wake_.notify_all();
@@ -94,6 +84,18 @@ std::size_t EventCourier::kept_for(SessionId session) const {
   std::lock_guard lock(mutex_);
   auto it = per_session_.find(session);
   return it == per_session_.end() ? 0 : it->second;
+}
+
+bool EventCourier::dropped_if_refused(std::map<std::uint64_t, Copy>::iterator it,
+                                      const Error &error) {
+  // ESTALE: a view change cut the call (the node may be dead); ESRCH: the
+  // node's replica does not show the session there yet, or it is being
+  // destroyed. Both are a matter of time: the thread tries again.
+  if (error.code == ESTALE || error.code == ESRCH) return false;
+  spdlog::warn("asynchronous event {} for session {} not delivered: {}", it->second.message.type,
+               it->second.message.session, error.message);
+  erase(it);
+  return true;
 }
 
 std::map<std::uint64_t, EventCourier::Copy>::iterator EventCourier::erase(
@@ -252,8 +254,10 @@ void EventCourier::resend(std::vector<Resend> todo) {
     std::lock_guard lock(mutex_);
     auto it = kept_.find(r.receipt);
     if (it == kept_.end()) continue;  // handed out meanwhile
-    if (!queued.ok()) held_back.insert(r.message.session);
-    if (queued.ok()) {
+    if (!queued.ok()) {
+      held_back.insert(r.message.session);
+      (void)dropped_if_refused(it, queued.error());
+    } else {
       if (it->second.message.session != r.message.session) {
         count_off(it->second.message.session);
         ++per_session_[r.message.session];
@@ -261,10 +265,6 @@ void EventCourier::resend(std::vector<Resend> todo) {
       }
       it->second.node = r.node;
       ++again;
-    } else if (queued.error().code != ESTALE && queued.error().code != ESRCH) {
-      spdlog::warn("asynchronous event {} for session {} not delivered: {}", r.message.type,
-                   r.message.session, queued.error().message);
-      erase(it);
     }
   }
   if (again > 0) {

@@ -87,6 +87,9 @@ class EventCourier {
   std::vector<Resend> due_resends();
   void resend(std::vector<Resend> todo);
   void mark_unqueued(Copy &copy);  // mutex_ held
+  // Drops the copy if its delivery failed for good, not by a view change or
+  // a replica behind (mutex_ held); true if dropped.
+  bool dropped_if_refused(std::map<std::uint64_t, Copy>::iterator it, const Error &error);
   // Drops a copy and counts it off its session (mutex_ held).
   std::map<std::uint64_t, Copy>::iterator erase(std::map<std::uint64_t, Copy>::iterator it);
   void count_off(SessionId session);
