@@ -139,8 +139,7 @@ PDM_PMPI_ALIAS(MPI_File_sync)
 extern "C" int MPI_File_set_atomicity(MPI_File fh, int flag) {
   auto file = pdm_file(fh);
   if (!file) return PDM_REAL(MPI_File_set_atomicity)(fh, flag);
-  file->set_atomicity(flag != 0);
-  return MPI_SUCCESS;
+  return on_handle(fh, [&] { return file->set_atomicity(flag != 0); });
 }
 PDM_PMPI_ALIAS(MPI_File_set_atomicity)
 

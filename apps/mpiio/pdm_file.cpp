@@ -3,6 +3,7 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "runtime/mpi/collective.h"
@@ -35,6 +36,21 @@ int open_flags(int amode) {
   if ((amode & MPI_MODE_RDWR) != 0) return O_RDWR;
   if ((amode & MPI_MODE_WRONLY) != 0) return O_WRONLY;
   return O_RDONLY;
+}
+
+// Whether writes outside atomic mode publish their size lazily: the info
+// hint pdm_lazy_size ("true"/"false"), else PDM_MPIIO_LAZY_SIZE (0: no),
+// else yes. Off suits codes that read other ranks' independent writes after
+// a plain MPI_Barrier, which MPI leaves undefined (docs/MPIIO.md).
+bool lazy_size_wanted(MPI_Info info) {
+  if (info != MPI_INFO_NULL) {
+    char value[16] = {};
+    int found = 0;
+    MPI_Info_get(info, "pdm_lazy_size", sizeof value - 1, value, &found);
+    if (found) return std::strcmp(value, "false") != 0 && std::strcmp(value, "0") != 0;
+  }
+  const char *env = std::getenv("PDM_MPIIO_LAZY_SIZE");
+  return env == nullptr || std::strcmp(env, "0") != 0;
 }
 
 Status status_of(const Result<int> &result) {
@@ -76,6 +92,9 @@ Result<std::shared_ptr<PdmFile>> PdmFile::open(pfs::FileSystem &fs, MPI_Comm com
   if (rank != 0 && ready.ok() && created.ok()) fd = fs.open(path, flags, 0);
   const int got = fd.ok() ? *fd : -1;
   auto file = std::shared_ptr<PdmFile>(new PdmFile(fs, got, std::move(dup), path, amode));
+  // Outside atomic mode (the default) writes publish their size lazily.
+  file->lazy_wanted_ = lazy_size_wanted(info);
+  if (fd.ok() && file->lazy_wanted_) (void)fs.set_lazy_size(*fd, true);
   Status agreed = created.ok() ? file->agree(status_of(fd)) : created;
   if (!agreed.ok()) {
     if (fd.ok()) (void)fs.close(*fd);
@@ -90,9 +109,12 @@ Result<std::shared_ptr<PdmFile>> PdmFile::open(pfs::FileSystem &fs, MPI_Comm com
 }
 
 Status PdmFile::close() {
-  // The barrier first: every rank's writes are done before any rank returns.
+  // The barrier first: every rank's writes are done, their sizes published,
+  // before any rank returns.
+  Status published = fs_.publish_size(fd_);
   PDM_TRY(mpi::barrier(comm_));
   Status closed = fs_.close(fd_);
+  if (closed.ok()) closed = std::move(published);
   fd_ = -1;
   if ((amode_ & MPI_MODE_DELETE_ON_CLOSE) != 0) {
     PDM_TRY(mpi::barrier(comm_));
@@ -137,8 +159,13 @@ Result<std::int64_t> PdmFile::read(Position from, std::int64_t offset, const Req
 Result<std::int64_t> PdmFile::write(Position from, std::int64_t offset, const Request &request,
                                     bool collective) {
   auto written = transfer(true, from, offset, request);
-  if (collective) {
+  if (collective && comm_.size() > 1) {
+    // Visible to the other ranks of the file's group when the call returns.
+    // A file of one rank (MPI_COMM_SELF) has no one to show it to before a
+    // sync or close: its writes keep overlapping their size updates.
+    Status published = fs_.publish_size(fd_);
     Status synced = mpi::barrier(comm_);
+    if (written.ok() && !published.ok()) return published.error();
     if (written.ok() && !synced.ok()) return synced.error();
   }
   return written;
@@ -164,14 +191,19 @@ Status PdmFile::same_size_everywhere(std::int64_t size) const {
 }
 
 Status PdmFile::set_size(std::int64_t size) {
+  // Every rank's writes publish their sizes before the cut: a late one
+  // would grow the file again.
+  Status published = fs_.publish_size(fd_);
   PDM_TRY(same_size_everywhere(size));
+  if (!published.ok()) return agree(std::move(published));
   return agree(comm_.rank() == 0 ? fs_.ftruncate(fd_, size) : Status{});
 }
 
 Status PdmFile::preallocate(std::int64_t size) {
+  Status published = fs_.publish_size(fd_);
   PDM_TRY(same_size_everywhere(size));
-  Status grown;
-  if (comm_.rank() == 0) {
+  Status grown = std::move(published);
+  if (comm_.rank() == 0 && grown.ok()) {
     // pdm allocates on write; preallocating only makes the file that long.
     auto current = this->size();
     if (!current.ok()) {
@@ -181,6 +213,13 @@ Status PdmFile::preallocate(std::int64_t size) {
     }
   }
   return agree(grown);
+}
+
+Status PdmFile::set_atomicity(bool atomic) {
+  // Atomic mode: each write's size is published before the write returns.
+  Status changed = fs_.set_lazy_size(fd_, !atomic && lazy_wanted_);
+  if (changed.ok()) atomic_ = atomic;
+  return agree(std::move(changed));
 }
 
 Status PdmFile::sync() {

@@ -5,11 +5,12 @@
 // error classes.
 //
 // Consistency (docs/MPIIO.md): pdm writes reach the volumes before pwrite
-// returns and nothing is cached, so a write is visible to every rank once the
-// call returns. The collective calls that write (write_at_all, write_all,
-// set_size, preallocate) and sync and close end with a barrier, so after them
-// every rank sees every rank's data without the sync-barrier-sync of MPI-3.1
-// §13.6.1.
+// returns and nothing is cached. Outside atomic mode a write's new size and
+// mtime are published lazily (pfs/client/deferred_extends.h): the shim
+// publishes them at sync, close, set_size, preallocate and before the
+// barrier that ends every collective write, so after those every rank sees
+// every rank's data without the sync-barrier-sync of MPI-3.1 §13.6.1. In
+// atomic mode every write publishes its size before it returns.
 #pragma once
 
 #include <mpi.h>
@@ -67,7 +68,7 @@ class PdmFile {
   std::int64_t position();
   std::int64_t byte_offset(std::int64_t offset);
 
-  void set_atomicity(bool atomic) { atomic_ = atomic; }
+  Status set_atomicity(bool atomic);  // collective
   bool atomicity() const { return atomic_; }
   int amode() const { return amode_; }
   MPI_Comm comm() const { return comm_.get(); }
@@ -92,6 +93,7 @@ class PdmFile {
   std::string path_;
   int amode_ = 0;
   bool atomic_ = false;
+  bool lazy_wanted_ = true;  // lazy size outside atomic mode (hint pdm_lazy_size)
 
   std::mutex mutex_;  // the view, its types, the pointer, the info
   View view_;

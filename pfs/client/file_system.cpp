@@ -47,7 +47,14 @@ FileSystem::FileSystem(const FsConfig &config, mpi::RpcEngine &engine,
       options_(options),
       objects_(config.volumes),
       data_(engine, objects_, options.max_request, direct_volumes(config, options.direct)),
-      nospace_faults_(options.fault_nospace_writes) {}
+      nospace_faults_(options.fault_nospace_writes),
+      deferred_(
+          engine,
+          [this](InodeNumber ino, std::uint64_t end) {
+            return engine_.start(metadata_rank(), meta_msg::kExtend,
+                                 mpi::encode_message(ExtendRequest{ino, end}));
+          },
+          kMetadataRetryLimit) {}
 
 FileSystem::~FileSystem() = default;
 
@@ -64,6 +71,7 @@ Result<std::unique_ptr<FileSystem>> FileSystem::create(const FsConfig &config,
   register_dm_attr_handlers(engine, [raw = fs.get()] { return raw->metadata_service(); });
   register_dm_data_handlers(engine, fs->objects_);
   register_dm_state_handlers(engine, [raw = fs.get()] { return raw->metadata_service(); });
+  engine.add_poller([raw = fs.get()] { return raw->deferred_.reap(); });
   make_metadata_replayable(engine, [raw = fs.get()] { return raw->metadata_service(); });
   return fs;
 }
@@ -187,6 +195,10 @@ Status FileSystem::close(int fd) {
       return entry.second->inode.ino == open_file->inode.ino;
     });
   }
+  // Its writes' sizes before the close: the close may destroy the inode,
+  // and a rank that opens the file after this close must see them. A
+  // failure is reported after the file is closed, as a write-back error is.
+  Status published = deferred_.settle(open_file->inode.ino);
   PDM_ASSIGN_OR_RETURN(
       auto closed,
       (meta_call<Unlinked>(meta_msg::kClose,
@@ -200,8 +212,8 @@ Status FileSystem::close(int fd) {
     event.mode = open_file->inode.mode;
     (void)gate_->raise(event, false);
   }
-  if (closed.destroy) return destroy(closed);
-  return {};
+  if (closed.destroy) PDM_TRY(destroy(closed));
+  return published;
 }
 
 Status FileSystem::destroy(const Unlinked &gone) {
@@ -314,7 +326,9 @@ Result<std::size_t> FileSystem::pread(int fd, std::span<std::byte> buffer, std::
       // Otherwise the size and DM state are asked for while the data is
       // read, not before it: a read costs the slower of the two round
       // trips, not their sum. Bytes past the end of the file read as zeros
-      // and are cut off below.
+      // and are cut off below. This rank's own lazy-size writes (through
+      // any descriptor) are published first, or the size would cut them off.
+      PDM_TRY(deferred_.settle(f->inode.ino));
       auto state_call = engine_.start(metadata_rank(), dm_state_msg::kGet,
                                       mpi::encode_message(InodeRequest{f->inode.ino}));
       if (read_window_hook_) read_window_hook_();
@@ -470,19 +484,27 @@ Result<std::size_t> FileSystem::pwrite(int fd, std::span<const std::byte> data,
   }
   // The size and mtime change travels alongside the data, not before it.
   const std::uint64_t epoch = shrink_epoch();
-  auto extend =
-      engine_.start(metadata_rank(), meta_msg::kExtend,
-                    mpi::encode_message(ExtendRequest{f->inode.ino, start + data.size()}));
+  const std::uint64_t end = start + data.size();
+  auto extend = engine_.start(metadata_rank(), meta_msg::kExtend,
+                              mpi::encode_message(ExtendRequest{f->inode.ino, end}));
   Status written = write_data(*f, start, data);
+  if (f->lazy_size.load(std::memory_order_relaxed) && !released_touched(state, start, length)) {
+    // Lazy size: the update finishes in the background and keeps the access
+    // guard until it does (pfs/client/deferred_extends.h). This rank knows
+    // the new size at once: its own reads need no metadata call.
+    deferred_.add(f->inode.ino, end, std::move(extend), std::move(guard));
+    PDM_TRY(written);
+    learn_size(*f, end, epoch);
+    return data.size();
+  }
   auto response = engine_.wait(extend);
   // Cut by a view change: sent again to the next metadata server (extending
   // twice is extending once).
-  PDM_ASSIGN_OR_RETURN(
-      auto extended,
-      response.ok() ? mpi::decode_payload<Inode>(response->payload())
-      : response.error().code == ESTALE
-          ? meta_call<Inode>(meta_msg::kExtend, ExtendRequest{f->inode.ino, start + data.size()})
-          : Result<Inode>(std::move(response).error()));
+  PDM_ASSIGN_OR_RETURN(auto extended,
+                       response.ok() ? mpi::decode_payload<Inode>(response->payload())
+                       : response.error().code == ESTALE
+                           ? meta_call<Inode>(meta_msg::kExtend, ExtendRequest{f->inode.ino, end})
+                           : Result<Inode>(std::move(response).error()));
   PDM_TRY(written);
   learn_size(*f, extended.size, epoch);
   // Written bytes are no longer released; the mark goes only after the data
@@ -494,6 +516,20 @@ Result<std::size_t> FileSystem::pwrite(int fd, std::span<const std::byte> data,
   }
   return data.size();
 }
+
+Status FileSystem::set_lazy_size(int fd, bool lazy) {
+  PDM_ASSIGN_OR_RETURN(auto f, file(fd));
+  if (!lazy) PDM_TRY(deferred_.settle(f->inode.ino));
+  f->lazy_size = lazy;
+  return {};
+}
+
+Status FileSystem::publish_size(int fd) {
+  PDM_ASSIGN_OR_RETURN(auto f, file(fd));
+  return deferred_.settle(f->inode.ino);
+}
+
+Status FileSystem::publish_all_sizes() { return deferred_.settle_all(); }
 
 Status FileSystem::write_data(const OpenFile &file, std::uint64_t start,
                               std::span<const std::byte> data) {
@@ -573,6 +609,8 @@ Status FileSystem::truncate_guarded(InodeNumber ino, std::uint64_t length) {
   // the two sizes (XFS: offset = the new size, length 0), raised once, before
   // the access guard is taken (pfs/object_access.h); after CONTINUE the
   // truncate goes on with the size the file has then.
+  // This rank's lazy-size writes first: a late extend must not undo the cut.
+  PDM_TRY(deferred_.settle(ino));
   bool raised = false;
   for (;;) {
     PDM_ASSIGN_OR_RETURN(auto dm, (meta_call<InodeDm>(dm_state_msg::kGet, InodeRequest{ino})));
@@ -641,12 +679,14 @@ Result<std::vector<AccessGuard>> FileSystem::access_paths(
 
 Status FileSystem::fsync(int fd) {
   PDM_ASSIGN_OR_RETURN(auto f, file(fd));
+  PDM_TRY(deferred_.settle(f->inode.ino));
   PDM_TRY(data_.sync(f->inode.ino));
   return meta_status(meta_msg::kSync, mpi::Empty{});
 }
 
 Result<Inode> FileSystem::fstat(int fd) {
   PDM_ASSIGN_OR_RETURN(auto f, file(fd));
+  PDM_TRY(deferred_.settle(f->inode.ino));
   PDM_ASSIGN_OR_RETURN(auto guard, access(f->inode.ino, AccessKind::kRead));
   return meta_call<Inode>(meta_msg::kGetattr, InodeRequest{f->inode.ino});
 }

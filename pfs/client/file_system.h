@@ -27,6 +27,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "pfs/client/deferred_extends.h"
 #include "pfs/config/fs_config.h"
 #include "pfs/data/data_client.h"
 #include "pfs/data/object_store.h"
@@ -73,6 +74,16 @@ class FileSystem {
   Result<std::size_t> pwrite(int fd, std::span<const std::byte> data, std::int64_t offset);
   Status ftruncate(int fd, std::int64_t length);
   Status fsync(int fd);
+  // Lazy size (pfs/client/deferred_extends.h): this descriptor's writes
+  // return before the metadata server applied their size and mtime change;
+  // other ranks see it once this rank settles (publish_size, fsync, close).
+  // Turning it off settles first.
+  Status set_lazy_size(int fd, bool lazy);
+  // Waits until the size and mtime of every earlier write of this rank to
+  // the descriptor's file are published; the first failure to publish one.
+  Status publish_size(int fd);
+  // publish_size for every file; before the engine stops.
+  Status publish_all_sizes();
   Result<Inode> fstat(int fd);
   Result<Inode> stat(std::string_view path);
   Status truncate(std::string_view path, std::int64_t length);
@@ -185,6 +196,7 @@ class FileSystem {
     Inode inode;  // as of open; size and times are fetched fresh, or from the cache below
     int flags = 0;
     std::atomic<bool> was_read{false};
+    std::atomic<bool> lazy_size{false};  // see set_lazy_size
     // A size the file had at least, learned under shrink epoch known_epoch
     // (see SizeNotices); kNoEpoch = nothing cached.
     static constexpr std::uint64_t kNoEpoch = ~std::uint64_t{0};
@@ -265,6 +277,7 @@ class FileSystem {
   SizeNotices *notices_ = nullptr;
   ObjectAccess *access_ = nullptr;
   std::atomic<std::uint64_t> nospace_faults_{0};  // fault.nospace_writes left
+  DeferredExtends deferred_;                      // the lazy-size writes' updates
   std::function<void()> read_window_hook_;
 
   std::mutex files_mutex_;

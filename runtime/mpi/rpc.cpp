@@ -311,6 +311,12 @@ Result<Response> RpcEngine::wait(PendingCall &call) {
   return std::move(*call.done);
 }
 
+std::optional<Result<Response>> RpcEngine::test(PendingCall &call) {
+  if (!poll(call)) return std::nullopt;
+  finish_send(call.send, call.request, call.view.get());
+  return std::move(*call.done);
+}
+
 std::vector<Result<Response>> RpcEngine::wait_all(std::span<PendingCall> calls) {
   Backoff backoff;
   for (;;) {

@@ -116,6 +116,9 @@ class RpcEngine {
   // Waits for every pending call, polling all of them with one backoff.
   std::vector<Result<Response>> wait_all(std::span<PendingCall> calls);
   Result<Response> wait(PendingCall &call);
+  // Polls a started call once, without waiting: its outcome once it has one
+  // (then the call is spent). Any thread may test a call, one at a time.
+  std::optional<Result<Response>> test(PendingCall &call);
 
   cluster::Membership &membership() { return membership_; }
 

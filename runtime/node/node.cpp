@@ -200,6 +200,9 @@ Status Node::stop() {
   if (stopped_) return {};
   stopped_ = true;
   auto view = membership_->current();
+  // The sizes of lazy-size writes still in flight reach the metadata server
+  // while it serves (pfs/client/deferred_extends.h).
+  Status published = fs_->publish_all_sizes();
   // Everyone keeps serving until all ranks are done with the file system.
   Status status = live_barrier(*membership_);
   view = membership_->current();
@@ -234,6 +237,9 @@ Status Node::stop() {
   control_.reset();
   lease_.reset();
   engine_.reset();
+  // Reported last: a failure here is this rank's alone, and must not make it
+  // skip the steps above that every rank takes together.
+  if (status.ok() && !published.ok()) status = std::move(published);
   return status;
 }
 
