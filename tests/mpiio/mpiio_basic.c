@@ -1,8 +1,9 @@
 /* mpiio_basic: the calls parallel HDF5 1.10 makes, on a pdm file through the
  * shim, with 4 ranks: open (create, excl, missing), close, get_size,
  * set_size, set_view with byte views, read_at/write_at and their collective
- * forms, sync, atomicity, delete; errors as MPI error classes; names outside
- * pdm passing through to the real MPI-IO; the pdm file's real handle
+ * forms, sync, atomicity and the lazy size of writes outside it, delete;
+ * errors as MPI error classes; names outside pdm passing through to the real
+ * MPI-IO; the pdm file's real handle
  * (c2f/f2c, error handlers), reused as a new file's after a close. Run by
  * run_shim.sh: argv[1] is a plain directory. */
 #include <mpi.h>
@@ -84,6 +85,59 @@ static void explicit_offsets(const char *name) {
   }
   CHECK_MPI(MPI_File_close(&fh));
   CHECK(fh == MPI_FILE_NULL);
+}
+
+/* Sizes of writes outside atomic mode are published lazily (docs/MPIIO.md):
+ * a rank sees its own independent writes at once, every rank sees them after
+ * sync; in atomic mode, or with the hint pdm_lazy_size=false, a write's size
+ * is published before the write returns, so a plain barrier is enough. */
+static void lazy_sizes(const char *name) {
+  enum { kWrites = 8 };
+  MPI_File fh;
+  MPI_Info info;
+  MPI_Offset fsize;
+  char out[kBlock], in[kBlock];
+  int i;
+  const MPI_Offset total = (MPI_Offset)kWrites * size * kBlock;
+  CHECK_MPI(MPI_File_open(MPI_COMM_WORLD, name, MPI_MODE_CREATE | MPI_MODE_RDWR | MPI_MODE_EXCL,
+                          MPI_INFO_NULL, &fh));
+  fill(out, rank, kBlock);
+  for (i = 0; i < kWrites; ++i) {
+    CHECK_MPI(MPI_File_write_at(fh, (MPI_Offset)(i * size + rank) * kBlock, out, kBlock, MPI_CHAR,
+                                MPI_STATUS_IGNORE));
+  }
+  CHECK_MPI(MPI_File_get_size(fh, &fsize));
+  CHECK(fsize >= (MPI_Offset)((kWrites - 1) * size + rank + 1) * kBlock);
+  for (i = 0; i < kWrites; ++i) {
+    memset(in, 0, sizeof in);
+    CHECK_MPI(MPI_File_read_at(fh, (MPI_Offset)(i * size + rank) * kBlock, in, kBlock, MPI_CHAR,
+                               MPI_STATUS_IGNORE));
+    expect(in, rank, kBlock);
+  }
+  CHECK_MPI(MPI_File_sync(fh));
+  CHECK_MPI(MPI_File_get_size(fh, &fsize));
+  CHECK(fsize == total);
+  /* Atomic mode: the last rank grows the file; the others see it after a barrier. */
+  CHECK_MPI(MPI_File_set_atomicity(fh, 1));
+  if (rank == size - 1) {
+    CHECK_MPI(MPI_File_write_at(fh, total, out, kBlock, MPI_CHAR, MPI_STATUS_IGNORE));
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  CHECK_MPI(MPI_File_get_size(fh, &fsize));
+  CHECK(fsize == total + kBlock);
+  CHECK_MPI(MPI_File_close(&fh));
+  /* The hint turns the lazy size off outside atomic mode too. */
+  MPI_Info_create(&info);
+  MPI_Info_set(info, "pdm_lazy_size", "false");
+  CHECK_MPI(MPI_File_open(MPI_COMM_WORLD, name, MPI_MODE_RDWR, info, &fh));
+  MPI_Info_free(&info);
+  if (rank == size - 1) {
+    CHECK_MPI(MPI_File_write_at(fh, total + kBlock, out, kBlock, MPI_CHAR, MPI_STATUS_IGNORE));
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  CHECK_MPI(MPI_File_get_size(fh, &fsize));
+  CHECK(fsize == total + 2 * kBlock);
+  CHECK_MPI(MPI_File_close(&fh));
 }
 
 /* set_size shrinks and grows; a byte view with a displacement shifts offsets. */
@@ -249,6 +303,7 @@ int main(int argc, char **argv) {
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   explicit_offsets("/pdm/basic");
+  lazy_sizes("/pdm/lazy");
   sizes_and_byte_views("pdm:/basic");
   error_classes("/pdm/basic", "/pdm/missing");
   handles_reused_as_new("/pdm/basic");
