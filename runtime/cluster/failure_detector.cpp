@@ -212,6 +212,14 @@ void FailureDetector::install(std::uint64_t epoch, std::vector<int> members,
   // Abandon first: a caller that sees the new epoch must also see that the
   // old communicators may no longer be waited on.
   previous->abandon();
+  // Counted before it is installed: whoever sees the new epoch (pdm_get_view,
+  // pdm status) also sees it counted, with its reason.
+  const std::string why = fmt::format("ranks [{}] removed ({})", fmt::join(removed, ","), reason);
+  {
+    std::lock_guard lock(stats_mutex_);
+    ++view_changes_;
+    last_reason_ = why;
+  }
   membership_.install(*next);
   // Heartbeats to the removed ranks will never complete.
   for (auto *out : sends_) {
@@ -226,14 +234,8 @@ void FailureDetector::install(std::uint64_t epoch, std::vector<int> members,
   proposer_ = -1;
   attempt_ = 0;
   acks_.clear();
-  const std::string why = fmt::format("ranks [{}] removed ({})", fmt::join(removed, ","), reason);
   spdlog::warn("view change: epoch {} -> {}, members [{}], manager {}: {}", previous->epoch(),
                epoch, fmt::join(members, ","), (*next)->manager(), why);
-  {
-    std::lock_guard lock(stats_mutex_);
-    ++view_changes_;
-    last_reason_ = why;
-  }
   for (auto &listener : listeners_) listener(*previous, **next);
 }
 
