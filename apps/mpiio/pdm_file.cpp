@@ -193,17 +193,16 @@ Status PdmFile::same_size_everywhere(std::int64_t size) const {
 Status PdmFile::set_size(std::int64_t size) {
   // Every rank's writes publish their sizes before the cut: a late one
   // would grow the file again.
-  Status published = fs_.publish_size(fd_);
+  PDM_TRY(agree(fs_.publish_size(fd_)));
   PDM_TRY(same_size_everywhere(size));
-  if (!published.ok()) return agree(std::move(published));
   return agree(comm_.rank() == 0 ? fs_.ftruncate(fd_, size) : Status{});
 }
 
 Status PdmFile::preallocate(std::int64_t size) {
-  Status published = fs_.publish_size(fd_);
+  PDM_TRY(agree(fs_.publish_size(fd_)));
   PDM_TRY(same_size_everywhere(size));
-  Status grown = std::move(published);
-  if (comm_.rank() == 0 && grown.ok()) {
+  Status grown;
+  if (comm_.rank() == 0) {
     // pdm allocates on write; preallocating only makes the file that long.
     auto current = this->size();
     if (!current.ok()) {

@@ -50,12 +50,13 @@ void DeferredExtends::add(InodeNumber ino, std::uint64_t end, mpi::PendingCall c
   mpi::Backoff backoff;
   for (;;) {
     std::vector<Update> done;  // declared first: its guards end after the unlock
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     collect(done);
     if (updates_.size() < kMaxInFlight) {
       updates_.push_back(std::move(update));
       return;
     }
+    lock.unlock();
     backoff.pause();
   }
 }

@@ -21,7 +21,7 @@
 //     extend never undoes a truncate, and a rank always sees its own writes.
 //   - Only other ranks may see the old size, until the writer settles: MPI's
 //     non-atomic mode allows exactly that (MPI-3.1 §13.6.1); the shim settles
-//     at sync, close and every collective call.
+//     at sync, close, set_size, preallocate and every collective write.
 //   - An update cut by a view change is sent again to the next metadata
 //     server (extending twice is extending once) for up to `retry_limit`; an
 //     update that fails is reported by the next settle of its inode, as a
