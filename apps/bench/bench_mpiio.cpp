@@ -5,8 +5,10 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <sstream>
+#include <string_view>
 
 #include "apps/bench/bench_common.h"
 #include "runtime/base/size.h"
@@ -102,6 +104,10 @@ class MpiioBenchmark {
                 {"block", p_.block},     {"segments", p_.segments},
                 {"volumes", p_.volumes}, {"stripe_size", p_.stripe_size},
                 {"repeat", p_.repeat},   {"cases", cases}};
+    // Whether pdm's writes published their size lazily (docs/MPIIO.md,
+    // Consistency): the files are opened without hints, so the variable decides.
+    const char *lazy = std::getenv("PDM_MPIIO_LAZY_SIZE");
+    report["lazy_size"] = lazy == nullptr || std::string_view(lazy) != "0";
     report["target"] = {{"ratio_min", kRatioMin},
                         {"transfer_min", kTargetTransferMin},
                         {"met", any ? Json(met) : Json(nullptr)}};
@@ -344,10 +350,11 @@ Benchmark mpiio_benchmark() {
       "each side, the pdm/native ratio, and whether transfers of 1 MiB and more reach\n"
       "0.9x native (target.met). Each case also gives the median over runs of the slowest\n"
       "rank's MPI_File_open + MPI_File_close time of each phase ({pdm,native}_open_close_ms),\n"
-      "the per-file cost inside the phase's time. The page cache is not dropped: both\n"
-      "sides write into it and read back from it. Do not set PDM_FS when running it: the\n"
-      "shim would mount that file system at MPI_Init and the scratch one could not be\n"
-      "mounted.\n"
+      "the per-file cost inside the phase's time. lazy_size tells whether pdm's writes\n"
+      "published their size lazily (PDM_MPIIO_LAZY_SIZE=0 turns it off; docs/MPIIO.md).\n"
+      "The page cache is not dropped: both sides write into it and read back from it.\n"
+      "Do not set PDM_FS when running it: the shim would mount that file system at\n"
+      "MPI_Init and the scratch one could not be mounted.\n"
       "\n"
       "The report is one JSON object on stdout from rank 0; progress goes to stderr.\n"
       "A quick run for a smoke test: pdm-bench mpiio --block 1M --transfer 64K --repeat 1\n";

@@ -45,6 +45,8 @@ def check_mpiio(report, run):
     cases = report.get("cases")
     if not isinstance(cases, list) or not cases:
         fail(f"cases: {cases!r}", run)
+    if not isinstance(report.get("lazy_size"), bool):
+        fail(f"lazy_size: {report.get('lazy_size')!r}", run)
     met = True
     for case in cases:
         for side in ("pdm_mib_s", "native_mib_s"):
