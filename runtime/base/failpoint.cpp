@@ -27,16 +27,17 @@ void disarm() {
   g_action = nullptr;
 }
 
-void hit(std::string_view name) {
-  if (!g_armed.load(std::memory_order_acquire)) return;
+bool hit(std::string_view name) {
+  if (!g_armed.load(std::memory_order_acquire)) return false;
   std::function<void()> action;
   {
     std::lock_guard lock(g_mutex);
-    if (!g_armed.load(std::memory_order_relaxed) || g_name != name) return;
+    if (!g_armed.load(std::memory_order_relaxed) || g_name != name) return false;
     g_armed.store(false, std::memory_order_relaxed);
     action = std::move(g_action);
   }
   if (action) action();
+  return true;
 }
 
 }  // namespace pdm::failpoint

@@ -18,7 +18,9 @@ namespace pdm::failpoint {
 // then the failpoint is disarmed. One failpoint is armed at a time.
 void arm(std::string_view name, std::function<void()> action);
 void disarm();
-// The runtime's side: runs the armed action if `name` is the armed failpoint.
-void hit(std::string_view name);
+// The runtime's side: runs the armed action if `name` is the armed
+// failpoint; true if it did (a place may then also fail, e.g. refuse a
+// request, where a kill is not the failure a test needs).
+bool hit(std::string_view name);
 
 }  // namespace pdm::failpoint

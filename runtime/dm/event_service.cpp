@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "pfs/dm_events.h"
+#include "runtime/base/failpoint.h"
 #include "runtime/dm/event_tap.h"
 #include "runtime/mpi/typed_rpc.h"
 
@@ -59,8 +60,14 @@ void EventService::set_orphan_timeout(std::chrono::milliseconds limit) {
 void EventService::attach() {
   courier_.attach();
   engine_.register_handler(
-      kDeliver, mpi::make_handler<EventMessage>(
-                    [this](const EventMessage &m, const mpi::Request &) { return enqueue(m); }));
+      kDeliver, mpi::make_handler<EventMessage>([this](const EventMessage &m,
+                                                       const mpi::Request &) -> Status {
+        // A refusal that time does not cure, for the courier's drop test.
+        if (failpoint::hit("event_service.refuse_delivery")) {
+          return make_error(EPROTO, "delivery of event {} refused (failpoint)", m.type);
+        }
+        return enqueue(m);
+      }));
   engine_.register_handler(
       kRespond, mpi::make_handler<Response>([this](const Response &r, const mpi::Request &) {
         {
