@@ -19,6 +19,7 @@
 #include "pfs/meta/meta_protocol.h"
 #include "pfs/meta/reply_journal.h"
 #include "pfs/volume_map.h"
+#include "runtime/base/failpoint.h"
 #include "runtime/mpi/typed_rpc.h"
 
 namespace pdm::pfs {
@@ -482,12 +483,17 @@ Result<std::size_t> FileSystem::pwrite(int fd, std::span<const std::byte> data,
     raised = true;
     forget_dm_state(*f);
   }
-  // The size and mtime change travels alongside the data, not before it.
+  // The data first, then the size and mtime change (even after a failed
+  // write: some bytes may have landed). Whoever sees the new mtime then
+  // finds the data in place: pdm-hsm stats a file before it copies it and
+  // releases it only if nothing changed since (docs/HSM.md), and an extend
+  // applied while the data was still on its way let it copy the file
+  // without the new bytes and find nothing changed afterwards.
   const std::uint64_t epoch = shrink_epoch();
   const std::uint64_t end = start + data.size();
+  Status written = write_data(*f, start, data);
   auto extend = engine_.start(metadata_rank(), meta_msg::kExtend,
                               mpi::encode_message(ExtendRequest{f->inode.ino, end}));
-  Status written = write_data(*f, start, data);
   if (f->lazy_size.load(std::memory_order_relaxed) && !released_touched(state, start, length)) {
     // Lazy size: the update finishes in the background and keeps the access
     // guard until it does (pfs/client/deferred_extends.h). This rank knows
@@ -533,6 +539,7 @@ Status FileSystem::publish_all_sizes() { return deferred_.settle_all(); }
 
 Status FileSystem::write_data(const OpenFile &file, std::uint64_t start,
                               std::span<const std::byte> data) {
+  failpoint::hit("file_system.write_data");
   for (;;) {
     Status written;
     std::uint64_t faults = nospace_faults_.load();

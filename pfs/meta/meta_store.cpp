@@ -778,7 +778,10 @@ Result<Inode> MetaStore::extend(InodeNumber ino, std::uint64_t end, TimeNs when)
   PDM_ASSIGN_OR_RETURN(Inode inode, impl_->load_inode(txn.get(), ino));
   if (inode.is_dir()) return make_error(EISDIR, "inode {}: is a directory", ino);
   inode.size = std::max(inode.size, end);
-  inode.mtime = inode.ctime = when;
+  // Strictly later than before, even if the clock stepped back: a write is
+  // always seen as a change (pdm-hsm compares mtimes).
+  inode.mtime = std::max(when, inode.mtime + 1);
+  inode.ctime = std::max(when, inode.ctime + 1);
   PDM_TRY(impl_->put_inode(txn.get(), inode));
   PDM_TRY(impl_->commit(txn));
   return inode;

@@ -9,12 +9,15 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "pfs/config/volume.h"
+#include "runtime/base/failpoint.h"
 #include "tests/mpi/fs_fixture.h"
 
 namespace pdm::test {
@@ -243,6 +246,64 @@ TEST(ParallelIo, ShrinkOnOneRankIsSeenByEveryRanksCachedSize) {
   EXPECT_EQ(pdm_pread(fd, tail.data(), tail.size(), kLength), 1000);
   EXPECT_TRUE(tail == pattern(10, 0, 1000));
   EXPECT_EQ(pdm_close(fd), 0);
+  MPI_Barrier(MPI_COMM_WORLD);
+}
+
+// A write publishes its size and mtime only after its data landed: while
+// rank 1's write is held inside its data transfer (a failpoint), every
+// other rank still sees the old size and mtime. pdm-hsm depends on it
+// (B16, docs/HSM.md): it stats a file, copies it and releases it only if
+// the stat did not change meanwhile; a size published before the data
+// would let it copy the file without the new bytes and release it.
+TEST(ParallelIo, AWritesSizeAndMtimeAreSeenOnlyOnceItsDataLandedB16) {
+  const std::string path = test_path("ordered");
+  constexpr int kWriter = 1;
+  if (rank() == 0) {
+    int fd = pdm_open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644);
+    ASSERT_TRUE(all(fd >= 0)) << pdm_last_error();
+    write_all(fd, pattern(11, 0, 1000), 0);
+    EXPECT_EQ(pdm_close(fd), 0);
+  } else {
+    ASSERT_TRUE(all(true));
+  }
+  MPI_Barrier(MPI_COMM_WORLD);  // rank 0's write is done
+  struct stat before {};
+  ASSERT_EQ(pdm_stat(path.c_str(), &before), 0) << pdm_last_error();
+  std::atomic<bool> held{false};
+  std::atomic<bool> go_on{false};
+  std::thread writer;
+  if (rank() == kWriter) {
+    failpoint::arm("file_system.write_data", [&] {
+      held = true;
+      while (!go_on) std::this_thread::yield();
+    });
+    writer = std::thread([&] {
+      int fd = pdm_open(path.c_str(), O_WRONLY, 0);
+      ASSERT_GE(fd, 0) << pdm_last_error();
+      write_all(fd, pattern(12, 0, 5000), 1000);
+      EXPECT_EQ(pdm_close(fd), 0);
+    });
+    while (!held) std::this_thread::yield();
+  }
+  MPI_Barrier(MPI_COMM_WORLD);  // rank 1's write is inside its data transfer
+  if (rank() != kWriter) {
+    struct stat during {};
+    ASSERT_EQ(pdm_stat(path.c_str(), &during), 0) << pdm_last_error();
+    EXPECT_EQ(during.st_size, 1000) << "the size was published before the data landed";
+    EXPECT_EQ(during.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+    EXPECT_EQ(during.st_mtim.tv_sec, before.st_mtim.tv_sec);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank() == kWriter) {
+    go_on = true;
+    writer.join();
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  struct stat after {};
+  ASSERT_EQ(pdm_stat(path.c_str(), &after), 0) << pdm_last_error();
+  EXPECT_EQ(after.st_size, 6000);
+  EXPECT_TRUE(after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
+              after.st_mtim.tv_nsec != before.st_mtim.tv_nsec);
   MPI_Barrier(MPI_COMM_WORLD);
 }
 
