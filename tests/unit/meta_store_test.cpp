@@ -890,15 +890,29 @@ TEST_F(MetaStore, SetAttrSizeOfDirectoryIsEisdir) {
 
 TEST_F(MetaStore, ExtendGrowsButNeverShrinks) {
   const Inode f = file(kRootInode, "f");
-  Inode after = must(store_->extend(f.ino, 100, 1000));
+  const auto t = std::max(f.mtime, f.ctime);
+  Inode after = must(store_->extend(f.ino, 100, t + 1000));
   EXPECT_EQ(after.size, 100u);
-  EXPECT_EQ(after.mtime, 1000);
-  EXPECT_EQ(after.ctime, 1000);
-  after = must(store_->extend(f.ino, 50, 2000));
+  EXPECT_EQ(after.mtime, t + 1000);
+  EXPECT_EQ(after.ctime, t + 1000);
+  after = must(store_->extend(f.ino, 50, t + 2000));
   EXPECT_EQ(after.size, 100u);
-  EXPECT_EQ(after.mtime, 2000);
-  EXPECT_EQ(after.ctime, 2000);
+  EXPECT_EQ(after.mtime, t + 2000);
+  EXPECT_EQ(after.ctime, t + 2000);
   EXPECT_EQ(must(store_->get(f.ino)), after);
+}
+
+// A write is always a change, even if the clock stepped back (or two writes
+// got the same nanosecond): pdm-hsm compares mtimes (docs/HSM.md, B16).
+TEST_F(MetaStore, ExtendMovesMtimeForwardEvenWhenTheClockSteppedBackB16) {
+  const Inode f = file(kRootInode, "f");
+  const auto t = std::max(f.mtime, f.ctime);
+  must(store_->extend(f.ino, 100, t + 5000));
+  Inode after = must(store_->extend(f.ino, 100, t + 10));
+  EXPECT_EQ(after.mtime, t + 5001);
+  EXPECT_EQ(after.ctime, t + 5001);
+  after = must(store_->extend(f.ino, 100, t + 5001));
+  EXPECT_EQ(after.mtime, t + 5002);
 }
 
 TEST_F(MetaStore, ExtendOfDirectoryIsEisdirAndOfMissingIsEnoent) {
