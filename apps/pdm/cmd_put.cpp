@@ -38,6 +38,10 @@ Result<Transfer> prepare(pfs::FileSystem &fs, const std::string &local, const st
 Result<TransferEnds> open_ends(pfs::FileSystem &fs, const Transfer &transfer) {
   PDM_ASSIGN_OR_RETURN(LocalFile source, LocalFile::open(transfer.from, O_RDONLY));
   PDM_ASSIGN_OR_RETURN(PdmFile destination, PdmFile::open(fs, transfer.to, O_WRONLY));
+  // The chunks' writes do not wait for their mtime updates; the close
+  // publishes them (pfs/client/deferred_extends.h). The file already has
+  // its final size (prepare), so no rank ever sees it short.
+  PDM_TRY(fs.set_lazy_size(destination.fd(), true));
   return transfer_ends(std::move(source), std::move(destination));
 }
 
