@@ -31,11 +31,10 @@ bool DeferredExtends::collect(std::vector<Update> &done) {
         ++i;
         continue;
       }
-      failed_.try_emplace(update.ino,
-                          make_error(error.code,
-                                     "inode {}: the size and mtime of a write were not "
-                                     "published: {}",
-                                     update.ino, error.message));
+      failed_.try_emplace(update.ino, make_error(error.code,
+                                                 "inode {}: the size and mtime of a write were not "
+                                                 "published: {}",
+                                                 update.ino, error.message));
     }
     done.push_back(std::move(update));
     updates_.erase(updates_.begin() + static_cast<std::ptrdiff_t>(i));

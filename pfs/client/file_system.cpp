@@ -535,7 +535,9 @@ Status FileSystem::publish_size(int fd) {
   return deferred_.settle(f->inode.ino);
 }
 
-Status FileSystem::publish_all_sizes() { return deferred_.settle_all(); }
+Status FileSystem::publish_all_sizes() {
+  return deferred_.settle_all();
+}
 
 Status FileSystem::write_data(const OpenFile &file, std::uint64_t start,
                               std::span<const std::byte> data) {

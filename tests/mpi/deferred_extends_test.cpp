@@ -67,16 +67,17 @@ class DeferredExtendsTest : public ::testing::Test {
     view_ = *view;
     membership_ = std::make_unique<cluster::Membership>(view_);
     engine_ = std::make_unique<mpi::RpcEngine>(*membership_);
-    engine_->register_handler(
-        kUpdate, mpi::make_handler<ExtendRequest>(
-                     [this](const ExtendRequest &r, const mpi::Request &) -> Status {
-                       const int attempt = ++attempts_[r.ino % attempts_.size()];
-                       if (r.ino == kFails) return make_error(EXDEV, "refused on purpose");
-                       if (r.ino == kCut && attempt <= kCuts) {
-                         return make_error(ESTALE, "cut on purpose");
-                       }
-                       return {};
-                     }));
+    engine_->register_handler(kUpdate,
+                              mpi::make_handler<ExtendRequest>(
+                                  [this](const ExtendRequest &r, const mpi::Request &) -> Status {
+                                    const int attempt = ++attempts_[r.ino % attempts_.size()];
+                                    if (r.ino == kFails)
+                                      return make_error(EXDEV, "refused on purpose");
+                                    if (r.ino == kCut && attempt <= kCuts) {
+                                      return make_error(ESTALE, "cut on purpose");
+                                    }
+                                    return {};
+                                  }));
   }
   void TearDown() override {
     wait_barrier();
