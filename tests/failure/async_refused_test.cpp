@@ -52,12 +52,7 @@ TEST(SessionFailure, AnAsyncEventWhoseDeliveryIsRefusedForGoodIsDroppedAtItsSour
   if (world_rank() == kSource) create_file("/refused-1");
   MPI_Barrier(MPI_COMM_WORLD);
   if (world_rank() == kSessionNode) {
-    std::vector<api::Event> got;
-    EXPECT_TRUE(eventually([&] {
-      auto some = hsm->get_events(8, false);
-      if (some.ok()) got.insert(got.end(), some->begin(), some->end());
-      return !got.empty();
-    })) << "the event after the refused one never came";
+    const auto got = take_events(*hsm, 1, "POSTCREATE events after the refused one");
     ASSERT_EQ(got.size(), 1u);
     const auto *ns = got[0].as<api::NamespaceEvent>();
     ASSERT_NE(ns, nullptr);

@@ -49,18 +49,6 @@ std::string name_of(const api::Event &event) {
   return ns == nullptr ? std::string("(not a namespace event)") : ns->name;
 }
 
-// Takes events from `session` until `count` came (or the deadline passed).
-std::vector<api::Event> take_events(const api::Session &session, std::size_t count) {
-  std::vector<api::Event> got;
-  EXPECT_TRUE(eventually([&] {
-    auto events = session.get_events(8, false);
-    if (events.ok()) got.insert(got.end(), events->begin(), events->end());
-    return got.size() >= count;
-  })) << "got "
-      << got.size() << " of " << count << " POSTCREATE events";
-  return got;
-}
-
 void expect_postcreates(const std::vector<api::Event> &got, int first) {
   for (std::size_t i = 0; i < got.size(); ++i) {
     EXPECT_EQ(got[i].type, api::EventType::kPostcreate);
@@ -132,7 +120,7 @@ TEST(SessionFailure, SessionNodeKilledWithAsyncEventsQueuedTheyReachTheNextNodeB
       assume_orphan(doomed_id, taker);
       ASSERT_TRUE(taker.has_value());
     }
-    auto got = take_events(*taker, kFiles - kHandedOut);
+    auto got = take_events(*taker, kFiles - kHandedOut, "POSTCREATE events");
     ASSERT_EQ(got.size(), static_cast<std::size_t>(kFiles - kHandedOut));
     expect_postcreates(got, kHandedOut);
     standby = std::move(taker);

@@ -180,6 +180,18 @@ void expect_no_events(const dm::api::Session &session, const std::string &after)
   }
 }
 
+std::vector<dm::api::Event> take_events(const dm::api::Session &session, std::size_t count,
+                                        const std::string &what) {
+  std::vector<dm::api::Event> got;
+  EXPECT_TRUE(eventually([&] {
+    auto events = session.get_events(8, false);
+    if (events.ok()) got.insert(got.end(), events->begin(), events->end());
+    return got.size() >= count;
+  })) << "got "
+      << got.size() << " of " << count << " " << what;
+  return got;
+}
+
 void end_session(std::optional<dm::api::Session> &session) {
   EXPECT_TRUE(session->set_eventlist(0).ok());
   EXPECT_TRUE(session->set_disposition(0).ok());

@@ -71,6 +71,10 @@ void assume_orphan(dm::SessionId id, std::optional<dm::api::Session> &session);
 // `session` has no event to hand out: dm_get_events without waiting fails
 // with EAGAIN (`after` says after what, for the failure message).
 void expect_no_events(const dm::api::Session &session, const std::string &after);
+// Takes events from `session` (without waiting, again and again) until
+// `count` came or the deadline passed (a test failure naming `what`).
+std::vector<dm::api::Event> take_events(const dm::api::Session &session, std::size_t count,
+                                        const std::string &what);
 // At the end of a test: takes the events of `session` out of the file
 // system's event list, drops its dispositions and destroys it.
 void end_session(std::optional<dm::api::Session> &session);

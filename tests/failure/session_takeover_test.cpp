@@ -53,12 +53,7 @@ TEST(SessionFailure, SessionNodeKilledWithASyncEventPendingThenAssumedByHandB4) 
     assume_orphan(sid, hsm);
     ASSERT_TRUE(hsm.has_value());
     EXPECT_EQ(session(sid)->node, kTaker);
-    std::vector<api::Event> got;
-    ASSERT_TRUE(eventually([&] {
-      auto events = hsm->get_events(8, false);
-      if (events.ok()) got.insert(got.end(), events->begin(), events->end());
-      return !got.empty();
-    })) << "the pending CREATE was not re-sent to the new session node";
+    const auto got = take_events(*hsm, 1, "pending CREATEs re-sent to the new session node");
     ASSERT_EQ(got.size(), 1u);
     EXPECT_EQ(got[0].type, api::EventType::kCreate);
     EXPECT_EQ(got[0].source, kSource);
