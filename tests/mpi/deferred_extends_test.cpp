@@ -21,6 +21,7 @@
 #include "runtime/cluster/view.h"
 #include "runtime/mpi/rpc.h"
 #include "runtime/mpi/typed_rpc.h"
+#include "tests/mpi/world_engine.h"
 
 namespace pdm::pfs {
 namespace {
@@ -48,25 +49,13 @@ class CountingAccess : public ObjectAccess {
   void end(InodeNumber, AccessKind) override { --held; }
 };
 
-void wait_barrier() {
-  // Every rank keeps serving until all are done calling.
-  MPI_Request request;
-  MPI_Ibarrier(MPI_COMM_WORLD, &request);
-  int done = 0;
-  while (!done) {
-    MPI_Test(&request, &done, MPI_STATUS_IGNORE);
-    std::this_thread::yield();
-  }
-}
-
 class DeferredExtendsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto view = cluster::View::initial(MPI_COMM_WORLD);
-    ASSERT_TRUE(view.ok()) << view.error().message;
-    view_ = *view;
-    membership_ = std::make_unique<cluster::Membership>(view_);
-    engine_ = std::make_unique<mpi::RpcEngine>(*membership_);
+    world_.make();
+    if (HasFatalFailure()) return;
+    view_ = world_.view;
+    engine_ = world_.engine.get();
     engine_->register_handler(kUpdate,
                               mpi::make_handler<ExtendRequest>(
                                   [this](const ExtendRequest &r, const mpi::Request &) -> Status {
@@ -80,7 +69,7 @@ class DeferredExtendsTest : public ::testing::Test {
                                   }));
   }
   void TearDown() override {
-    wait_barrier();
+    test::serving_barrier();
     engine_->stop();
   }
   int rank() const { return view_->self(); }
@@ -101,9 +90,9 @@ class DeferredExtendsTest : public ::testing::Test {
                  std::move(guard).value());
   }
 
+  test::WorldEngine world_;
   cluster::ViewPtr view_;
-  std::unique_ptr<cluster::Membership> membership_;
-  std::unique_ptr<mpi::RpcEngine> engine_;
+  mpi::RpcEngine *engine_ = nullptr;
   CountingAccess access_;
   std::array<std::atomic<int>, 16> attempts_{};
 };
@@ -132,7 +121,7 @@ TEST_F(DeferredExtendsTest, AWritesGuardEndsOnlyOnceTheServerAnsweredItsUpdateB1
     EXPECT_EQ(access_.held.load(), 0);
     EXPECT_FALSE(deferred->pending(kFine));
   }
-  wait_barrier();
+  test::serving_barrier();
   if (rank() == kServer) {
     EXPECT_EQ(attempts_[kFine].load(), kWrites);
   }
@@ -158,7 +147,7 @@ TEST_F(DeferredExtendsTest, ACutUpdateIsSentAgainAndAFailedOneIsReportedOnceB20)
     EXPECT_TRUE(deferred->settle_all().ok());
     EXPECT_EQ(access_.held.load(), 0);
   }
-  wait_barrier();
+  test::serving_barrier();
   if (rank() == kServer) {
     EXPECT_EQ(attempts_[kCut].load(), kCuts + 1);
     EXPECT_EQ(attempts_[kFails].load(), 1);
@@ -175,7 +164,7 @@ TEST_F(DeferredExtendsTest, ACutUpdateIsReportedOnceItsRetryLimitPassedB20) {
     EXPECT_EQ(cut.error().code, ESTALE);
     EXPECT_EQ(access_.held.load(), 0);
   }
-  wait_barrier();
+  test::serving_barrier();
   if (rank() == kServer) {
     EXPECT_EQ(attempts_[kCut].load(), 1);
   }

@@ -13,6 +13,7 @@
 #include "runtime/cluster/view.h"
 #include "runtime/mpi/rpc.h"
 #include "runtime/mpi/typed_rpc.h"
+#include "tests/mpi/world_engine.h"
 
 namespace pdm::mpi {
 namespace {
@@ -30,11 +31,10 @@ struct EchoRequest {
 class RpcTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto view = cluster::View::initial(MPI_COMM_WORLD);
-    ASSERT_TRUE(view.ok()) << view.error().message;
-    view_ = *view;
-    membership_ = std::make_unique<cluster::Membership>(view_);
-    engine_ = std::make_unique<RpcEngine>(*membership_);
+    world_.make();
+    if (HasFatalFailure()) return;
+    view_ = world_.view;
+    engine_ = world_.engine.get();
     engine_->register_handler(
         kEcho, make_handler<EchoRequest>([](const EchoRequest &r, const Request &request) {
           EchoRequest out = r;
@@ -48,22 +48,15 @@ class RpcTest : public ::testing::Test {
     MPI_Barrier(MPI_COMM_WORLD);
   }
   void TearDown() override {
-    // Every rank keeps serving until all are done calling.
-    MPI_Request request;
-    MPI_Ibarrier(MPI_COMM_WORLD, &request);
-    int done = 0;
-    while (!done) {
-      MPI_Test(&request, &done, MPI_STATUS_IGNORE);
-      std::this_thread::yield();
-    }
+    test::serving_barrier();
     engine_->stop();
   }
   int rank() const { return view_->self(); }
   int size() const { return static_cast<int>(view_->size()); }
 
+  test::WorldEngine world_;
   cluster::ViewPtr view_;
-  std::unique_ptr<cluster::Membership> membership_;
-  std::unique_ptr<RpcEngine> engine_;
+  RpcEngine *engine_ = nullptr;
 };
 
 TEST_F(RpcTest, ConcurrentCallsFromManyThreadsGetTheirOwnResponses) {
