@@ -4,9 +4,10 @@
 // A write sends its kExtend to the metadata server once its data landed.
 // Waiting for the answer costs a rank that is not the server about one more
 // data copy per write when every core is busy: the server's progress thread
-// gets a core only when a main thread's copy ends (docs/PERFORMANCE.md). A file opened with a lazy
-// size (FileSystem:: set_lazy_size, the MPI-IO shim outside atomic mode) hands the update in flight
-// to this class instead, and the write returns once its data landed.
+// gets a core only when a main thread's copy ends (docs/PERFORMANCE.md).
+// A file opened with a lazy size (FileSystem::set_lazy_size: the MPI-IO
+// shim outside atomic mode, pdm put) hands the update in flight to this
+// class instead, and the write returns once its data landed.
 //
 // What stays true:
 //   - The write's access guard (pfs/object_access.h) travels with its update
