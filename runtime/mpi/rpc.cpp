@@ -306,9 +306,10 @@ bool RpcEngine::poll(PendingCall &call) {
 
 Result<Response> RpcEngine::wait(PendingCall &call) {
   Backoff backoff;
-  while (!poll(call)) backoff.pause();
-  finish_send(call.send, call.request, call.view.get());
-  return std::move(*call.done);
+  for (;;) {
+    if (auto outcome = test(call)) return std::move(*outcome);
+    backoff.pause();
+  }
 }
 
 std::optional<Result<Response>> RpcEngine::test(PendingCall &call) {
