@@ -1,9 +1,11 @@
-// Failpoints: named places in the runtime where a failure test can make the
+// Failpoints: named places in the runtime where a test can make the
 // process fail at an exact step of a protocol (a rank killed between two
 // messages of a view change), which a kill from outside the process cannot
 // aim at. The idea of FoundationDB's and TiKV's failpoints, reduced to what
-// pdm's tests need: a test arms a name with an action (a real SIGKILL of its
-// own process); the runtime calls hit(name) at the place.
+// pdm's tests need: a test arms a name with an action (mostly a real SIGKILL
+// of its own process; a test may also hold the thread that hits it, e.g. a
+// write inside its data transfer); the runtime calls hit(name) at the place,
+// and may fail there itself when hit() says it fired (a delivery refused).
 //
 // Unarmed, hit() is one relaxed atomic load: nothing is armed in production,
 // and nothing but a test arms one (there is no setting or variable for it).
