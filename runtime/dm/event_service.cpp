@@ -8,24 +8,38 @@
 
 #include "pfs/dm_events.h"
 #include "runtime/base/failpoint.h"
+#include "runtime/mpi/backoff.h"
 #include "runtime/dm/event_tap.h"
 #include "runtime/mpi/typed_rpc.h"
 
 namespace pdm::dm {
 namespace {
 
-constexpr mpi::MsgType kDeliver = 0x0410;        // source -> session node: queue an event
-constexpr mpi::MsgType kRespond = 0x0411;        // session node -> source: the outcome of a token
+// source -> session node: queue an event. A synchronous event from another
+// rank is answered when its session responds (a deferred reply carrying an
+// Answer); everything else is answered with an empty body once queued.
+constexpr mpi::MsgType kDeliver = 0x0410;
 constexpr mpi::MsgType kCloseSession = 0x0412;   // any rank -> session node: close for destroy
 constexpr mpi::MsgType kReopenSession = 0x0413;  // any rank -> session node: undo the close
 
 namespace ev = pfs::dm_event;
 
-struct Response {
-  Token token = 0;
+// The session's response to a synchronous event: 0 continues the operation.
+struct Answer {
   std::int32_t error = 0;
-  auto fields() { return std::tie(token, error); }
+  auto fields() { return std::tie(error); }
 };
+
+// How many answers a session node keeps for repeated deliveries, and how long.
+constexpr std::size_t kAnswersKept = 1 << 16;
+constexpr auto kAnswersKeptFor = std::chrono::minutes(2);
+// How long the two ends of a synchronous event poll without pausing (the
+// source for the answer, the session's waiting reader for deliveries)
+// before they back off, and how long the reader serves deliveries at all
+// before it sleeps until the progress thread queues one. A round trip takes
+// a few µs; a sleep and a wake-up take 40 µs or more (mpi::Backoff).
+constexpr auto kEventBusy = std::chrono::microseconds(50);
+constexpr auto kReaderServes = std::chrono::microseconds(200);
 
 struct SessionRequest {
   SessionId session = 0;
@@ -59,28 +73,19 @@ void EventService::set_orphan_timeout(std::chrono::milliseconds limit) {
 
 void EventService::attach() {
   courier_.attach();
+  engine_.set_express(kDeliver);
   engine_.register_handler(
-      kDeliver, mpi::make_handler<EventMessage>([this](const EventMessage &m,
-                                                       const mpi::Request &) -> Status {
+      kDeliver, [this](const mpi::Request &request, mpi::Encoder &) -> Status {
+        PDM_ASSIGN_OR_RETURN(auto m, mpi::decode_payload<EventMessage>(request.payload));
         // A refusal that time does not cure, for the courier's drop test.
         if (failpoint::hit("event_service.refuse_delivery")) {
           return make_error(EPROTO, "delivery of event {} refused (failpoint)", m.type);
         }
-        return enqueue(m);
-      }));
-  engine_.register_handler(
-      kRespond, mpi::make_handler<Response>([this](const Response &r, const mpi::Request &) {
-        {
-          std::lock_guard lock(mutex_);
-          auto it = pending_.find(r.token);
-          if (it == pending_.end() || it->second.outcome) {
-            return Status(make_error(ESRCH, "token {} is not pending here", r.token));
-          }
-          it->second.outcome = r.error;
-        }
-        changed_.notify_all();
-        return Status{};
-      }));
+        // A synchronous event from another rank: its call waits for the answer.
+        std::optional<mpi::ReplyAddress> reply_to;
+        if (m.token != 0 && m.source >= 0) reply_to = engine_.defer(request);
+        return enqueue(m, std::move(reply_to));
+      });
   engine_.register_handler(kCloseSession,
                            mpi::make_handler<SessionRequest>(
                                [this](const SessionRequest &r, const mpi::Request &) -> Status {
@@ -97,24 +102,61 @@ void EventService::attach() {
                                }));
 }
 
-Status EventService::enqueue(const EventMessage &m) {
+Status EventService::enqueue(const EventMessage &m, std::optional<mpi::ReplyAddress> reply_to) {
   const int self = engine_.membership().current()->self();
   const bool here = control_.read([&](const SessionTable &t) {
     const Session *s = t.session(m.session);
     return s != nullptr && s->node == self;
   });
-  if (!here) return make_error(ESRCH, "session {} is not on rank {}", m.session, self);
+  std::optional<int> answered;
   {
     std::lock_guard lock(mutex_);
-    Queue &queue = queues_[m.session];
-    if (queue.closed) return make_error(ESRCH, "session {} is being destroyed", m.session);
-    EventMessage queued = m;
-    queued.sequence = queue.next_sequence++;
-    if (tap_ != nullptr) tap_->record(queued);
-    queue.undelivered.push_back(std::move(queued));
+    if (reply_to) {
+      // The source sends an event again when a view change cut its call
+      // (the session may have moved the token meanwhile: dm_move_event).
+      // Queued here already: answer the new call. Answered already: now.
+      if (auto known = reply_to_.find(m.token); known != reply_to_.end()) {
+        known->second = std::move(*reply_to);
+        return {};
+      }
+      if (auto it = answers_.find(m.token); it != answers_.end()) answered = it->second;
+    }
+    if (!answered) {
+      if (!here) return make_error(ESRCH, "session {} is not on rank {}", m.session, self);
+      Queue &queue = queues_[m.session];
+      if (queue.closed) return make_error(ESRCH, "session {} is being destroyed", m.session);
+      EventMessage queued = m;
+      queued.sequence = queue.next_sequence++;
+      if (tap_ != nullptr) tap_->record(queued);
+      queue.undelivered.push_back(std::move(queued));
+      queued_.fetch_add(1, std::memory_order_release);
+      if (reply_to) reply_to_.emplace(m.token, std::move(*reply_to));
+    }
   }
+  if (answered) return send_answer(*reply_to, m.token, *answered);
   changed_.notify_all();
   return {};
+}
+
+Status EventService::send_answer(const mpi::ReplyAddress &to, Token token, int error) {
+  Status sent = engine_.reply(to, mpi::encode_message(Answer{error}));
+  // ESTALE: a view change cut the source's call; it sends the event again
+  // and gets the answer kept in answers_.
+  if (!sent.ok() && sent.error().code != ESTALE) {
+    spdlog::warn("token {}: the answer could not be sent: {}", token, sent.error().message);
+  }
+  return {};
+}
+
+void EventService::keep_answer(Token token, int error) {
+  const auto now = std::chrono::steady_clock::now();
+  answers_[token] = error;
+  answer_order_.emplace_back(now, token);
+  while (!answer_order_.empty() && (answer_order_.size() > kAnswersKept ||
+                                    now - answer_order_.front().first > kAnswersKeptFor)) {
+    answers_.erase(answer_order_.front().second);
+    answer_order_.pop_front();
+  }
 }
 
 bool EventService::wanted(int type) const {
@@ -320,13 +362,25 @@ Status EventService::deliver(EventMessage m, const std::vector<Session> &targets
     }
     if (where && reachable && where->node != delivered_to) {
       orphaned_since = {};
-      auto delivered = engine_.call(where->node, kDeliver, mpi::encode_message(m));
+      // Another rank's session answers this call when it responds; the
+      // session on this rank answers through pending_ (below).
+      auto call = engine_.start(where->node, kDeliver, mpi::encode_message(m));
+      auto delivered = engine_.wait(call, kEventBusy);
       if (delivered.ok()) {
-        delivered_to = where->node;
-        if (delivered_to != target.node) {
+        if (where->node != target.node) {
           spdlog::info("event {} (token {}) re-sent to session {} on rank {} after takeover",
-                       m.type, m.token, m.session, delivered_to);
+                       m.type, m.token, m.session, where->node);
         }
+        if (!delivered->payload().empty()) {
+          forget();
+          auto answer = mpi::decode_payload<Answer>(delivered->payload());
+          if (!answer.ok()) return std::move(answer).error();
+          if (answer->error != 0) {
+            return make_error(answer->error, "aborted by DM session {}", m.session);
+          }
+          return {};
+        }
+        delivered_to = where->node;
       } else if (delivered.error().code == ESRCH && where->node != target.node &&
                  acknowledged_before < seen_version) {
         // A takeover: this replica already names the new node, whose own
@@ -396,6 +450,24 @@ Result<std::vector<EventMessage>> EventService::get_events(
     if (!wait || shut_down_) return make_error(EAGAIN, "no event for session {}", session);
     ++queue.readers;
     ++readers_;
+    // For a while, take deliveries off the wire here (express requests)
+    // rather than sleep until the progress thread has queued one: the two
+    // wake-ups would cost more than the event's whole round trip.
+    // The queues are not looked at meanwhile: their mutex is what the
+    // deliveries need.
+    const std::uint64_t seen = queued_.load(std::memory_order_acquire);
+    lock.unlock();
+    const auto serve_until = std::chrono::steady_clock::now() + kReaderServes;
+    mpi::Backoff backoff(kEventBusy);
+    while (queued_.load(std::memory_order_acquire) == seen &&
+           std::chrono::steady_clock::now() < serve_until) {
+      if (engine_.serve_express()) {
+        backoff.reset();
+      } else {
+        backoff.pause();
+      }
+    }
+    lock.lock();
     changed_.wait(lock, [&] { return !queue.undelivered.empty() || shut_down_; });
     --queue.readers;
     --readers_;
@@ -432,6 +504,7 @@ Result<EventService::Outstanding *> EventService::held(SessionId session, Token 
 Status EventService::respond(SessionId session, Token token, int error) {
   PDM_TRY(check_local_session(session));
   int source = -1;
+  std::optional<mpi::ReplyAddress> reply_to;
   {
     std::lock_guard lock(mutex_);
     Queue &queue = queues_[session];
@@ -441,6 +514,11 @@ Status EventService::respond(SessionId session, Token token, int error) {
     }
     source = it->second.message.source;
     queue.outstanding.erase(it);
+    if (auto r = reply_to_.find(token); r != reply_to_.end()) {
+      reply_to = std::move(r->second);
+      reply_to_.erase(r);
+      keep_answer(token, error);
+    }
   }
   // The token's rights go before the operation goes on: it may touch the object.
   Status released = on_answered_ ? on_answered_(token) : Status{};
@@ -450,24 +528,19 @@ Status EventService::respond(SessionId session, Token token, int error) {
     spdlog::info("token {}: its source rank {} is gone; the answer is ignored", token, source);
     return released;
   }
-  // A view change can cut the call (ESTALE) after or before the source got
-  // it: send it again while the source lives. A repeat that finds the token
-  // answered already (ESRCH) means the first one got there.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  for (bool retry = false;; retry = true) {
-    const auto view = engine_.membership().current();
-    Status sent = mpi::call_status(engine_, source, kRespond, Response{token, error});
-    if (sent.ok() || (retry && sent.error().code == ESRCH)) return released;
-    if (sent.error().code != ESTALE || std::chrono::steady_clock::now() > deadline) return sent;
-    if (!engine_.membership().current()->is_live(source)) {
-      spdlog::info("token {}: its source rank {} died; the answer is ignored", token, source);
-      return released;
-    }
-    // The peer refused a request of an older epoch: wait for this view to move on.
-    if (engine_.membership().current() == view) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
+  if (reply_to) {
+    PDM_TRY(send_answer(*reply_to, token, error));
+    return released;
   }
+  // The source is this rank (every event from another rank came with an
+  // address to answer): its deliver() waits on pending_.
+  {
+    std::lock_guard lock(mutex_);
+    auto it = pending_.find(token);
+    if (it != pending_.end() && !it->second.outcome) it->second.outcome = error;
+  }
+  changed_.notify_all();
+  return released;
 }
 
 Status EventService::holds_token(SessionId session, Token token) {

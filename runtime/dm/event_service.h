@@ -11,7 +11,12 @@
 // member (B19). The event travels by RPC to the session node, which queues it. A
 // synchronous event carries a cluster-unique token and blocks the operation
 // until the session responds: CONTINUE lets it go on, ABORT fails it with
-// the session's errno.
+// the session's errno. The session node defers its reply to that call
+// (RpcEngine::defer) and dm_respond_event sends the answer as the reply, so
+// an event costs one round trip on the wire (issue #3's latency target).
+// A view change cuts such a call; the source sends the event again with its
+// token, and the node answers the new call, from the answers it keeps for a
+// while (kAnswersKept) when the session responded in between.
 //
 // An asynchronous event's source keeps a copy until the session hands it
 // out, to send it again if the session's node dies (EventCourier).
@@ -20,7 +25,8 @@
 // dm_get_events, and the synchronous events handed out but not yet answered
 // (the session's tokens). dm_respond_event removes the token — a response is
 // accepted once, and only from the session that holds the token — and sends
-// the outcome to the source rank.
+// the outcome to the source rank (the deferred reply; through pending_ when
+// the source is the session's own rank).
 //
 // Tokens are (source member + 1) * 2^20 + a per-source counter, so every
 // rank makes unique tokens without asking anyone; they fit dm_token_t (int).
@@ -39,6 +45,7 @@
 // the replicated destroy.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -47,6 +54,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "pfs/event_gate.h"
@@ -179,8 +187,13 @@ class EventService : public pfs::EventGate {
   Status deliver(EventMessage m, const std::vector<Session> &targets, bool synchronous);
   // The session's node, EINVAL if there is no such session.
   Result<int> node_of(SessionId session) const;
-  // Session side of a delivery (the handler; never blocks).
-  Status enqueue(const EventMessage &m);
+  // Session side of a delivery (the handler; never blocks). reply_to: the
+  // source's call, for a synchronous event from another rank.
+  Status enqueue(const EventMessage &m, std::optional<mpi::ReplyAddress> reply_to);
+  // Sends a session's answer as the reply to the source's call.
+  Status send_answer(const mpi::ReplyAddress &to, Token token, int error);
+  // Remembers an answer for a repeated delivery (mutex_ held).
+  void keep_answer(Token token, int error);
   Status close_local(SessionId session);
   // The outstanding entry of a token (mutex_ held).
   Result<Outstanding *> held(SessionId session, Token token);
@@ -195,6 +208,14 @@ class EventService : public pfs::EventGate {
   std::condition_variable changed_;    // a pending outcome arrived, or an event was queued
   std::map<Token, Pending> pending_;   // source side
   std::map<SessionId, Queue> queues_;  // session side
+  // Session side: the call to answer for each synchronous event from another
+  // rank queued here (undelivered or held), and the answers already sent.
+  std::unordered_map<Token, mpi::ReplyAddress> reply_to_;
+  std::unordered_map<Token, int> answers_;
+  // Bumped when an event is queued here: what a waiting reader polls while
+  // it serves deliveries itself, before it sleeps on changed_.
+  std::atomic<std::uint64_t> queued_{0};
+  std::deque<std::pair<std::chrono::steady_clock::time_point, Token>> answer_order_;
   std::uint32_t next_token_ = 0;
   std::function<Status(Token)> on_answered_;
   bool shut_down_ = false;

@@ -102,6 +102,10 @@ void RpcEngine::wrap_handlers(MsgType first, MsgType last,
   }
 }
 
+void RpcEngine::set_express(MsgType type) {
+  express_.insert(type);
+}
+
 void RpcEngine::add_poller(Poller poller) {
   pollers_.push_back(std::move(poller));
 }
@@ -113,15 +117,22 @@ Status RpcEngine::start() {
 }
 
 void RpcEngine::stop() {
-  if (!progress_.joinable()) return;
-  stopping_ = true;
-  progress_.join();
+  if (progress_.joinable()) {
+    stopping_ = true;
+    progress_.join();
+  }
+  {
+    std::lock_guard lock(replies_mutex_);
+    for (auto &out : replies_sending_) sending_.push_back(std::move(out));
+    replies_sending_.clear();
+  }
   for (auto &out : sending_) finish_send(out.request, out.bytes, out.view.get());
   sending_.clear();
 }
 
 int RpcEngine::tag_for(std::uint64_t call_id) const {
-  // Tags 0 and kRequestTag are reserved; responses use the rest of the range.
+  // Tags kExpressTag (0) and kRequestTag (1) carry requests; responses use
+  // the rest of the range.
   const auto span = static_cast<std::uint64_t>(tag_ub_ - kRequestTag);
   return static_cast<int>(kRequestTag + 1 + call_id % span);
 }
@@ -130,7 +141,11 @@ void RpcEngine::progress_loop() {
   Backoff backoff;
   while (!stopping_.load(std::memory_order_relaxed)) {
     auto view = membership_.current();
-    bool worked = serve_one_request(*view);
+    bool worked = serve_one_request(view, kRequestTag, true);
+    if (!express_.empty()) {
+      std::unique_lock lock(express_mutex_, std::try_to_lock);
+      if (lock) worked |= serve_one_request(view, kExpressTag, true);
+    }
     worked |= reap_sends();
     for (auto &poller : pollers_) worked |= poller();
     if (worked) {
@@ -141,11 +156,17 @@ void RpcEngine::progress_loop() {
   }
 }
 
-bool RpcEngine::serve_one_request(const cluster::View &view) {
+bool RpcEngine::serve_express() {
+  std::unique_lock lock(express_mutex_, std::try_to_lock);
+  if (!lock) return false;
+  return serve_one_request(membership_.current(), kExpressTag, false);
+}
+
+bool RpcEngine::serve_one_request(const cluster::ViewPtr &view, int tag, bool progress_thread) {
   int flag = 0;
   MPI_Message message = MPI_MESSAGE_NULL;
   MPI_Status status;
-  if (MPI_Improbe(MPI_ANY_SOURCE, kRequestTag, view.rpc_comm().get(), &flag, &message, &status) !=
+  if (MPI_Improbe(MPI_ANY_SOURCE, tag, view->rpc_comm().get(), &flag, &message, &status) !=
           MPI_SUCCESS ||
       !flag) {
     return false;
@@ -163,18 +184,34 @@ bool RpcEngine::serve_one_request(const cluster::View &view) {
                   header.error().message);
     return true;
   }
-  Request request{view.member_at(status.MPI_SOURCE), *header, payload_of(*bytes)};
-  OutgoingResponse out{MPI_REQUEST_NULL, respond(request), membership_.current()};
-  const int rc =
-      MPI_Isend(out.bytes.data(), static_cast<int>(out.bytes.size()), MPI_BYTE, status.MPI_SOURCE,
-                tag_for(header->call_id), view.rpc_comm().get(), &out.request);
-  if (rc != MPI_SUCCESS) {
-    spdlog::error("rpc: cannot answer rank {}: {}", status.MPI_SOURCE,
-                  check(rc, "MPI_Isend").error().message);
-    return true;
+  Request request{view->member_at(status.MPI_SOURCE), *header, payload_of(*bytes), view,
+                  status.MPI_SOURCE};
+  OutgoingResponse out{MPI_REQUEST_NULL, respond(request), request.view};
+  if (request.deferred) return true;  // answered later by reply()
+  auto sent = send_answer(std::move(out), status.MPI_SOURCE, tag_for(header->call_id),
+                          progress_thread);
+  if (!sent.ok()) {
+    spdlog::error("rpc: cannot answer rank {}: {}", status.MPI_SOURCE, sent.error().message);
   }
-  sending_.push_back(std::move(out));
   return true;
+}
+
+Status RpcEngine::send_answer(OutgoingResponse out, int dest, int tag, bool progress_thread) {
+  PDM_TRY(check(MPI_Isend(out.bytes.data(), static_cast<int>(out.bytes.size()), MPI_BYTE, dest,
+                          tag, out.view->rpc_comm().get(), &out.request),
+                "MPI_Isend"));
+  if (progress_thread) {
+    sending_.push_back(std::move(out));
+    return {};
+  }
+  // A small answer usually leaves at once; the rest the progress thread reaps.
+  int done = 0;
+  MPI_Test(&out.request, &done, MPI_STATUS_IGNORE);
+  if (!done) {
+    std::lock_guard lock(replies_mutex_);
+    replies_sending_.push_back(std::move(out));
+  }
+  return {};
 }
 
 Bytes RpcEngine::respond(const Request &request) {
@@ -193,6 +230,7 @@ Bytes RpcEngine::respond(const Request &request) {
     outcome = it->second(request, body);
   }
   if (!outcome.ok()) {
+    request.deferred = false;  // a failed handler is answered now
     head.status = outcome.error().code == 0 ? EIO : outcome.error().code;
     body = begin_message();
     body.put_raw(as_bytes(outcome.error().message));
@@ -200,8 +238,37 @@ Bytes RpcEngine::respond(const Request &request) {
   return finish_message(std::move(body), head);
 }
 
+std::optional<ReplyAddress> RpcEngine::defer(const Request &request) {
+  if (request.view == nullptr || request.comm_source < 0) return std::nullopt;
+  request.deferred = true;
+  ReplyAddress address;
+  address.view = request.view;
+  address.dest = request.comm_source;
+  address.type = request.header.type;
+  address.call_id = request.header.call_id;
+  return address;
+}
+
+Status RpcEngine::reply(const ReplyAddress &address, Encoder &&response) {
+  if (address.view == nullptr) return make_error(EINVAL, "no address to answer");
+  if (address.view->abandoned() || membership_.current() != address.view) {
+    return make_error(ESTALE, "the view of call {} is gone", address.call_id);
+  }
+  Header head;
+  head.type = address.type;
+  head.call_id = address.call_id;
+  head.epoch = address.view->epoch();
+  OutgoingResponse out{MPI_REQUEST_NULL, finish_message(std::move(response), head), address.view};
+  return send_answer(std::move(out), address.dest, tag_for(address.call_id), false);
+}
+
 bool RpcEngine::reap_sends() {
   bool worked = false;
+  {
+    std::lock_guard lock(replies_mutex_);
+    for (auto &out : replies_sending_) sending_.push_back(std::move(out));
+    replies_sending_.clear();
+  }
   for (std::size_t i = 0; i < sending_.size();) {
     int done = 0;
     MPI_Test(&sending_[i].request, &done, MPI_STATUS_IGNORE);
@@ -250,8 +317,9 @@ PendingCall RpcEngine::start(int member, MsgType type, Encoder &&request, OpId o
     return call;
   }
   call.tag = tag_for(call_id);
+  const int request_tag = express_.count(type) != 0 ? kExpressTag : kRequestTag;
   auto sent = check(MPI_Isend(call.request.data(), static_cast<int>(call.request.size()), MPI_BYTE,
-                              call.dest, kRequestTag, call.view->rpc_comm().get(), &call.send),
+                              call.dest, request_tag, call.view->rpc_comm().get(), &call.send),
                     "MPI_Isend");
   if (!sent.ok()) {
     call.failed = std::move(sent).error();
@@ -304,8 +372,8 @@ bool RpcEngine::poll(PendingCall &call) {
   return false;
 }
 
-Result<Response> RpcEngine::wait(PendingCall &call) {
-  Backoff backoff;
+Result<Response> RpcEngine::wait(PendingCall &call, std::chrono::microseconds busy) {
+  Backoff backoff(busy);
   for (;;) {
     if (auto outcome = test(call)) return std::move(*outcome);
     backoff.pause();

@@ -13,16 +13,31 @@
 // thread: a rank reads and writes what it owns without MPI. Handlers must
 // therefore be thread-safe, and must never make a blocking call() themselves
 // (the progress thread would wait on itself).
+//
+// A handler that cannot answer yet (a synchronous DM event waits for its
+// session's response) defers its request: the progress thread sends nothing,
+// and the answer goes later, from whichever thread has it, straight to the
+// caller's wait (reply()). The caller sees one round trip instead of an
+// acknowledgement now and a second call back to it later.
+//
+// Express requests (set_express: DM event deliveries) travel on their own
+// tag, kExpressTag, and any thread may serve them (serve_express), not only
+// the progress thread: a DM application's thread waiting in dm_get_events
+// takes its event off the wire itself instead of waiting for the progress
+// thread to wake, queue it and wake it in turn. One thread at a time serves
+// them, so the requests of one caller are handled in the order sent.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "runtime/cluster/view.h"
@@ -34,6 +49,20 @@ struct Request {
   int source = -1;  // member id of the caller
   Header header;
   std::span<const std::byte> payload;
+  // Set for a request that came over MPI (a local call has no address to answer later).
+  cluster::ViewPtr view;
+  int comm_source = -1;
+  mutable bool deferred = false;  // RpcEngine::defer was called
+};
+
+// Where the answer to a deferred request goes (RpcEngine::defer, reply).
+class ReplyAddress {
+ private:
+  friend class RpcEngine;
+  cluster::ViewPtr view;  // the view the request came in; the answer goes in it or not at all
+  int dest = -1;          // the caller's rank in view's rpc communicator
+  MsgType type = 0;
+  std::uint64_t call_id = 0;
 };
 
 // A handler decodes its request, calls an operation and appends the
@@ -85,6 +114,7 @@ class PendingCall {
 
 class RpcEngine {
  public:
+  static constexpr int kExpressTag = 0;
   static constexpr int kRequestTag = 1;
   // How long a call whose peer MPI reported unreachable waits for the view
   // change that would explain it before failing with the MPI error.
@@ -98,6 +128,8 @@ class RpcEngine {
   // Registration happens before start().
   void register_handler(MsgType type, Handler handler);
   void add_poller(Poller poller);
+  // Requests of this type go on the express tag (see above).
+  void set_express(MsgType type);
   // Replaces each registered handler of a type in [first, last] by
   // wrap(type, handler); registration time only.
   void wrap_handlers(MsgType first, MsgType last,
@@ -115,16 +147,40 @@ class RpcEngine {
   PendingCall start(int member, MsgType type, Encoder &&request, OpId op = {});
   // Waits for every pending call, polling all of them with one backoff.
   std::vector<Result<Response>> wait_all(std::span<PendingCall> calls);
-  Result<Response> wait(PendingCall &call);
+  // busy: how long to poll without pausing first (Backoff), for an answer
+  // expected within microseconds.
+  Result<Response> wait(PendingCall &call, std::chrono::microseconds busy = {});
   // Polls a started call once, without waiting: its outcome once it has one
   // (then the call is spent). Any thread may test a call, one at a time.
   std::optional<Result<Response>> test(PendingCall &call);
 
+  // Inside a handler: its request is answered later with reply(), not when
+  // the handler returns (unless the handler fails: then the error goes now).
+  // A local call cannot wait for that: nullopt, and the handler answers now.
+  std::optional<ReplyAddress> defer(const Request &request);
+  // Answers a deferred request, from any thread. ESTALE when the view it
+  // came in is gone: the caller's wait ended with ESTALE too, and a caller
+  // that retries sends the request again.
+  Status reply(const ReplyAddress &address, Encoder &&response);
+  // Serves one express request if one is waiting and no other thread is
+  // serving them; true if it served one. Any thread; handlers run in it.
+  bool serve_express();
+
   cluster::Membership &membership() { return membership_; }
 
  private:
+  struct OutgoingResponse {
+    MPI_Request request;
+    Bytes bytes;
+    cluster::ViewPtr view;  // the view it was sent in (abandoned: never waited on)
+  };
+
   void progress_loop();
-  bool serve_one_request(const cluster::View &view);
+  // Serves one request waiting on `tag`. The progress thread keeps its
+  // answers' sends in sending_, another thread hands them over.
+  bool serve_one_request(const cluster::ViewPtr &view, int tag, bool progress_thread);
+  // Sends an answer; a send still in flight is kept until it completes.
+  Status send_answer(OutgoingResponse out, int dest, int tag, bool progress_thread);
   bool reap_sends();
   // Polls one call once; true when it has an outcome.
   bool poll(PendingCall &call);
@@ -134,18 +190,19 @@ class RpcEngine {
 
   cluster::Membership &membership_;
   std::unordered_map<MsgType, Handler> handlers_;
+  std::unordered_set<MsgType> express_;
+  std::mutex express_mutex_;  // held by the thread serving an express request
   std::vector<Poller> pollers_;
   std::atomic<std::uint64_t> next_call_{1};
   int tag_ub_ = 32767;
   std::atomic<bool> stopping_{false};
   std::thread progress_;
 
-  struct OutgoingResponse {
-    MPI_Request request;
-    Bytes bytes;
-    cluster::ViewPtr view;  // the view it was sent in (abandoned: never waited on)
-  };
   std::vector<OutgoingResponse> sending_;  // progress thread only
+  // Answers sent by other threads (reply(), serve_express()) whose send had
+  // not completed; the progress thread moves them to sending_.
+  std::mutex replies_mutex_;
+  std::vector<OutgoingResponse> replies_sending_;
 };
 
 }  // namespace pdm::mpi
