@@ -117,9 +117,13 @@ Status EventService::enqueue(const EventMessage &m, std::optional<mpi::ReplyAddr
       // Queued here already: answer the new call. Answered already: now.
       if (auto known = reply_to_.find(m.token); known != reply_to_.end()) {
         known->second = std::move(*reply_to);
+        failpoint::hit("event_service.repeat_queued");  // for failure_sync_cut_*
         return {};
       }
-      if (auto it = answers_.find(m.token); it != answers_.end()) answered = it->second;
+      if (auto it = answers_.find(m.token); it != answers_.end()) {
+        answered = it->second;
+        failpoint::hit("event_service.repeat_answered");
+      }
     }
     if (!answered) {
       if (!here) return make_error(ESRCH, "session {} is not on rank {}", m.session, self);
@@ -325,6 +329,7 @@ Status EventService::deliver(EventMessage m, const std::vector<Session> &targets
     pending_.erase(m.token);
   };
   int delivered_to = -1;
+  bool sent_before = false;
   // When the session was first seen unreachable (time_point{}: reachable).
   std::chrono::steady_clock::time_point orphaned_since{};
   for (;;) {
@@ -364,6 +369,9 @@ Status EventService::deliver(EventMessage m, const std::vector<Session> &targets
       orphaned_since = {};
       // Another rank's session answers this call when it responds; the
       // session on this rank answers through pending_ (below).
+      // A repeat after a cut call, which a test may hold here (failure_sync_cut_*).
+      if (sent_before) failpoint::hit("event_service.deliver_again");
+      sent_before = true;
       auto call = engine_.start(where->node, kDeliver, mpi::encode_message(m));
       auto delivered = engine_.wait(call, kEventBusy);
       if (delivered.ok()) {
@@ -390,12 +398,18 @@ Status EventService::deliver(EventMessage m, const std::vector<Session> &targets
           forget();
           return waited;
         }
-      } else if (engine_.membership().current() == view) {
+      } else if (engine_.membership().current() != view) {
+        // The view changed meanwhile (a cut call ends with ESTALE): look again.
+      } else if (delivered.error().code == ESTALE) {
+        // The session's node refused this view's epoch: it has not
+        // installed the view yet (every rank installs it on its own).
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      } else {
         forget();
         return make_error(EIO, "event {} could not reach session {}: {}", m.type, m.session,
                           delivered.error().message);
       }
-      continue;  // the view changed meanwhile: look again
+      continue;
     }
     if (!reachable) {
       const auto now = std::chrono::steady_clock::now();
