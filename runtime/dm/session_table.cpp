@@ -211,6 +211,9 @@ Status SessionTable::validate(const Update &u) const {
       }
       if (u.session.node < 0)
         return make_error(EINVAL, "session node {} is invalid", u.session.node);
+      if (u.events & ~supported_events()) {
+        return make_error(EINVAL, "event set {:#x} holds events pdm cannot generate", u.events);
+      }
       return {};
     case Kind::kAssumeSession: {
       const Session *old = session(u.session.id);
@@ -319,9 +322,16 @@ Status SessionTable::apply(const Update &u) {
     }
     case Kind::kModifySession: {
       Session &s = sessions_[u.session.id];
+      const std::string old_group = s.group;
       s.info = u.session.info;
       s.group = u.session.group;
       s.standby = u.session.standby;
+      // The last member's leave also disables the group's events: in one
+      // version, so no replica ever has them enabled with no member.
+      if (u.events != 0 && !old_group.empty() && old_group != s.group &&
+          members(old_group).empty()) {
+        if (auto fs = fs_.find(u.fs); fs != fs_.end()) fs->second.eventlist &= ~u.events;
+      }
       break;
     }
     case Kind::kTakeOver: {

@@ -99,7 +99,9 @@ struct Update {
     kCreateSession = 1,  // session (with its id assigned by the manager)
     kAssumeSession,    // session.id = oldsid taken over by session.node (dm_create_session(oldsid))
     kDestroySession,   // session.id
-    kModifySession,    // session.id: new info, group and/or standby flag (B14)
+    kModifySession,    // session.id: new info, group and/or standby flag (B14); with
+                       // events, they leave fs's event list if the session's old
+                       // group is left with no member (pdm_dm_leave_session_group)
     kSetDisposition,   // fs, session.id or group, events
     kSetEventList,     // fs, events
     kSetGroupOptions,  // group, options

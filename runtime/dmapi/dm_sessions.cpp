@@ -288,6 +288,34 @@ int pdm_dm_set_session_group(dm_sessid_t sid, const char *group) {
       -1);
 }
 
+int pdm_dm_leave_session_group(dm_sessid_t sid, void *hanp, size_t hlen, dm_eventset_t *eventsetp,
+                               unsigned int maxevent) {
+  return guarded(
+      [&] {
+        if (eventsetp == nullptr) {
+          return fail(Error{EFAULT, "pdm_dm_leave_session_group: null event set"});
+        }
+        if (maxevent > DM_EVENT_MAX) return fail(Error{E2BIG, "maxevent exceeds DM_EVENT_MAX"});
+        auto node = running();
+        if (!node.ok()) return fail(node.error());
+        auto fs = disposition_fs(**node, hanp, hlen);
+        if (!fs.ok()) return fail(fs.error());
+        auto session = session_of(**node, sid);
+        if (!session.ok()) return fail(session.error());
+        const dm_eventset_t mask =
+            maxevent >= 64 ? ~dm_eventset_t{0} : ((dm_eventset_t{1} << maxevent) - 1);
+        dm::Update u = make(dm::Update::Kind::kModifySession);
+        u.session = *session;
+        u.session.group.clear();
+        u.session.standby = false;
+        u.fs = *fs;
+        u.events = *eventsetp & mask;
+        auto done = (*node)->control().submit(u);
+        return done.ok() ? 0 : fail(done.error());
+      },
+      -1);
+}
+
 int pdm_dm_set_session_standby(dm_sessid_t sid, int standby) {
   return guarded(
       [&] { return modify_session(sid, [&](dm::Session &s) { s.standby = standby != 0; }); }, -1);

@@ -149,6 +149,37 @@ TEST_F(SessionTableTest, ModifyChangesInfoAndGroupB14) {
   ASSERT_EQ(table.members("hsm").size(), 1u);
 }
 
+// B12, DESIGN.md §5: the last member's leave takes the events it names out
+// of the file system's list in the same change (pdm_dm_leave_session_group,
+// pdm-hsm's REMOVE), so no version has them enabled with no one to take them;
+// an earlier member's leave, or a session in no group, changes no list.
+TEST_F(SessionTableTest, TheLastMembersLeaveDisablesItsEventsInTheSameVersionB12) {
+  constexpr int kCreate = 5;  // DM_EVENT_CREATE
+  constexpr int kRemove = 8;  // DM_EVENT_REMOVE
+  const SessionId a = create(0, "hsm-0", "hsm");
+  const SessionId b = create(1, "hsm-1", "hsm");
+  const SessionId loner = create(2, "other");
+  Update list = next(Update::Kind::kSetEventList);
+  list.fs = kFs;
+  list.events = event_bit(kCreate) | event_bit(kRemove);
+  ASSERT_TRUE(table.apply(list).ok());
+  auto leave = [&](SessionId id, int node) {
+    Update u = next(Update::Kind::kModifySession);
+    u.session = Session{id, node, "left", ""};
+    u.fs = kFs;
+    u.events = event_bit(kRemove);
+    return table.apply(u);
+  };
+  ASSERT_TRUE(leave(loner, 2).ok());
+  ASSERT_TRUE(leave(a, 0).ok());
+  EXPECT_EQ(table.eventlist(kFs), event_bit(kCreate) | event_bit(kRemove)) << "b is still in";
+  const std::uint64_t before = table.version();
+  ASSERT_TRUE(leave(b, 1).ok());
+  EXPECT_EQ(table.version(), before + 1);
+  EXPECT_TRUE(table.members("hsm").empty());
+  EXPECT_EQ(table.eventlist(kFs), event_bit(kCreate));
+}
+
 // B12: a distributed application's sessions on several nodes form a group
 // that holds dispositions as one; the group's dispositions go with its last member.
 TEST_F(SessionTableTest, GroupHoldsDispositionsUntilItsLastMemberGoesB12) {

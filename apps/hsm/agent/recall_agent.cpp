@@ -224,22 +224,6 @@ void RecallAgent::report_failure(const api::Handle &file, const Error &error) {
                 path.empty() ? "" : path + ", ", file.to_string(), error.message);
 }
 
-Status RecallAgent::drop_remove_event() {
-  // The last member to leave takes REMOVE out of the file system's list: an
-  // enabled event without a disposition would fail every unlink with EIO
-  // (DESIGN.md section 5). Leaving is applied on every rank before
-  // join_group returns, so whichever member's leave came last sees the
-  // group empty here (several may; the change is idempotent).
-  auto *node = node::process_node();
-  if (node == nullptr) return {};
-  const bool last = node->control().read(
-      [&](const dm::SessionTable &table) { return table.members(options_.group).empty(); });
-  if (!last) return {};
-  PDM_ASSIGN_OR_RETURN(const dm::EventSet list, session_.eventlist());
-  if ((list & kRemoveEvent) == 0) return {};
-  return session_.set_eventlist(list & ~kRemoveEvent);
-}
-
 Result<StepOutcome> RecallAgent::recall(const api::Handle &file) {
   PDM_ASSIGN_OR_RETURN(auto lock, ExclusiveFile::take(session_, file));
   auto step = recall_locked(session_, file, lock.token(), *archives_);
@@ -263,8 +247,12 @@ Status RecallAgent::stop() {
   note(api::send_message(session_.id(), false, kStopMessage));
   if (event_thread_.joinable()) event_thread_.join();
   // No new events come to a session out of the group; those already queued
-  // for it are answered here.
-  note(session_.join_group(""));
+  // for it are answered here. The last member to leave also takes REMOVE
+  // out of the file system's list, in the same replicated change: an
+  // enabled event without a disposition would fail every unlink with EIO
+  // (DESIGN.md section 5), and a leave followed by a separate change left a
+  // moment when it did.
+  note(session_.leave_group(kRemoveEvent));
   for (;;) {
     auto events = session_.get_events(kEventsPerCall, false);
     if (!events.ok()) {
@@ -286,7 +274,6 @@ Status RecallAgent::stop() {
   ready_.notify_all();
   for (auto &worker : workers_) worker.join();
   workers_.clear();
-  note(drop_remove_event());
   note(session_.destroy());
   return first;
 }

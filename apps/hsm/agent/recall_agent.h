@@ -110,8 +110,6 @@ class RecallAgent {
   // pdm.gone (gone_list.h) before the removal proceeds; always CONTINUE.
   void handle_removal(const api::Event &event);
   Status note_removal(const api::Event &event);
-  // On stop: REMOVE leaves the fs event list with the group's last member.
-  Status drop_remove_event();
   // Counts and logs a failed recall of `file`.
   void report_failure(const api::Handle &file, const Error &error);
 

@@ -110,6 +110,14 @@ Status Session::join_group(const std::string &group) const {
   return detail::c_status(pdm_dm_set_session_group(id_, group.c_str()));
 }
 
+Status Session::leave_group(EventSet events) const {
+  PDM_ASSIGN_OR_RETURN(auto fs, mounted_fs_handle());
+  auto bytes = fs.encode();
+  dm_eventset_t set = events;
+  return detail::c_status(
+      pdm_dm_leave_session_group(id_, bytes.data(), bytes.size(), &set, DM_EVENT_MAX));
+}
+
 Status Session::set_standby(bool standby) const {
   return detail::c_status(pdm_dm_set_session_standby(id_, standby ? 1 : 0));
 }

@@ -58,6 +58,10 @@ class Session {
   // Joins the named session group ("" leaves it): with a group disposition,
   // an event goes to the member on its source rank when there is one (B18).
   Status join_group(const std::string &group) const;
+  // Leaves the session's group; if no member is left, `events` leave the
+  // mounted file system's event list in the same change
+  // (pdm_dm_leave_session_group).
+  Status leave_group(EventSet events) const;
   // Makes this session a standby member of its group (or not): it takes
   // over the group's orphaned sessions (pdm_dm_set_session_standby).
   Status set_standby(bool standby) const;

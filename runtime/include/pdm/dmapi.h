@@ -433,6 +433,14 @@ int dm_downgrade_right(dm_sessid_t sid, void *hanp, size_t hlen, dm_token_t toke
 
 /* Puts a session into a group ("" leaves it); returns once every rank knows. */
 int pdm_dm_set_session_group(dm_sessid_t sid, const char *group);
+/* Takes a session out of its group; if that leaves the group with no member,
+ * the events of *eventsetp are taken out of the file system's event list
+ * (hanp: the file system's handle) in the same change, so no operation
+ * ever finds them enabled with nobody to dispose them to (which fails it
+ * with EIO). For the last instance of a DM application that enabled
+ * events for its group; several may leave at once. */
+int pdm_dm_leave_session_group(dm_sessid_t sid, void *hanp, size_t hlen, dm_eventset_t *eventsetp,
+                               unsigned int maxevent);
 /* standby != 0 makes a session a standby member of its group (EINVAL when it
  * is in none): when a member's rank dies, its orphaned session is taken over
  * by the group's lowest-numbered active standby. The orphan ends (its id
