@@ -458,12 +458,32 @@ Result<std::vector<EventMessage>> EventService::get_events(
     SessionId session, unsigned max_messages, bool wait,
     const std::function<bool(std::size_t, const EventMessage &)> &fits) {
   PDM_TRY(check_local_session(session));
+  // A reader counts as inside until it returns, not only while it waits:
+  // after taking its events it still notifies and tells the courier, and
+  // shutdown() (after which the service is destroyed) waits for it.
+  {
+    std::lock_guard lock(mutex_);
+    ++readers_;
+  }
+  auto taken = take_events(session, max_messages, wait, fits);
+  bool stopping = false;
+  {
+    std::lock_guard lock(mutex_);
+    --readers_;
+    stopping = shut_down_;
+  }
+  if (stopping) changed_.notify_all();  // shutdown() waits for readers_ == 0
+  return taken;
+}
+
+Result<std::vector<EventMessage>> EventService::take_events(
+    SessionId session, unsigned max_messages, bool wait,
+    const std::function<bool(std::size_t, const EventMessage &)> &fits) {
   std::unique_lock lock(mutex_);
   Queue &queue = queues_[session];
   if (queue.undelivered.empty()) {
     if (!wait || shut_down_) return make_error(EAGAIN, "no event for session {}", session);
     ++queue.readers;
-    ++readers_;
     // For a while, take deliveries off the wire here (express requests)
     // rather than sleep until the progress thread has queued one: the two
     // wake-ups would cost more than the event's whole round trip.
@@ -484,8 +504,6 @@ Result<std::vector<EventMessage>> EventService::get_events(
     lock.lock();
     changed_.wait(lock, [&] { return !queue.undelivered.empty() || shut_down_; });
     --queue.readers;
-    --readers_;
-    if (shut_down_) changed_.notify_all();  // shutdown() waits for readers_ == 0
     if (queue.undelivered.empty()) {
       return make_error(ESHUTDOWN, "pdm is stopping: no more events for session {}", session);
     }

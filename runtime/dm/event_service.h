@@ -181,6 +181,10 @@ class EventService : public pfs::EventGate {
   // The group member with the fewest events from this rank not yet done.
   Session least_loaded(const std::vector<Session> &members);
   Status check_local_session(SessionId session) const;
+  // get_events without the count of readers inside.
+  Result<std::vector<EventMessage>> take_events(
+      SessionId session, unsigned max_messages, bool wait,
+      const std::function<bool(std::size_t count, const EventMessage &)> &fits);
   Token make_token();
   // Sends m to the target sessions; synchronous: to the first, with a new
   // token, and waits for the answer.
@@ -219,7 +223,7 @@ class EventService : public pfs::EventGate {
   std::uint32_t next_token_ = 0;
   std::function<Status(Token)> on_answered_;
   bool shut_down_ = false;
-  int readers_ = 0;       // threads inside get_events
+  int readers_ = 0;       // threads inside get_events (waiting or not)
   EventCourier courier_;  // last: its thread uses the members above
 };
 
