@@ -39,6 +39,7 @@ struct IoParams {
   std::uint32_t volumes = 0;
   int repeat = 0;
   bool fsync = false;
+  bool lazy_size = false;  // pdm files written with pdm_set_lazy_size
   bool large = true;  // run the large-file phases
   bool small = true;  // run the small-file phases
 };
@@ -61,11 +62,24 @@ struct Backend {
   std::string (*why)(int err);  // the reason of the last failure
 };
 
-Backend pdm_backend() {
+// pdm_open, then a lazy size for a file opened for writing (--lazy-size).
+int pdm_open_lazy(const char *path, int flags, mode_t mode) {
+  const int fd = pdm_open(path, flags, mode);
+  if (fd < 0 || (flags & O_ACCMODE) == O_RDONLY) return fd;
+  if (pdm_set_lazy_size(fd, 1) != 0) {
+    const int err = errno;
+    pdm_close(fd);
+    errno = err;
+    return -1;
+  }
+  return fd;
+}
+
+Backend pdm_backend(bool lazy_size) {
   return Backend{
       "pdm",
       "",
-      pdm_open,
+      lazy_size ? pdm_open_lazy : pdm_open,
       pdm_close,
       pdm_pread,
       pdm_pwrite,
@@ -161,7 +175,7 @@ class IoBenchmark {
       : context_(context),
         comm_(context.world()),
         p_(params),
-        backends_{pdm_backend(), posix_backend(scratch.posix_dir())} {
+        backends_{pdm_backend(params.lazy_size), posix_backend(scratch.posix_dir())} {
     // Allocated once: a buffer allocated per run would free and fault
     // memory between runs, which is what warm_free_memory controls.
     std::uint64_t largest = 0;
@@ -205,6 +219,7 @@ class IoBenchmark {
     out["stripe_size"] = p_.stripe_size;
     out["repeat"] = p_.repeat;
     out["fsync"] = p_.fsync;
+    out["lazy_size"] = p_.lazy_size;
     // Other work on the machine skews both sides: the report says how busy it was.
     out["load_average_1min"] = load_json(load_before_, load_after_);
     out["page_cache"] = "warm: caches are not dropped, both sides read back what was just written";
@@ -506,6 +521,9 @@ void add_io_options(po::options_description &options) {
        "measure every phase R times, pdm and POSIX alternating which goes first; the "
        "report gives the median")
       ("fsync", po::bool_switch(), "fsync the large file before closing it (both sides)")
+      ("lazy-size", po::bool_switch(),
+       "write pdm files with a lazy size (pdm_set_lazy_size): writes do not wait for "
+       "the metadata server's size update; close publishes it")
       ("phases", po::value<std::string>()->value_name("WHICH")->default_value("all"),
        "all, large (large_write and large_read only) or small (the small-file phases "
        "only), e.g. to profile one kind");
@@ -525,6 +543,7 @@ Result<IoParams> io_params(const Context &context) {
   p.volumes = options["volumes"].as<std::uint32_t>();
   p.repeat = options["repeat"].as<int>();
   p.fsync = options["fsync"].as<bool>();
+  p.lazy_size = options["lazy-size"].as<bool>();
   const auto &phases = options["phases"].as<std::string>();
   if (phases != "all" && phases != "large" && phases != "small") {
     return make_error(EINVAL, "--phases {}: not one of all, large, small", phases);

@@ -1,5 +1,7 @@
 #include "pfs/meta/meta_service.h"
 
+#include "runtime/base/failpoint.h"
+
 #include <fcntl.h>
 
 #include "pfs/config/path.h"
@@ -122,6 +124,7 @@ Result<Inode> MetaService::set_attr(InodeNumber ino, const AttrChange &change) {
 }
 
 Result<Inode> MetaService::extend(InodeNumber ino, std::uint64_t end) {
+  failpoint::hit("meta_service.extend");  // a test holds the server here
   return store_->extend(ino, end, now_ns());
 }
 

@@ -101,6 +101,15 @@ int pdm_open(const char *path, int flags, mode_t mode) {
       -1);
 }
 
+int pdm_set_lazy_size(int fd, int lazy) {
+  return guarded(
+      [&] {
+        auto fs = mounted();
+        return fs.ok() ? to_int((*fs)->set_lazy_size(fd, lazy != 0)) : fail(fs.error());
+      },
+      -1);
+}
+
 int pdm_close(int fd) {
   return guarded(
       [&] {

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <set>
 #include <string>
@@ -304,6 +305,68 @@ TEST(ParallelIo, AWritesSizeAndMtimeAreSeenOnlyOnceItsDataLandedB16) {
   EXPECT_EQ(after.st_size, 6000);
   EXPECT_TRUE(after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
               after.st_mtim.tv_nsec != before.st_mtim.tv_nsec);
+  MPI_Barrier(MPI_COMM_WORLD);
+}
+
+// pdm_set_lazy_size: a write returns although the metadata server has not
+// applied its size yet, and pdm_fsync publishes it. Rank 0, the server,
+// holds its next extend at a failpoint until rank 1 reports that its write
+// returned. A synchronous write would wait for that extend; rank 0's
+// progress thread, held, would miss its heartbeats and be suspected after
+// the heartbeat timeout (a view change), so the view must not change, and
+// rank 0 must be released by the report, not by its 5 s limit.
+TEST(ParallelIo, ALazySizeWriteReturnsBeforeItsSizeIsAppliedAndFsyncPublishesIt) {
+  const std::string path = test_path("lazy");
+  constexpr int kWriter = 1;
+  int fd = -1;
+  if (rank() == kWriter) {
+    fd = pdm_open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644);
+    ASSERT_TRUE(all(fd >= 0)) << pdm_last_error();
+    ASSERT_EQ(pdm_set_lazy_size(fd, 1), 0) << pdm_last_error();
+  } else {
+    ASSERT_TRUE(all(true));
+  }
+  std::atomic<bool> written{false};
+  std::atomic<bool> released_by_report{false};
+  if (rank() == 0) {
+    failpoint::arm("meta_service.extend", [&] {
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      while (std::chrono::steady_clock::now() < deadline) {
+        if (written) {
+          released_by_report = true;
+          return;
+        }
+        std::this_thread::yield();
+      }
+    });
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  char done = 0;
+  if (rank() == kWriter) {
+    write_all(fd, pattern(21, 0, 3000), 0);
+    MPI_Send(&done, 1, MPI_CHAR, 0, 0, MPI_COMM_WORLD);
+    EXPECT_EQ(pdm_fsync(fd), 0) << pdm_last_error();
+    EXPECT_EQ(pdm_close(fd), 0) << pdm_last_error();
+  }
+  if (rank() == 0) {
+    MPI_Recv(&done, 1, MPI_CHAR, kWriter, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    written = true;
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank() == 0) {
+    failpoint::disarm();
+    EXPECT_TRUE(released_by_report) << "the extend was not held while the write returned";
+  }
+  pdm_view_info view{};
+  std::vector<int> members(64);
+  ASSERT_EQ(pdm_get_view(&view, members.data(), static_cast<int>(members.size())), 0)
+      << pdm_last_error();
+  EXPECT_EQ(view.view_changes, 0u) << "the write waited for the held server";
+  struct stat st {};
+  ASSERT_EQ(pdm_stat(path.c_str(), &st), 0) << pdm_last_error();
+  EXPECT_EQ(st.st_size, 3000) << "pdm_fsync did not publish the size";
+  EXPECT_EQ(pdm_set_lazy_size(-1, 1), -1);
+  EXPECT_EQ(errno, EBADF);
   MPI_Barrier(MPI_COMM_WORLD);
 }
 

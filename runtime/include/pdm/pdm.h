@@ -63,6 +63,16 @@ ssize_t pdm_pread(int fd, void *buf, size_t count, off_t offset);
 ssize_t pdm_pwrite(int fd, const void *buf, size_t count, off_t offset);
 int pdm_ftruncate(int fd, off_t length);
 int pdm_fsync(int fd);
+/* lazy != 0: this descriptor's writes return once their data landed,
+ * before the metadata server applied the file's new size and mtime. This
+ * rank always sees its own writes; other ranks see the size after this
+ * rank's pdm_fsync or pdm_close of the file (a read past the size, fstat
+ * and ftruncate on this rank also wait for it). A failure to publish is
+ * reported by the next pdm_fsync or pdm_close, as a write-back error is.
+ * Saves a metadata round trip per write on ranks that are not the metadata
+ * server (docs/PERFORMANCE.md); off by default. lazy == 0 publishes first.
+ * The MPI-IO shim opens its files so (docs/MPIIO.md). */
+int pdm_set_lazy_size(int fd, int lazy);
 int pdm_stat(const char *path, struct stat *st);
 int pdm_fstat(int fd, struct stat *st);
 int pdm_unlink(const char *path);
