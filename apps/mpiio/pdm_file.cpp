@@ -216,8 +216,10 @@ Status PdmFile::preallocate(std::int64_t size) {
 
 Status PdmFile::set_atomicity(bool atomic) {
   // Atomic mode: each write's size is published before the write returns.
+  // The mode changes on every rank even when one reports an earlier write's
+  // failed size update (the error every rank returns, as sync's would be).
   Status changed = fs_.set_lazy_size(fd_, !atomic && lazy_wanted_);
-  if (changed.ok()) atomic_ = atomic;
+  atomic_ = atomic;
   return agree(std::move(changed));
 }
 

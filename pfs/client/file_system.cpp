@@ -525,9 +525,11 @@ Result<std::size_t> FileSystem::pwrite(int fd, std::span<const std::byte> data,
 
 Status FileSystem::set_lazy_size(int fd, bool lazy) {
   PDM_ASSIGN_OR_RETURN(auto f, file(fd));
-  if (!lazy) PDM_TRY(deferred_.settle(f->inode.ino));
+  // The mode changes even when settling reports an earlier write's failed
+  // update: that failure is this call's error, reported once.
+  Status settled = lazy ? Status{} : deferred_.settle(f->inode.ino);
   f->lazy_size = lazy;
-  return {};
+  return settled;
 }
 
 Status FileSystem::publish_size(int fd) {

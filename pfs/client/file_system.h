@@ -77,7 +77,8 @@ class FileSystem {
   // Lazy size (pfs/client/deferred_extends.h): this descriptor's writes
   // return before the metadata server applied their size and mtime change;
   // other ranks see it once this rank settles (publish_size, fsync, close).
-  // Turning it off settles first.
+  // Turning it off settles first; the mode changes even if that reports an
+  // earlier update's failure (the error returned).
   Status set_lazy_size(int fd, bool lazy);
   // Waits until the size and mtime of every earlier write of this rank to
   // the descriptor's file are published; the first failure to publish one.
