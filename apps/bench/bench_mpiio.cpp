@@ -25,7 +25,9 @@ struct MpiioParams {
   std::uint64_t block = 0;  // bytes per rank per segment
   std::vector<std::uint64_t> transfers;
   std::uint64_t segments = 0;
-  std::vector<std::string> layouts;  // shared, fpp
+  std::vector<std::string> layouts;  // shared, fpp, strided
+  std::uint64_t piece = 0;           // strided: bytes per piece of a rank's view
+  std::string cb;                    // romio_cb_write/read of every open
   std::vector<std::string> modes;    // independent, collective
   std::uint32_t volumes = 0;
   std::uint64_t stripe_size = 0;
@@ -34,10 +36,12 @@ struct MpiioParams {
 
 struct Case {
   std::uint64_t transfer = 0;
-  bool shared = true;
+  std::string layout;  // shared, fpp, strided
   bool collective = false;
+  bool shared() const { return layout != "fpp"; }  // one file on MPI_COMM_WORLD
+  bool strided() const { return layout == "strided"; }
   std::string name() const {
-    return fmt::format("{}_{}_{}", format_size(transfer), shared ? "shared" : "fpp",
+    return fmt::format("{}_{}_{}", format_size(transfer), layout,
                        collective ? "collective" : "independent");
   }
 };
@@ -55,16 +59,27 @@ class MpiioBenchmark {
  public:
   MpiioBenchmark(Context &context, const MpiioParams &p, const ScratchFs &scratch)
       : context_(context), p_(p), scratch_(scratch) {
+    if (!p.cb.empty()) {
+      MPI_Info_create(&hints_);
+      MPI_Info_set(hints_, "romio_cb_write", p.cb.c_str());
+      MPI_Info_set(hints_, "romio_cb_read", p.cb.c_str());
+    }
     data_.resize(p.block * p.segments);
     got_.resize(p.block * p.segments);
     fill_pattern(data_, static_cast<std::uint64_t>(context.rank()), 0);
   }
 
+  ~MpiioBenchmark() {
+    if (hints_ != MPI_INFO_NULL) MPI_Info_free(&hints_);
+  }
+  MpiioBenchmark(const MpiioBenchmark &) = delete;
+  MpiioBenchmark &operator=(const MpiioBenchmark &) = delete;
+
   Status run() {
     for (std::uint64_t transfer : p_.transfers) {
       for (const std::string &layout : p_.layouts) {
         for (const std::string &mode : p_.modes) {
-          const Case c{transfer, layout == "shared", mode == "collective"};
+          const Case c{transfer, layout, mode == "collective"};
           for (int r = 0; r < p_.repeat; ++r) {
             // pdm and native alternate which goes first.
             for (int k = 0; k < 2; ++k) PDM_TRY(measure(c, (k + r) % 2 == 0));
@@ -81,7 +96,7 @@ class MpiioBenchmark {
     for (std::uint64_t transfer : p_.transfers) {
       for (const std::string &layout : p_.layouts) {
         for (const std::string &mode : p_.modes) {
-          const Case c{transfer, layout == "shared", mode == "collective"};
+          const Case c{transfer, layout, mode == "collective"};
           Json entry{{"transfer", transfer}, {"layout", layout}, {"mode", mode}};
           for (const char *phase : {"write", "read"}) {
             const double pdm = rate(c, true, phase), native = rate(c, false, phase);
@@ -104,6 +119,10 @@ class MpiioBenchmark {
                 {"block", p_.block},     {"segments", p_.segments},
                 {"volumes", p_.volumes}, {"stripe_size", p_.stripe_size},
                 {"repeat", p_.repeat},   {"cases", cases}};
+    if (std::find(p_.layouts.begin(), p_.layouts.end(), "strided") != p_.layouts.end()) {
+      report["piece"] = p_.piece;
+    }
+    report["cb"] = p_.cb.empty() ? "automatic" : p_.cb;
     // Whether pdm's writes published their size lazily (docs/MPIIO.md,
     // Consistency): the files are opened without hints, so the variable decides.
     const char *lazy = std::getenv("PDM_MPIIO_LAZY_SIZE");
@@ -117,7 +136,7 @@ class MpiioBenchmark {
  private:
   std::string path(const Case &c, bool pdm, int rank) const {
     const std::string base = fmt::format("mpiio_{}", c.name());
-    const std::string name = c.shared ? base : fmt::format("{}.{}", base, rank);
+    const std::string name = c.shared() ? base : fmt::format("{}.{}", base, rank);
     return pdm ? "pdm:/" + name : scratch_.posix_dir() + "/" + name;
   }
 
@@ -125,24 +144,27 @@ class MpiioBenchmark {
   std::uint64_t offset(const Case &c, std::uint64_t s, std::uint64_t within) const {
     const auto ranks = static_cast<std::uint64_t>(context_.size());
     const auto rank = static_cast<std::uint64_t>(context_.rank());
-    return c.shared ? (s * ranks + rank) * p_.block + within : s * p_.block + within;
+    if (c.strided()) return s * p_.block + within;  // in the rank's view
+    return c.shared() ? (s * ranks + rank) * p_.block + within : s * p_.block + within;
   }
 
   Status phase(const Case &c, bool pdm, bool writing, int owner) {
     const std::string name = path(c, pdm, owner);
-    MPI_Comm comm = c.shared ? MPI_COMM_WORLD : MPI_COMM_SELF;
+    MPI_Comm comm = c.shared() ? MPI_COMM_WORLD : MPI_COMM_SELF;
     MPI_File fh = MPI_FILE_NULL;
     const int amode = writing ? MPI_MODE_CREATE | MPI_MODE_WRONLY : MPI_MODE_RDONLY;
     const double opening = MPI_Wtime();
-    PDM_TRY(mpi_status(MPI_File_open(comm, name.c_str(), amode, MPI_INFO_NULL, &fh), "open", name));
+    Status opened = mpi_status(MPI_File_open(comm, name.c_str(), amode, hints_, &fh), "open", name);
     open_close_seconds_ = MPI_Wtime() - opening;
+    PDM_TRY(opened);
+    if (c.strided()) PDM_TRY(set_strided_view(fh, owner, name));
     for (std::uint64_t s = 0; s < p_.segments; ++s) {
       for (std::uint64_t w = 0; w < p_.block; w += c.transfer) {
         std::byte *buffer = (writing ? data_.data() : got_.data()) + s * p_.block + w;
         // In a shared file a rank reads its neighbour's blocks: the offsets
         // of rank `owner`, computed as that rank would.
         std::uint64_t at = offset(c, s, w);
-        if (c.shared && !writing) {
+        if (c.shared() && !c.strided() && !writing) {
           at = (s * static_cast<std::uint64_t>(context_.size()) +
                 static_cast<std::uint64_t>(owner)) *
                    p_.block +
@@ -165,6 +187,20 @@ class MpiioBenchmark {
     Status closed = mpi_status(MPI_File_close(&fh), "close", name);
     open_close_seconds_ += MPI_Wtime() - closing;
     return closed;
+  }
+
+  // Strided: the view of rank `owner` selects its pieces of --piece bytes,
+  // interleaved round-robin with the other ranks' (a column of a 2-D array).
+  Status set_strided_view(MPI_File fh, int owner, const std::string &name) const {
+    MPI_Datatype piece = MPI_DATATYPE_NULL, tile = MPI_DATATYPE_NULL;
+    const auto bytes = static_cast<MPI_Aint>(p_.piece);
+    MPI_Type_contiguous(static_cast<int>(p_.piece), MPI_BYTE, &piece);
+    MPI_Type_create_resized(piece, 0, bytes * context_.size(), &tile);
+    MPI_Type_commit(&tile);
+    const int rc = MPI_File_set_view(fh, bytes * owner, MPI_BYTE, tile, "native", hints_);
+    MPI_Type_free(&piece);
+    MPI_Type_free(&tile);
+    return mpi_status(rc, "set_view", name);
   }
 
   // The slowest rank's open + close of the phase just timed: the per-file
@@ -206,7 +242,7 @@ class MpiioBenchmark {
     // write instead cut pdm's writes to a third: the unlink of a large pdm
     // file is still freeing its objects while the next write starts.)
     Status removed;
-    if (!c.shared || me == 0) {
+    if (!c.shared() || me == 0) {
       const std::string name = path(c, pdm, me);
       removed = mpi_status(MPI_File_delete(name.c_str(), MPI_INFO_NULL), "delete", name);
     }
@@ -236,7 +272,8 @@ class MpiioBenchmark {
   std::vector<std::byte> data_;
   std::vector<std::byte> got_;
   std::map<std::string, std::vector<double>> seconds_;
-  double open_close_seconds_ = 0;  // this rank's, in the last phase
+  double open_close_seconds_ = 0;   // this rank's, in the last phase
+  MPI_Info hints_ = MPI_INFO_NULL;  // --cb
 };
 
 std::vector<std::string> split_list(const std::string &text) {
@@ -261,7 +298,14 @@ void add_mpiio_options(po::options_description &options) {
       ("segments", po::value<std::uint64_t>()->value_name("N")->default_value(1),
        "segments (IOR -s): in a shared file, segment s holds every rank's block s")
       ("layout", po::value<std::string>()->value_name("WHICH")->default_value("shared,fpp"),
-       "shared (one file, IOR's default), fpp (a file per process, IOR -F), or both")
+       "shared (one file, IOR's default), fpp (a file per process, IOR -F), strided (one "
+       "file, each rank's view selects --piece bytes out of every ranks x --piece), or a "
+       "comma-separated list")
+      ("piece", po::value<std::string>()->value_name("SIZE")->default_value("4K"),
+       "strided: bytes of each piece of a rank's view")
+      ("cb", po::value<std::string>()->value_name("MODE"),
+       "collective buffering hint of every open, romio_cb_write and romio_cb_read: "
+       "automatic, enable or disable (default: no hint, which is automatic for pdm)")
       ("mode", po::value<std::string>()->value_name("WHICH")->default_value("independent,collective"),
        "independent (write_at/read_at), collective (write_at_all/read_at_all, IOR -c), or both")
       ("stripe-size", po::value<std::string>()->value_name("SIZE")->default_value("1M"),
@@ -294,7 +338,9 @@ Result<MpiioParams> mpiio_params(const Context &context) {
   p.layouts = split_list(options["layout"].as<std::string>());
   p.modes = split_list(options["mode"].as<std::string>());
   for (const auto &l : p.layouts) {
-    if (l != "shared" && l != "fpp") return make_error(EINVAL, "--layout {}: not shared or fpp", l);
+    if (l != "shared" && l != "fpp" && l != "strided") {
+      return make_error(EINVAL, "--layout {}: not shared, fpp or strided", l);
+    }
   }
   for (const auto &m : p.modes) {
     if (m != "independent" && m != "collective") {
@@ -302,6 +348,16 @@ Result<MpiioParams> mpiio_params(const Context &context) {
     }
   }
   if (p.layouts.empty() || p.modes.empty()) return make_error(EINVAL, "--layout/--mode: empty");
+  PDM_ASSIGN_OR_RETURN(p.piece, context.size_option("piece"));
+  if (p.piece == 0 || p.piece > (std::uint64_t{1} << 30)) {
+    return make_error(EINVAL, "--piece: between 1 byte and 1G");
+  }
+  if (options.count("cb")) {
+    p.cb = options["cb"].as<std::string>();
+    if (p.cb != "automatic" && p.cb != "enable" && p.cb != "disable") {
+      return make_error(EINVAL, "--cb {}: not automatic, enable or disable", p.cb);
+    }
+  }
   p.segments = options["segments"].as<std::uint64_t>();
   p.volumes = options["volumes"].as<std::uint32_t>();
   p.repeat = options["repeat"].as<int>();
@@ -344,6 +400,12 @@ Benchmark mpiio_benchmark() {
       "         --transfer calls (write_at or write_at_all), then closes it\n"
       "  read   every rank reads the blocks its neighbour (rank + 1) wrote, checked\n"
       "         against the neighbour's pattern outside the timed phase\n"
+      "\n"
+      "The strided layout is one file in which every rank's file view selects pieces of\n"
+      "--piece bytes interleaved round-robin with the other ranks' (rank r's piece k at\n"
+      "(k x ranks + r) x piece); each call moves --transfer bytes of the view, so its many\n"
+      "small pieces are what collective buffering aggregates (docs/MPIIO.md). --cb sets\n"
+      "the romio_cb_write/romio_cb_read hints of every open (reported as cb).\n"
       "\n"
       "Each phase is timed on rank 0 between two barriers, --repeat times with pdm and\n"
       "native alternating which goes first; the report gives the median rate in MiB/s of\n"

@@ -53,7 +53,8 @@ bool lazy_size_wanted(MPI_Info info) {
   return env == nullptr || std::strcmp(env, "0") != 0;
 }
 
-Status status_of(const Result<int> &result) {
+template <typename T>
+Status status_of(const Result<T> &result) {
   if (result.ok()) return {};
   return result.error();
 }
@@ -102,6 +103,7 @@ Result<std::shared_ptr<PdmFile>> PdmFile::open(pfs::FileSystem &fs, MPI_Comm com
     return agreed.error();
   }
   if (info != MPI_INFO_NULL) MPI_Info_dup(info, &file->info_);
+  file->cb_ = cb_hints_of(info);
   if ((amode & MPI_MODE_APPEND) != 0) {
     PDM_ASSIGN_OR_RETURN(file->pointer_, file->size());
   }
@@ -123,7 +125,7 @@ Status PdmFile::close() {
   return closed;
 }
 
-Result<std::int64_t> PdmFile::transfer(bool writing, Position from, std::int64_t offset,
+Result<MappedRequest> PdmFile::prepare(bool writing, Position from, std::int64_t offset,
                                        const Request &request) {
   if (writing && (amode_ & MPI_MODE_RDONLY) != 0) {
     return make_error(EROFS, "{}: opened MPI_MODE_RDONLY", path_);
@@ -146,28 +148,49 @@ Result<std::int64_t> PdmFile::transfer(bool writing, Position from, std::int64_t
     if (from == Position::individual) pointer_ += bytes / view.etype_size();
   }
   if (start < 0) return make_error(EINVAL, "{}: negative offset {}", path_, start);
-  const std::int64_t pos = start * view.etype_size();
-  return writing ? write_request(fs_, fd_, view, pos, request)
-                 : read_request(fs_, fd_, view, pos, request);
+  return MappedRequest::make(view, start * view.etype_size(), request, writing);
+}
+
+CbHints PdmFile::cb_hints() {
+  std::lock_guard lock(mutex_);
+  return cb_;
 }
 
 Result<std::int64_t> PdmFile::read(Position from, std::int64_t offset, const Request &request,
-                                   bool) {
-  return transfer(false, from, offset, request);
+                                   bool collective) {
+  auto mapped = prepare(false, from, offset, request);
+  if (collective && comm_.size() > 1) {
+    const CollectiveAccess access{status_of(mapped), mapped.ok() ? &*mapped : nullptr};
+    std::lock_guard lock(scratch_mutex_);
+    auto aggregated = read_aggregated(fs_, fd_, comm_, access, cb_hints().read, scratch_);
+    if (aggregated) return std::move(*aggregated);
+  }
+  if (!mapped.ok()) return mapped.error();
+  return read_mapped(fs_, fd_, *mapped);
 }
 
 Result<std::int64_t> PdmFile::write(Position from, std::int64_t offset, const Request &request,
                                     bool collective) {
-  auto written = transfer(true, from, offset, request);
-  if (collective && comm_.size() > 1) {
-    // Visible to the other ranks of the file's group when the call returns.
-    // A file of one rank (MPI_COMM_SELF) has no one to show it to before a
-    // sync or close: its writes keep overlapping their size updates.
-    Status published = fs_.publish_size(fd_);
-    Status synced = mpi::barrier(comm_);
-    if (written.ok() && !published.ok()) return published.error();
-    if (written.ok() && !synced.ok()) return synced.error();
+  auto mapped = prepare(true, from, offset, request);
+  if (!collective || comm_.size() == 1) {
+    // A file of one rank (MPI_COMM_SELF) has no one to show its writes to
+    // before a sync or close: they keep overlapping their size updates.
+    if (!mapped.ok()) return mapped.error();
+    return write_mapped(fs_, fd_, *mapped);
   }
+  const CollectiveAccess access{status_of(mapped), mapped.ok() ? &*mapped : nullptr};
+  {
+    std::lock_guard lock(scratch_mutex_);
+    auto aggregated = write_aggregated(fs_, fd_, comm_, access, cb_hints().write, scratch_);
+    if (aggregated) return std::move(*aggregated);
+  }
+  Result<std::int64_t> written =
+      mapped.ok() ? write_mapped(fs_, fd_, *mapped) : Result<std::int64_t>(mapped.error());
+  // Visible to the other ranks of the file's group when the call returns.
+  Status published = fs_.publish_size(fd_);
+  Status synced = mpi::barrier(comm_);
+  if (written.ok() && !published.ok()) return published.error();
+  if (written.ok() && !synced.ok()) return synced.error();
   return written;
 }
 
@@ -248,6 +271,7 @@ Status PdmFile::set_view(std::int64_t disp, MPI_Datatype etype, MPI_Datatype fil
   if (info != MPI_INFO_NULL) {
     if (info_ != MPI_INFO_NULL) MPI_Info_free(&info_);
     MPI_Info_dup(info, &info_);
+    cb_ = cb_hints_of(info);
   }
   return {};
 }
@@ -303,6 +327,7 @@ Status PdmFile::set_info(MPI_Info info) {
   std::lock_guard lock(mutex_);
   if (info_ != MPI_INFO_NULL) MPI_Info_free(&info_);
   if (info != MPI_INFO_NULL) MPI_Info_dup(info, &info_);
+  cb_ = cb_hints_of(info);
   return {};
 }
 

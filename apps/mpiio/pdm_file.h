@@ -20,6 +20,7 @@
 #include <mutex>
 #include <string>
 
+#include "apps/mpiio/collective_buffering.h"
 #include "apps/mpiio/transfer.h"
 #include "apps/mpiio/view.h"
 #include "pfs/client/file_system.h"
@@ -48,7 +49,8 @@ class PdmFile {
 
   // Data access; `offset` is in etypes (explicit_offset), ignored otherwise.
   // Returns the bytes transferred. `collective`: every rank of the file's
-  // communicator calls it (writes then end with a barrier).
+  // communicator calls it; pieces that interleave are then aggregated
+  // (collective_buffering.h), and writes end once every rank's are visible.
   Result<std::int64_t> read(Position from, std::int64_t offset, const Request &request,
                             bool collective);
   Result<std::int64_t> write(Position from, std::int64_t offset, const Request &request,
@@ -84,8 +86,11 @@ class PdmFile {
   Status agree(Status local) const;
   // Collective: EINVAL on every rank unless every rank passed this size.
   Status same_size_everywhere(std::int64_t size) const;
-  Result<std::int64_t> transfer(bool writing, Position from, std::int64_t offset,
+  // Checks a data access and maps it on the view (moving the individual
+  // pointer when it starts there).
+  Result<MappedRequest> prepare(bool writing, Position from, std::int64_t offset,
                                 const Request &request);
+  CbHints cb_hints();
 
   pfs::FileSystem &fs_;
   int fd_ = -1;
@@ -101,6 +106,11 @@ class PdmFile {
   MPI_Datatype filetype_ = MPI_BYTE;
   std::int64_t pointer_ = 0;  // individual file pointer, in etypes of the view
   MPI_Info info_ = MPI_INFO_NULL;
+  CbHints cb_;  // collective buffering (romio_cb_write/read)
+  // Collective calls never run concurrently on one file (MPI-3.1 §13.6.1
+  // makes that erroneous); the mutex keeps an erroneous program safe.
+  std::mutex scratch_mutex_;
+  CbScratch scratch_;
 };
 
 }  // namespace pdm::mpiio

@@ -71,6 +71,8 @@ Result<std::int64_t> read_sieved(pfs::FileSystem &fs, int fd, const std::vector<
   return done;
 }
 
+}  // namespace
+
 Result<std::int64_t> read_segments(pfs::FileSystem &fs, int fd, const std::vector<Block> &segments,
                                    std::byte *out) {
   std::int64_t done = 0;
@@ -101,8 +103,6 @@ Result<std::int64_t> read_segments(pfs::FileSystem &fs, int fd, const std::vecto
   return done;
 }
 
-}  // namespace
-
 Result<std::int64_t> request_bytes(const Request &request) {
   MPI_Count size = 0;
   if (request.type == MPI_DATATYPE_NULL) return make_error(EINVAL, "MPI_DATATYPE_NULL");
@@ -111,40 +111,44 @@ Result<std::int64_t> request_bytes(const Request &request) {
   return request.count * static_cast<std::int64_t>(size);
 }
 
-Result<std::int64_t> write_request(pfs::FileSystem &fs, int fd, const View &view, std::int64_t pos,
-                                   const Request &request) {
-  PDM_ASSIGN_OR_RETURN(const std::int64_t bytes, request_bytes(request));
-  if (bytes == 0) return std::int64_t{0};
+Result<MappedRequest> MappedRequest::make(const View &view, std::int64_t pos,
+                                          const Request &request, bool writing) {
+  MappedRequest mapped;
+  mapped.request_ = request;
+  PDM_ASSIGN_OR_RETURN(mapped.bytes_, request_bytes(request));
+  if (mapped.bytes_ == 0) return mapped;
   if (!view.has_data()) return make_error(EINVAL, "the file view selects no data");
   PDM_ASSIGN_OR_RETURN(const Memory memory, memory_of(request));
-  std::vector<std::byte> staging;
-  const std::byte *data = memory.data;
+  mapped.segments_ = view.map(pos, mapped.bytes_);
+  mapped.data_ = memory.data;
   if (!memory.contiguous) {
-    staging.resize(static_cast<std::size_t>(bytes));
-    copy_typed(request, memory.flat, staging.data(), bytes, true);
-    data = staging.data();
+    mapped.memory_ = memory.flat;
+    mapped.staging_.resize(static_cast<std::size_t>(mapped.bytes_));
+    if (writing) copy_typed(request, memory.flat, mapped.staging_.data(), mapped.bytes_, true);
+    mapped.data_ = mapped.staging_.data();
   }
+  return mapped;
+}
+
+void MappedRequest::finish_read(std::int64_t got) {
+  if (!staging_.empty()) copy_typed(request_, memory_, staging_.data(), got, false);
+}
+
+Result<std::int64_t> write_mapped(pfs::FileSystem &fs, int fd, MappedRequest &mapped) {
   std::int64_t done = 0;
-  for (const Block &s : view.map(pos, bytes)) {
+  for (const Block &s : mapped.segments()) {
     PDM_ASSIGN_OR_RETURN(
         const std::size_t n,
-        fs.pwrite(fd, {data + done, static_cast<std::size_t>(s.length)}, s.offset));
+        fs.pwrite(fd, {mapped.data() + done, static_cast<std::size_t>(s.length)}, s.offset));
     done += static_cast<std::int64_t>(n);
   }
   return done;
 }
 
-Result<std::int64_t> read_request(pfs::FileSystem &fs, int fd, const View &view, std::int64_t pos,
-                                  const Request &request) {
-  PDM_ASSIGN_OR_RETURN(const std::int64_t bytes, request_bytes(request));
-  if (bytes == 0) return std::int64_t{0};
-  if (!view.has_data()) return make_error(EINVAL, "the file view selects no data");
-  PDM_ASSIGN_OR_RETURN(const Memory memory, memory_of(request));
-  if (memory.contiguous) return read_segments(fs, fd, view.map(pos, bytes), memory.data);
-  std::vector<std::byte> staging(static_cast<std::size_t>(bytes));
+Result<std::int64_t> read_mapped(pfs::FileSystem &fs, int fd, MappedRequest &mapped) {
   PDM_ASSIGN_OR_RETURN(const std::int64_t got,
-                       read_segments(fs, fd, view.map(pos, bytes), staging.data()));
-  copy_typed(request, memory.flat, staging.data(), got, false);
+                       read_segments(fs, fd, mapped.segments(), mapped.data()));
+  mapped.finish_read(got);
   return got;
 }
 

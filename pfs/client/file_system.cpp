@@ -142,6 +142,11 @@ Result<std::shared_ptr<FileSystem::OpenFile>> FileSystem::file(int fd) {
   return it->second;
 }
 
+Result<std::uint32_t> FileSystem::stripe_size(int fd) {
+  PDM_ASSIGN_OR_RETURN(auto f, file(fd));
+  return f->inode.stripe_size;
+}
+
 Result<int> FileSystem::open(std::string_view path, int flags, mode_t mode) {
   PDM_TRY(split_path(path));
   const int access = flags & O_ACCMODE;

@@ -86,6 +86,9 @@ class FileSystem {
   // publish_size for every file; before the engine stops.
   Status publish_all_sizes();
   Result<Inode> fstat(int fd);
+  // The bytes per stripe unit of the descriptor's file (fixed at its
+  // creation; no metadata call).
+  Result<std::uint32_t> stripe_size(int fd);
   Result<Inode> stat(std::string_view path);
   Status truncate(std::string_view path, std::int64_t length);
   Status unlink(std::string_view path);

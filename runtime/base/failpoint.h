@@ -19,6 +19,9 @@ namespace pdm::failpoint {
 // Runs `action` (on the thread that hits it) the first time `name` is hit;
 // then the failpoint is disarmed. One failpoint is armed at a time.
 void arm(std::string_view name, std::function<void()> action);
+// Runs `action` every time `name` is hit until disarmed (a test counting
+// how often a place is reached).
+void arm_every(std::string_view name, std::function<void()> action);
 void disarm();
 // The runtime's side: runs the armed action if `name` is the armed
 // failpoint; true if it did (a place may then also fail, e.g. refuse a

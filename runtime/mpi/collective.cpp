@@ -1,5 +1,6 @@
 #include "runtime/mpi/collective.h"
 
+#include <thread>
 #include <vector>
 
 #include "runtime/mpi/backoff.h"
@@ -15,6 +16,20 @@ Status wait_request(MPI_Request &request, std::string_view what) {
     if (done) return {};
     backoff.pause();
   }
+}
+
+Status wait_bulk_request(MPI_Request &request, std::string_view what,
+                         std::chrono::microseconds yielding) {
+  const auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    int done = 0;
+    MPI_Status status;
+    PDM_TRY(check(MPI_Test(&request, &done, &status), what));
+    if (done) return {};
+    if (std::chrono::steady_clock::now() - start >= yielding) break;
+    std::this_thread::yield();
+  }
+  return wait_request(request, what);
 }
 
 Status barrier(const Comm &comm) {

@@ -3,6 +3,8 @@
 
 #include <mpi.h>
 
+#include <chrono>
+
 #include "runtime/base/result.h"
 #include "runtime/mpi/comm.h"
 
@@ -12,6 +14,13 @@ namespace pdm::mpi {
 // reaches pdm_stop early may wait a long time for the others while its
 // progress thread keeps serving them.
 Status wait_request(MPI_Request &request, std::string_view what);
+// For a request that moves bulk data (a nonblocking collective exchanging
+// megabytes): Open MPI advances it only inside MPI_Test, one fragment at a
+// time, so a sleep between tests adds its length to every fragment. This
+// polls with sched_yield only (other threads still get the CPU) for up to
+// `yielding`, then waits as wait_request does.
+Status wait_bulk_request(MPI_Request &request, std::string_view what,
+                         std::chrono::microseconds yielding);
 
 // A barrier that waits with backoff.
 Status barrier(const Comm &comm);
