@@ -22,6 +22,8 @@ constexpr std::int64_t kMaxAggregated = std::int64_t{1} << 30;
 constexpr std::int64_t kMaxRun = 8 << 20;
 // How long an exchange of pieces polls without sleeping (wait_bulk_request).
 constexpr auto kBulkYielding = std::chrono::milliseconds(20);
+// Scratch buffers up to this size stay for the file's next call.
+constexpr std::int64_t kKeptScratch = 64 << 20;
 constexpr std::int64_t kNoOffset = std::numeric_limits<std::int64_t>::max();
 
 // What every rank tells the others before they decide (one MPI_Allgather).
@@ -306,6 +308,13 @@ Status read_for_all(pfs::FileSystem &fs, int fd, const Plan &p, std::byte *out,
 }
 
 }  // namespace
+
+void CbScratch::trim() {
+  for (auto *buffer : {&received, &run, &covered}) {
+    if (buffer->size() > static_cast<std::size_t>(kKeptScratch))
+      std::vector<std::byte>().swap(*buffer);
+  }
+}
 
 CbHints cb_hints_of(MPI_Info info) {
   CbHints hints;

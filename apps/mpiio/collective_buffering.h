@@ -57,6 +57,8 @@ struct CbScratch {
   std::vector<std::byte> received;  // the pieces' data (reads: to send back)
   std::vector<std::byte> run;       // a run of adjacent pieces being written
   std::vector<std::byte> covered;   // the union of the pieces read
+  // Frees the buffers a large call grew past what is worth keeping.
+  void trim();
 };
 
 // Collective over comm (every rank calls it, whatever its status). Returns

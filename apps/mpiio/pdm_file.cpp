@@ -163,6 +163,7 @@ Result<std::int64_t> PdmFile::read(Position from, std::int64_t offset, const Req
     const CollectiveAccess access{status_of(mapped), mapped.ok() ? &*mapped : nullptr};
     std::lock_guard lock(scratch_mutex_);
     auto aggregated = read_aggregated(fs_, fd_, comm_, access, cb_hints().read, scratch_);
+    scratch_.trim();
     if (aggregated) return std::move(*aggregated);
   }
   if (!mapped.ok()) return mapped.error();
@@ -182,6 +183,7 @@ Result<std::int64_t> PdmFile::write(Position from, std::int64_t offset, const Re
   {
     std::lock_guard lock(scratch_mutex_);
     auto aggregated = write_aggregated(fs_, fd_, comm_, access, cb_hints().write, scratch_);
+    scratch_.trim();
     if (aggregated) return std::move(*aggregated);
   }
   Result<std::int64_t> written =
