@@ -91,6 +91,11 @@ struct DurationIn {
     "cluster-heartbeat-timeout", "800ms",                                                                 \
     (setting::DurationIn{std::chrono::milliseconds(50), std::chrono::milliseconds(600000)}),      \
     "a rank silent this long is suspected dead and removed by a view change")                    \
+  X(view_build_timeout, "cluster.view_build_timeout", "PDM_CLUSTER_VIEW_BUILD_TIMEOUT",          \
+    "cluster-view-build-timeout", "30s",                                                          \
+    (setting::DurationIn{std::chrono::milliseconds(100), std::chrono::milliseconds(3600000)}),    \
+    "how long a view change may take to build its communicators before the rank stops "          \
+    "(a member died after the COMMIT; docs/FAILURES.md)")                                        \
   X(orphan_timeout, "session.orphan_timeout", "PDM_SESSION_ORPHAN_TIMEOUT", "session-orphan-timeout", "60s",      \
     (setting::DurationIn{std::chrono::milliseconds(100), std::chrono::milliseconds(86400000)}),   \
     "a synchronous event whose session stays orphaned this long fails its operation with EIO")   \

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "runtime/base/failpoint.h"
+#include "runtime/cluster/build_deadline.h"
 
 namespace pdm::cluster {
 namespace {
@@ -39,8 +40,12 @@ bool decode_members(const std::vector<std::uint64_t> &words, std::vector<int> &m
 }  // namespace
 
 FailureDetector::FailureDetector(Membership &membership, std::chrono::milliseconds interval,
-                                 std::chrono::milliseconds timeout)
-    : membership_(membership), interval_(interval), timeout_(timeout) {
+                                 std::chrono::milliseconds timeout,
+                                 std::chrono::milliseconds build_timeout)
+    : membership_(membership),
+      interval_(interval),
+      timeout_(timeout),
+      build_timeout_(build_timeout) {
   auto view = membership_.current();
   const auto now = Clock::now();
   last_seen_.assign(static_cast<std::size_t>(view->members().back() + 1), now);
@@ -203,7 +208,11 @@ void FailureDetector::install(std::uint64_t epoch, std::vector<int> members,
   std::vector<int> removed;
   std::set_difference(previous->members().begin(), previous->members().end(), members.begin(),
                       members.end(), std::back_inserter(removed));
-  auto next = View::next(*previous, epoch, members);
+  failpoint::hit("view_change.after_commit");  // a test kills a member here
+  auto next = [&] {
+    BuildDeadline deadline(epoch, build_timeout_);
+    return View::next(*previous, epoch, members);
+  }();
   if (!next.ok()) {
     spdlog::critical("view change to epoch {} failed: {}; stopping this process", epoch,
                      next.error().message);

@@ -22,10 +22,11 @@
 // After installing the view the listeners run (still on the progress thread)
 // so the layers above resynchronise before anything else uses the new view.
 //
-// Not handled: a member that dies after COMMIT, while the others are inside
-// MPI_Comm_create_group, makes them hang there (MPI offers no way out of a
-// blocking collective without ULFM). A rank excluded by a view (falsely
-// suspected) stops the process: the model is fail-stop.
+// Not survived: a member that dies after COMMIT, while the others are
+// inside MPI_Comm_create_group, would make them hang there (MPI offers no way
+// out of a blocking collective without ULFM); a BuildDeadline stops them
+// instead, so the job ends rather than hangs. A rank excluded by a view
+// (falsely suspected) stops the process: the model is fail-stop.
 #pragma once
 
 #include <atomic>
@@ -47,8 +48,9 @@ class FailureDetector {
   // Runs on the progress thread after a new view is installed.
   using Listener = std::function<void(const View &previous, const View &next)>;
 
+  // `build_timeout`: see BuildDeadline (build_deadline.h).
   FailureDetector(Membership &membership, std::chrono::milliseconds interval,
-                  std::chrono::milliseconds timeout);
+                  std::chrono::milliseconds timeout, std::chrono::milliseconds build_timeout);
   ~FailureDetector();
   FailureDetector(const FailureDetector &) = delete;
   FailureDetector &operator=(const FailureDetector &) = delete;
@@ -84,6 +86,7 @@ class FailureDetector {
   Membership &membership_;
   std::chrono::milliseconds interval_;
   std::chrono::milliseconds timeout_;
+  std::chrono::milliseconds build_timeout_;
   std::vector<Listener> listeners_;
   std::atomic<bool> quiesced_{false};
 

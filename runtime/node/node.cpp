@@ -124,7 +124,8 @@ Result<std::unique_ptr<Node>> Node::start(
 
   node->engine_ = std::make_unique<mpi::RpcEngine>(*node->membership_);
   node->detector_ = std::make_unique<cluster::FailureDetector>(
-      *node->membership_, settings.heartbeat_interval, settings.heartbeat_timeout);
+      *node->membership_, settings.heartbeat_interval, settings.heartbeat_timeout,
+      settings.view_build_timeout);
   pfs::FileSystemOptions fs_options;
   fs_options.max_request = settings.io_max_request;
   fs_options.direct = settings.io_direct;

@@ -48,6 +48,7 @@ TEST_F(SettingsTest, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(settings.log_level, "warn");
   EXPECT_EQ(settings.meta_map_size, kGiB);
   EXPECT_EQ(settings.io_max_request, 8 * kMiB);
+  EXPECT_EQ(settings.view_build_timeout, std::chrono::seconds(30));  // README's table
 }
 
 TEST_F(SettingsTest, EveryDefaultPassesItsOwnValidator) {
@@ -74,10 +75,10 @@ TEST_F(SettingsTest, TableNamesFollowOneConventionAndAreUnique) {
     EXPECT_TRUE(environments.insert(info.environment).second) << info.environment;
     EXPECT_TRUE(flags.insert(info.flag).second) << info.flag;
   }
-  EXPECT_EQ(keys.size(), 9u);  // log.level, meta.map_size, io.max_request, io.direct,
-                               // fault.nospace_writes, cluster.heartbeat_interval,
-                               // cluster.heartbeat_timeout, session.orphan_timeout,
-                               // cluster.finalize_timeout
+  EXPECT_EQ(keys.size(), 10u);  // log.level, meta.map_size, io.max_request, io.direct,
+                                // fault.nospace_writes, cluster.heartbeat_interval,
+                                // cluster.heartbeat_timeout, cluster.view_build_timeout,
+                                // session.orphan_timeout, cluster.finalize_timeout
 }
 
 TEST_F(SettingsTest, HelpListsEverySettingWithItsEnvironmentVariableAndDefault) {
