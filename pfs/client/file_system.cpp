@@ -443,21 +443,50 @@ void FileSystem::learn_size(OpenFile &file, std::uint64_t size, std::uint64_t ep
 
 Result<std::size_t> FileSystem::pwrite(int fd, std::span<const std::byte> data,
                                        std::int64_t offset) {
+  if (offset < 0) {
+    PDM_TRY(file(fd));
+    return make_error(EINVAL, "negative offset {}", offset);
+  }
+  const ByteRange whole{static_cast<std::uint64_t>(offset), data.size()};
+  return pwrite_extents(fd, {&whole, 1}, data);
+}
+
+Result<std::size_t> FileSystem::pwrite_extents(int fd, std::span<const ByteRange> extents,
+                                               std::span<const std::byte> data) {
   PDM_ASSIGN_OR_RETURN(auto f, file(fd));
   if ((f->flags & O_ACCMODE) == O_RDONLY) {
     return make_error(EBADF, "file descriptor {} is not open for writing", fd);
   }
-  if (offset < 0) return make_error(EINVAL, "negative offset {}", offset);
   if (data.size() > SSIZE_MAX) return make_error(EINVAL, "write of {} bytes", data.size());
-  if (data.empty()) return std::size_t{0};
-  const auto start = static_cast<std::uint64_t>(offset);
-  if (start + data.size() < start || start + data.size() > static_cast<std::uint64_t>(LLONG_MAX)) {
-    return make_error(EFBIG, "write past the largest file offset");
+  std::uint64_t total = 0, start = ~std::uint64_t{0}, end = 0;
+  for (const ByteRange &extent : extents) {
+    if (extent.offset + extent.length < extent.offset ||
+        extent.offset + extent.length > static_cast<std::uint64_t>(LLONG_MAX)) {
+      return make_error(EFBIG, "write past the largest file offset");
+    }
+    total += extent.length;
+    if (extent.length == 0) continue;
+    start = std::min(start, extent.offset);
+    end = std::max(end, extent.end());
   }
+  if (total != data.size()) {
+    return make_error(EINVAL, "{} bytes of data for extents of {} bytes", data.size(), total);
+  }
+  if (data.empty()) return std::size_t{0};
+  auto any_touched = [&](const FileDmState &state, auto touches) {
+    return std::any_of(extents.begin(), extents.end(), [&](const ByteRange &extent) {
+      return extent.length > 0 && touches(state, extent);
+    });
+  };
+  auto region_write = [](const FileDmState &state, const ByteRange &extent) {
+    return region_touched(state, region_flag::kWrite, extent.offset, extent.length);
+  };
+  auto released = [](const FileDmState &state, const ByteRange &extent) {
+    return released_touched(state, extent.offset, extent.length);
+  };
   // The WRITE event of a managed region, before any byte is written (once:
   // after the session's CONTINUE the write goes on). A file without regions
   // costs no metadata call here once its state of this epoch is cached.
-  const std::uint64_t length = data.size();
   FileDmState state;
   AccessGuard guard;
   for (bool raised = false;;) {
@@ -469,10 +498,10 @@ Result<std::size_t> FileSystem::pwrite(int fd, std::span<const std::byte> data,
     } else {
       state = std::move(*cached);
     }
-    bool touched = !raised && region_touched(state, region_flag::kWrite, start, length);
+    bool touched = !raised && any_touched(state, region_write);
     if (touched && !fresh) {
       PDM_ASSIGN_OR_RETURN(state, fetch_dm_state(*f));
-      touched = region_touched(state, region_flag::kWrite, start, length);
+      touched = any_touched(state, region_write);
     }
     if (!touched) {
       // Events first, then the access guard (pfs/object_access.h). A DM
@@ -484,7 +513,18 @@ Result<std::size_t> FileSystem::pwrite(int fd, std::span<const std::byte> data,
       forget_dm_state(*f);
       continue;
     }
-    PDM_TRY(data_event(dm_event::kWrite, f->inode, start, length));
+    if (extents.size() > 1) {
+      // Several ranges in a managed region: each raises its own event, as
+      // the writes one by one would.
+      std::size_t done = 0;
+      for (const ByteRange &extent : extents) {
+        PDM_ASSIGN_OR_RETURN(const std::size_t n, pwrite(fd, data.subspan(done, extent.length),
+                                                         static_cast<std::int64_t>(extent.offset)));
+        done += n;
+      }
+      return done;
+    }
+    PDM_TRY(data_event(dm_event::kWrite, f->inode, start, end - start));
     raised = true;
     forget_dm_state(*f);
   }
@@ -495,11 +535,11 @@ Result<std::size_t> FileSystem::pwrite(int fd, std::span<const std::byte> data,
   // applied while the data was still on its way let it copy the file
   // without the new bytes and find nothing changed afterwards.
   const std::uint64_t epoch = shrink_epoch();
-  const std::uint64_t end = start + data.size();
-  Status written = write_data(*f, start, data);
+  Status written = write_data(*f, extents, data);
   auto extend = engine_.start(metadata_rank(), meta_msg::kExtend,
                               mpi::encode_message(ExtendRequest{f->inode.ino, end}));
-  if (f->lazy_size.load(std::memory_order_relaxed) && !released_touched(state, start, length)) {
+  const bool rewrites_released = any_touched(state, released);
+  if (f->lazy_size.load(std::memory_order_relaxed) && !rewrites_released) {
     // Lazy size: the update finishes in the background and keeps the access
     // guard until it does (pfs/client/deferred_extends.h). This rank knows
     // the new size at once: its own reads need no metadata call.
@@ -520,9 +560,13 @@ Result<std::size_t> FileSystem::pwrite(int fd, std::span<const std::byte> data,
   learn_size(*f, extended.size, epoch);
   // Written bytes are no longer released; the mark goes only after the data
   // landed, so no reader sees the range unmarked and still punched.
-  if (released_touched(state, start, length)) {
-    PDM_TRY(meta_call<InodeDm>(dm_state_msg::kRewritten,
-                               RewrittenRequest{f->inode.ino, start, length, false}));
+  if (rewrites_released) {
+    for (const ByteRange &extent : extents) {
+      if (extent.length == 0 || !released(state, extent)) continue;
+      PDM_TRY(
+          meta_call<InodeDm>(dm_state_msg::kRewritten,
+                             RewrittenRequest{f->inode.ino, extent.offset, extent.length, false}));
+    }
     forget_dm_state(*f);
   }
   return data.size();
@@ -546,7 +590,7 @@ Status FileSystem::publish_all_sizes() {
   return deferred_.settle_all();
 }
 
-Status FileSystem::write_data(const OpenFile &file, std::uint64_t start,
+Status FileSystem::write_data(const OpenFile &file, std::span<const ByteRange> extents,
                               std::span<const std::byte> data) {
   failpoint::hit("file_system.write_data");
   for (;;) {
@@ -558,7 +602,7 @@ Status FileSystem::write_data(const OpenFile &file, std::uint64_t start,
       written =
           make_error(ENOSPC, "inode {}: injected ENOSPC (fault.nospace_writes)", file.inode.ino);
     } else {
-      written = data_.write(layout_of(file.inode), file.inode.ino, start, data);
+      written = data_.write_extents(layout_of(file.inode), file.inode.ino, extents, data);
     }
     if (written.ok() || written.error().code != ENOSPC || !wanted(dm_event::kNospace)) {
       return written;

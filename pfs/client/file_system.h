@@ -72,6 +72,13 @@ class FileSystem {
   Status close(int fd);
   Result<std::size_t> pread(int fd, std::span<std::byte> buffer, std::int64_t offset);
   Result<std::size_t> pwrite(int fd, std::span<const std::byte> data, std::int64_t offset);
+  // One write of `data` to the file ranges `extents`, one after the other
+  // (their lengths add up to data.size()), as pwrite of each would, with
+  // one access guard, one size update and the data requests of all ranges
+  // in flight at once. Ranges in a managed region are written one by one,
+  // each raising its own WRITE event.
+  Result<std::size_t> pwrite_extents(int fd, std::span<const ByteRange> extents,
+                                     std::span<const std::byte> data);
   Status ftruncate(int fd, std::int64_t length);
   Status fsync(int fd);
   // Lazy size (pfs/client/deferred_extends.h): this descriptor's writes
@@ -263,7 +270,8 @@ class FileSystem {
                    std::string_view path2 = {});
   // Writes the data of a pwrite; on ENOSPC raises NOSPACE (synchronous) when
   // wanted and retries for as long as the session answers CONTINUE.
-  Status write_data(const OpenFile &file, std::uint64_t start, std::span<const std::byte> data);
+  Status write_data(const OpenFile &file, std::span<const ByteRange> extents,
+                    std::span<const std::byte> data);
   // Raises the asynchronous post-operation event, if wanted, with the outcome.
   void post_event(int type, std::string_view path, EventObject child, std::uint32_t mode,
                   int retcode, std::string_view path2 = {});

@@ -23,7 +23,8 @@ bool DataClient::handled_here(std::uint32_t volume, const cluster::View &view) c
 }
 
 std::vector<DataClient::Chunk> DataClient::plan(const Layout &layout, std::uint64_t offset,
-                                                std::uint64_t length) const {
+                                                std::uint64_t length,
+                                                std::uint64_t buffer_base) const {
   std::vector<Chunk> chunks;
   for (const auto &range : layout.by_volume(offset, length)) {
     Chunk current{range.volume, range.object_offset, 0, {}};
@@ -36,7 +37,7 @@ std::vector<DataClient::Chunk> DataClient::plan(const Layout &layout, std::uint6
           current = Chunk{range.volume, next, 0, {}};
         }
         const std::uint64_t take = std::min(piece.length - done, max_request_ - current.length);
-        current.segments.push_back({piece.file_offset - offset + done, take});
+        current.segments.push_back({buffer_base + piece.file_offset - offset + done, take});
         current.length += take;
         done += take;
       }
@@ -102,7 +103,21 @@ Status DataClient::run(const std::vector<Chunk> &chunks, mpi::MsgType type, Loca
 
 Status DataClient::write(const Layout &layout, InodeNumber ino, std::uint64_t offset,
                          std::span<const std::byte> data) {
-  const auto chunks = plan(layout, offset, data.size());
+  const ByteRange whole{offset, data.size()};
+  return write_extents(layout, ino, {&whole, 1}, data);
+}
+
+Status DataClient::write_extents(const Layout &layout, InodeNumber ino,
+                                 std::span<const ByteRange> extents,
+                                 std::span<const std::byte> data) {
+  std::vector<Chunk> chunks;
+  std::uint64_t base = 0;
+  for (const ByteRange &extent : extents) {
+    auto planned = plan(layout, extent.offset, extent.length, base);
+    chunks.insert(chunks.end(), std::make_move_iterator(planned.begin()),
+                  std::make_move_iterator(planned.end()));
+    base += extent.length;
+  }
   auto local = [&](const Chunk &chunk) -> Status {
     std::uint64_t object_offset = chunk.object_offset;
     for (const auto &seg : chunk.segments) {
@@ -119,7 +134,18 @@ Status DataClient::write(const Layout &layout, InodeNumber ino, std::uint64_t of
     return out;
   };
   auto done = [](const Chunk &, const mpi::Response &) { return Status{}; };
-  return run(chunks, data_msg::kWrite, local, request, done);
+  if (chunks.size() <= kMaxChunksInFlight)
+    return run(chunks, data_msg::kWrite, local, request, done);
+  Status status;
+  for (std::size_t first = 0; first < chunks.size(); first += kMaxChunksInFlight) {
+    const std::size_t last = std::min(chunks.size(), first + kMaxChunksInFlight);
+    std::vector<Chunk> batch(chunks.begin() + static_cast<std::ptrdiff_t>(first),
+                             chunks.begin() + static_cast<std::ptrdiff_t>(last));
+    if (auto s = run(batch, data_msg::kWrite, local, request, done); !s.ok() && status.ok()) {
+      status = std::move(s);
+    }
+  }
+  return status;
 }
 
 Status DataClient::read(const Layout &layout, InodeNumber ino, std::uint64_t offset,

@@ -25,6 +25,12 @@ class DataClient {
 
   Status write(const Layout &layout, InodeNumber ino, std::uint64_t offset,
                std::span<const std::byte> data);
+  // Writes `data` to the file ranges `extents`, one after the other (their
+  // lengths add up to data.size()), with the requests of all of them in
+  // flight at once: many small ranges cost about one round trip, not one
+  // each (the MPI-IO shim's strided views).
+  Status write_extents(const Layout &layout, InodeNumber ino, std::span<const ByteRange> extents,
+                       std::span<const std::byte> data);
   // Fills `data` completely: bytes never written (holes) read as zeros. The
   // caller clips the range to the file size first.
   Status read(const Layout &layout, InodeNumber ino, std::uint64_t offset,
@@ -58,7 +64,12 @@ class DataClient {
     std::uint64_t length;
     std::vector<Segment> segments;
   };
-  std::vector<Chunk> plan(const Layout &layout, std::uint64_t offset, std::uint64_t length) const;
+  // The chunks of file range [offset, offset + length); segments count
+  // their buffer offsets from `buffer_base`.
+  std::vector<Chunk> plan(const Layout &layout, std::uint64_t offset, std::uint64_t length,
+                          std::uint64_t buffer_base = 0) const;
+  // At most this many requests of one write_extents are in flight at once.
+  static constexpr std::size_t kMaxChunksInFlight = 512;
   // Runs `local` for chunks of volumes this rank owns and sends a request
   // built by `request` for the others; `done` receives each remote response.
   template <typename Local, typename Build, typename Done>

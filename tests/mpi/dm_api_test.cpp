@@ -351,6 +351,63 @@ TEST(DmApi, ManagedRegionReadRestoredUnderAnExclRightB16B20) {
   ASSERT_TRUE(all(no_failure()));
 }
 
+// A write of several ranges (FileSystem::pwrite_extents, the MPI-IO shim's
+// strided writes) in a managed region raises a WRITE event for each range
+// in the region, with that range, as one pwrite of each would; the range
+// outside raises none. The write goes on once each is answered (B16).
+TEST(DmApi, AWriteOfSeveralRangesRaisesAnEventForEachRangeInTheRegionB16) {
+  const std::string path = test_path("f");
+  if (rank() == 0) write_file(path, 22, 8192);
+  ASSERT_TRUE(all(no_failure()));
+  std::optional<api::Session> hsm;
+  api::Handle file;
+  if (rank() == 1) {
+    hsm = must_create("extents-hsm");
+    ASSERT_TRUE(hsm.has_value());
+    ASSERT_TRUE(hsm->set_disposition(api::event_bit(EventType::kWrite)).ok());
+    auto h = api::handle_of(path);
+    ASSERT_TRUE(h.ok()) << h.error().message;
+    file = *h;
+    ASSERT_TRUE(api::set_regions(*hsm, file, {{0, 4096, DM_REGION_WRITE}}).ok());
+  }
+  ASSERT_TRUE(all(no_failure()));
+  const std::vector<pfs::ByteRange> extents{{0, 100}, {1000, 100}, {100000, 100}};
+  const auto data = pattern(23, 0, 300);
+  if (rank() == 3) {
+    int fd = pdm_open(path.c_str(), O_RDWR, 0);
+    ASSERT_GE(fd, 0) << pdm_last_error();
+    auto written = node::process_node()->fs().pwrite_extents(fd, extents, data);
+    ASSERT_TRUE(written.ok()) << written.error().message;
+    EXPECT_EQ(*written, 300u);
+    std::vector<std::byte> got(100);
+    EXPECT_EQ(pdm_pread(fd, got.data(), 100, 100000), 100) << pdm_last_error();
+    EXPECT_EQ(got, pattern(23, 200, 100));
+    EXPECT_EQ(pdm_close(fd), 0);
+  } else if (rank() == 1) {
+    for (std::uint64_t offset : {0u, 1000u}) {
+      auto events = hsm->get_events(1, true);
+      ASSERT_TRUE(events.ok()) << events.error().message;
+      ASSERT_EQ(events->size(), 1u);
+      const auto *event = events->front().as<api::DataEvent>();
+      ASSERT_NE(event, nullptr);
+      EXPECT_EQ(event->type, EventType::kWrite);
+      EXPECT_EQ(event->object, file);
+      EXPECT_EQ(event->offset, offset);
+      EXPECT_EQ(event->length, 100u);
+      EXPECT_TRUE(hsm->respond(events->front(), api::Continue{}).ok());
+    }
+    auto more = hsm->get_events(1, false);
+    EXPECT_FALSE(more.ok() && !more->empty()) << "an event for the range outside the region";
+  }
+  ASSERT_TRUE(all(no_failure()));
+  if (rank() == 1) {
+    EXPECT_TRUE(api::set_regions(*hsm, file, {}).ok());
+    EXPECT_TRUE(hsm->set_disposition(0).ok());
+  }
+  hsm.reset();
+  ASSERT_TRUE(all(no_failure()));
+}
+
 // B16: an HSM keeps its metadata in DM attributes: set on rank 1, seen by a
 // session on rank 3 (they live in the metadata store), removed there, gone
 // for rank 1; a token that holds no right is refused (EACCES).

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <climits>
 #include <filesystem>
 #include <set>
 #include <string>
@@ -19,6 +20,7 @@
 
 #include "pfs/config/volume.h"
 #include "runtime/base/failpoint.h"
+#include "runtime/node/process_node.h"
 #include "tests/mpi/fs_fixture.h"
 
 namespace pdm::test {
@@ -368,6 +370,57 @@ TEST(ParallelIo, ALazySizeWriteReturnsBeforeItsSizeIsAppliedAndFsyncPublishesIt)
   EXPECT_EQ(pdm_set_lazy_size(-1, 1), -1);
   EXPECT_EQ(errno, EBADF);
   MPI_Barrier(MPI_COMM_WORLD);
+}
+
+// FileSystem::pwrite_extents (the MPI-IO shim's strided writes): 1200
+// ranges of 100 bytes, 300 apart, so that they cross the 64 KiB stripes and
+// need more requests than are in flight at once (DataClient batches them),
+// land as 1200 pwrites would: every rank reads its neighbour's file back,
+// zeros in the gaps, the size at the end of the last range. And the misuse
+// of it gets pwrite's errno.
+TEST(ParallelIo, AWriteOfManyExtentsLandsAsOnePwriteOfEachWould) {
+  constexpr std::uint64_t kExtents = 1200, kLength = 100, kStride = 300;
+  auto &fs = node::process_node()->fs();
+  const std::string mine = test_path(std::to_string(rank()));
+  int fd = pdm_open(mine.c_str(), O_CREAT | O_EXCL | O_RDWR, 0644);
+  ASSERT_TRUE(all(fd >= 0)) << pdm_last_error();
+  std::vector<pfs::ByteRange> extents;
+  for (std::uint64_t k = 0; k < kExtents; ++k) extents.push_back({k * kStride + 11, kLength});
+  const auto data = pattern(static_cast<std::uint64_t>(40 + rank()), 0, kExtents * kLength);
+  auto written = fs.pwrite_extents(fd, extents, data);
+  ASSERT_TRUE(written.ok()) << written.error().message;
+  EXPECT_EQ(*written, data.size());
+
+  EXPECT_EQ(fs.pwrite_extents(fd, extents, std::span(data).first(10)).error().code, EINVAL)
+      << "the data does not fill the extents";
+  const pfs::ByteRange too_far{static_cast<std::uint64_t>(LLONG_MAX) - 5, 10};
+  EXPECT_EQ(fs.pwrite_extents(fd, {&too_far, 1}, std::span(data).first(10)).error().code, EFBIG);
+  EXPECT_EQ(fs.pwrite_extents(-1, extents, data).error().code, EBADF);
+  auto nothing = fs.pwrite_extents(fd, {}, {});
+  ASSERT_TRUE(nothing.ok());
+  EXPECT_EQ(*nothing, 0u);
+  EXPECT_EQ(pdm_close(fd), 0) << pdm_last_error();
+  ASSERT_TRUE(all(!::testing::Test::HasFailure()));
+
+  const int neighbour = (rank() + 1) % size();
+  const std::string theirs = test_path(std::to_string(neighbour));
+  fd = pdm_open(theirs.c_str(), O_RDONLY, 0);
+  ASSERT_GE(fd, 0) << pdm_last_error();
+  EXPECT_EQ(fs.pwrite_extents(fd, extents, data).error().code, EBADF) << "opened read-only";
+  const std::uint64_t file_size = (kExtents - 1) * kStride + 11 + kLength;
+  std::vector<std::byte> expected(file_size, std::byte{0});
+  const auto their_data =
+      pattern(static_cast<std::uint64_t>(40 + neighbour), 0, kExtents * kLength);
+  for (std::uint64_t k = 0; k < kExtents; ++k) {
+    std::copy_n(their_data.begin() + static_cast<std::ptrdiff_t>(k * kLength), kLength,
+                expected.begin() + static_cast<std::ptrdiff_t>(k * kStride + 11));
+  }
+  struct stat st {};
+  ASSERT_EQ(pdm_fstat(fd, &st), 0) << pdm_last_error();
+  EXPECT_EQ(static_cast<std::uint64_t>(st.st_size), file_size);
+  EXPECT_EQ(read_all(fd, file_size, 0), expected);
+  EXPECT_EQ(pdm_close(fd), 0);
+  ASSERT_TRUE(all(!::testing::Test::HasFailure()));
 }
 
 // Bad input gets the POSIX errno, never a crash.
