@@ -47,6 +47,11 @@ def check_mpiio(report, run):
         fail(f"cases: {cases!r}", run)
     if not isinstance(report.get("lazy_size"), bool):
         fail(f"lazy_size: {report.get('lazy_size')!r}", run)
+    if report.get("cb") not in ("automatic", "enable", "disable"):
+        fail(f"cb: {report.get('cb')!r}", run)
+    if any(case["layout"] == "strided" for case in cases):
+        if not isinstance(report.get("piece"), int) or report["piece"] <= 0:
+            fail(f"piece: {report.get('piece')!r}", run)
     met = True
     for case in cases:
         for side in ("pdm_mib_s", "native_mib_s"):
