@@ -639,8 +639,8 @@ Benchmark hsm_benchmark() {
       "rotate which goes first from run to run; the report gives the median of --repeat\n"
       "runs and the runs. Each migration side starts after a sync(2) (untimed), so it\n"
       "does not pay for earlier writes' writeback; page caches are not dropped. The\n"
-      "1-minute load average before\n"
-      "and after is reported: other work on the machine skews the figures.\n"
+      "1-minute load average before and after is reported: other work on the machine\n"
+      "skews the figures.\n"
       "\n"
       "A quick run for a smoke test: pdm-bench hsm --files 2 --size 256K --small-files 4\n"
       "  --small-size 4K --scan-files 200 --repeat 1\n";
