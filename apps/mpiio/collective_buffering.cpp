@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "apps/mpiio/shared_size.h"
 #include "runtime/base/failpoint.h"
 #include "runtime/mpi/collective.h"
 
@@ -346,10 +347,9 @@ std::optional<Result<std::int64_t>> write_aggregated(pfs::FileSystem &fs, int fd
                              p.recv_byte_counts, MPI_BYTE);
   if (!done.ok()) return Result<std::int64_t>(done.error());
   Status written = write_runs(fs, fd, held_pieces(p), data, scratch.run);
-  // Every rank publishes (its earlier independent writes too) before the
-  // agreement that ends the call.
-  Status published = fs.publish_size(fd);
-  if (written.ok()) written = std::move(published);
+  // Every rank learns the sizes the aggregators' writes made (shared_size.h).
+  Status shared = share_known_sizes(fs, fd, comm);
+  if (written.ok()) written = std::move(shared);
   Status agreed = mpi::agree(comm, std::move(written));
   if (!agreed.ok()) return Result<std::int64_t>(agreed.error());
   return Result<std::int64_t>(access.mapped->bytes());

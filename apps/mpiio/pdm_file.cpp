@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "apps/mpiio/shared_size.h"
 #include "runtime/mpi/collective.h"
 
 namespace pdm::mpiio {
@@ -189,10 +190,8 @@ Result<std::int64_t> PdmFile::write(Position from, std::int64_t offset, const Re
   Result<std::int64_t> written =
       mapped.ok() ? write_mapped(fs_, fd_, *mapped) : Result<std::int64_t>(mapped.error());
   // Visible to the other ranks of the file's group when the call returns.
-  Status published = fs_.publish_size(fd_);
-  Status synced = mpi::barrier(comm_);
-  if (written.ok() && !published.ok()) return published.error();
-  if (written.ok() && !synced.ok()) return synced.error();
+  Status shared = share_known_sizes(fs_, fd_, comm_);
+  if (written.ok() && !shared.ok()) return shared.error();
   return written;
 }
 

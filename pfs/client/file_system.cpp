@@ -349,8 +349,11 @@ Result<std::size_t> FileSystem::pread(int fd, std::span<std::byte> buffer, std::
       PDM_TRY(read);
       learn_size(*f, got->inode.size, epoch);
       learn_dm_state(*f, got->state, epoch);
-      if (start >= got->inode.size) return std::size_t{0};
-      length = std::min<std::uint64_t>(length, got->inode.size - start);
+      // The server may not have applied every size update yet that a
+      // collective write made this rank learn (learn_size(fd, known)).
+      const std::uint64_t file_size = size_at_least(*f, got->inode.size, epoch);
+      if (start >= file_size) return std::size_t{0};
+      length = std::min<std::uint64_t>(length, file_size - start);
       if (!blocked(got->state, length)) {
         if (shrink_epoch() != epoch) continue;
         f->was_read = true;
@@ -590,6 +593,26 @@ Status FileSystem::publish_all_sizes() {
   return deferred_.settle_all();
 }
 
+Result<FileSystem::KnownSize> FileSystem::known_size(int fd) {
+  PDM_ASSIGN_OR_RETURN(auto f, file(fd));
+  const std::uint64_t epoch = shrink_epoch();
+  std::lock_guard lock(f->size_mutex);
+  return KnownSize{f->known_epoch == epoch ? f->known_size : 0, epoch};
+}
+
+Status FileSystem::learn_size(int fd, KnownSize known) {
+  PDM_ASSIGN_OR_RETURN(auto f, file(fd));
+  if (known.epoch == shrink_epoch()) learn_size(*f, known.size, known.epoch);
+  return {};
+}
+
+std::uint64_t FileSystem::size_at_least(OpenFile &file, std::uint64_t told,
+                                        std::uint64_t epoch) const {
+  std::lock_guard lock(file.size_mutex);
+  return file.known_epoch == epoch && epoch != OpenFile::kNoEpoch ? std::max(told, file.known_size)
+                                                                  : told;
+}
+
 Status FileSystem::write_data(const OpenFile &file, std::span<const ByteRange> extents,
                               std::span<const std::byte> data) {
   failpoint::hit("file_system.write_data");
@@ -748,7 +771,11 @@ Result<Inode> FileSystem::fstat(int fd) {
   PDM_ASSIGN_OR_RETURN(auto f, file(fd));
   PDM_TRY(deferred_.settle(f->inode.ino));
   PDM_ASSIGN_OR_RETURN(auto guard, access(f->inode.ino, AccessKind::kRead));
-  return meta_call<Inode>(meta_msg::kGetattr, InodeRequest{f->inode.ino});
+  const std::uint64_t epoch = shrink_epoch();
+  PDM_ASSIGN_OR_RETURN(Inode inode,
+                       meta_call<Inode>(meta_msg::kGetattr, InodeRequest{f->inode.ino}));
+  inode.size = size_at_least(*f, inode.size, epoch);
+  return inode;
 }
 
 Result<Inode> FileSystem::stat(std::string_view path) {

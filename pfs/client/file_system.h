@@ -92,6 +92,21 @@ class FileSystem {
   Status publish_size(int fd);
   // publish_size for every file; before the engine stops.
   Status publish_all_sizes();
+  // What this rank knows of the file's size without asking: the largest
+  // size it learned (its own writes' ends included) under the shrink epoch
+  // it names. A size learned under the current epoch is one the file has at
+  // least: every shrink starts a new epoch before it returns.
+  struct KnownSize {
+    std::uint64_t size = 0;
+    std::uint64_t epoch = 0;
+  };
+  Result<KnownSize> known_size(int fd);
+  // Takes a size another rank knows (KnownSize of theirs, with this rank's
+  // epoch read before asking them): this rank's reads and fstat then see at
+  // least that size without waiting for the metadata server to apply the
+  // writes' size updates still in flight (the MPI-IO shim's collective
+  // writes). Ignored if a shrink started a new epoch since.
+  Status learn_size(int fd, KnownSize known);
   Result<Inode> fstat(int fd);
   // The bytes per stripe unit of the descriptor's file (fixed at its
   // creation; no metadata call).
@@ -248,6 +263,9 @@ class FileSystem {
   std::uint64_t shrink_epoch() const;
   // True if [start, end) lies inside a size still valid for this open file.
   bool inside_known_size(OpenFile &file, std::uint64_t end) const;
+  // max(told, the size this rank knows under `epoch`) when that is the
+  // file's epoch still.
+  std::uint64_t size_at_least(OpenFile &file, std::uint64_t told, std::uint64_t epoch) const;
   // Records a size learned under `epoch` (read before the call that returned it).
   static void learn_size(OpenFile &file, std::uint64_t size, std::uint64_t epoch);
   // The cached DM data state if it belongs to `epoch`.

@@ -1,0 +1,84 @@
+// The end of a collective write (docs/MPIIO.md, Consistency;
+// apps/mpiio/shared_size.h): when write_at_all returns, every rank sees
+// every rank's data of the call, size included, without waiting for the
+// metadata server to apply the writes' size updates. Rank 0, the metadata
+// server, holds rank 1's size update at a failpoint (meta_service.extend,
+// reached through libpdm in this process) until rank 0 itself has checked,
+// after the collective write returned, that MPI_File_get_size and a read
+// see rank 1's bytes. A collective write that waited for the update would
+// return only once the hold gave up (5 s), after the check.
+#include <mpi.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "runtime/base/failpoint.h"
+#include "tests/mpiio/check.h"
+
+namespace {
+
+constexpr int kWriter = 1;
+constexpr MPI_Offset kAt = 4096;
+constexpr int kBytes = 8192;
+
+int rank() {
+  int r = -1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &r);
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  MPI_Init(&argc, &argv);
+  MPI_File_set_errhandler(MPI_FILE_NULL, MPI_ERRORS_RETURN);
+  MPI_File file = MPI_FILE_NULL;
+  CHECK_MPI(MPI_File_open(MPI_COMM_WORLD, "pdm:/collective-sizes", MPI_MODE_CREATE | MPI_MODE_RDWR,
+                          MPI_INFO_NULL, &file));
+  std::atomic<bool> checked{false};
+  std::atomic<bool> released_by_check{false};
+  if (rank() == 0) {
+    // Only rank 1 writes, so the one extend that comes is its own, served
+    // by this rank's progress thread; this rank's own calls run locally.
+    pdm::failpoint::arm("meta_service.extend", [&] {
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      while (std::chrono::steady_clock::now() < deadline) {
+        if (checked) {
+          released_by_check = true;
+          return;
+        }
+        std::this_thread::yield();
+      }
+    });
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  std::vector<char> data(kBytes, 'w');
+  for (int i = 0; i < kBytes; ++i)
+    data[static_cast<std::size_t>(i)] = static_cast<char>('a' + i % 23);
+  const int count = rank() == kWriter ? kBytes : 0;
+  CHECK_MPI(MPI_File_write_at_all(file, kAt, data.data(), count, MPI_BYTE, MPI_STATUS_IGNORE));
+  if (rank() == 0) {
+    MPI_Offset size = -1;
+    CHECK_MPI(MPI_File_get_size(file, &size));
+    CHECK(size == kAt + kBytes);
+    std::vector<char> got(kBytes, 0);
+    MPI_Status status;
+    CHECK_MPI(MPI_File_read_at(file, kAt, got.data(), kBytes, MPI_BYTE, &status));
+    int read = -1;
+    MPI_Get_count(&status, MPI_BYTE, &read);
+    CHECK(read == kBytes);
+    CHECK(got == data);
+    checked = true;
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank() == 0) {
+    pdm::failpoint::disarm();
+    CHECK(released_by_check);
+  }
+  CHECK_MPI(MPI_File_close(&file));
+  MPI_Finalize();
+  return 0;
+}
