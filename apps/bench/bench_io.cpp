@@ -40,8 +40,8 @@ struct IoParams {
   int repeat = 0;
   bool fsync = false;
   bool lazy_size = false;  // pdm files written with pdm_set_lazy_size
-  bool large = true;  // run the large-file phases
-  bool small = true;  // run the small-file phases
+  bool large = true;       // run the large-file phases
+  bool small = true;       // run the small-file phases
 };
 
 // The calls of one side of the comparison. `root` is the directory the runs

@@ -124,7 +124,7 @@ Result<Inode> MetaService::set_attr(InodeNumber ino, const AttrChange &change) {
 }
 
 Result<Inode> MetaService::extend(InodeNumber ino, std::uint64_t end) {
-  failpoint::hit("meta_service.extend");  // a test holds the server here
+  failpoint::hit("meta_service.extend");               // a test holds the server here
   if (failpoint::hit("meta_service.refuse_extend")) {  // or makes the update fail
     return make_error(EIO, "the size update of inode {} was refused (failpoint)", ino);
   }

@@ -8,8 +8,8 @@
 
 #include "pfs/dm_events.h"
 #include "runtime/base/failpoint.h"
-#include "runtime/mpi/backoff.h"
 #include "runtime/dm/event_tap.h"
+#include "runtime/mpi/backoff.h"
 #include "runtime/mpi/typed_rpc.h"
 
 namespace pdm::dm {
@@ -74,18 +74,17 @@ void EventService::set_orphan_timeout(std::chrono::milliseconds limit) {
 void EventService::attach() {
   courier_.attach();
   engine_.set_express(kDeliver);
-  engine_.register_handler(
-      kDeliver, [this](const mpi::Request &request, mpi::Encoder &) -> Status {
-        PDM_ASSIGN_OR_RETURN(auto m, mpi::decode_payload<EventMessage>(request.payload));
-        // A refusal that time does not cure, for the courier's drop test.
-        if (failpoint::hit("event_service.refuse_delivery")) {
-          return make_error(EPROTO, "delivery of event {} refused (failpoint)", m.type);
-        }
-        // A synchronous event from another rank: its call waits for the answer.
-        std::optional<mpi::ReplyAddress> reply_to;
-        if (m.token != 0 && m.source >= 0) reply_to = engine_.defer(request);
-        return enqueue(m, std::move(reply_to));
-      });
+  engine_.register_handler(kDeliver, [this](const mpi::Request &request, mpi::Encoder &) -> Status {
+    PDM_ASSIGN_OR_RETURN(auto m, mpi::decode_payload<EventMessage>(request.payload));
+    // A refusal that time does not cure, for the courier's drop test.
+    if (failpoint::hit("event_service.refuse_delivery")) {
+      return make_error(EPROTO, "delivery of event {} refused (failpoint)", m.type);
+    }
+    // A synchronous event from another rank: its call waits for the answer.
+    std::optional<mpi::ReplyAddress> reply_to;
+    if (m.token != 0 && m.source >= 0) reply_to = engine_.defer(request);
+    return enqueue(m, std::move(reply_to));
+  });
   engine_.register_handler(kCloseSession,
                            mpi::make_handler<SessionRequest>(
                                [this](const SessionRequest &r, const mpi::Request &) -> Status {

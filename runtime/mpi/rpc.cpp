@@ -188,8 +188,8 @@ bool RpcEngine::serve_one_request(const cluster::ViewPtr &view, int tag, bool pr
                   status.MPI_SOURCE};
   OutgoingResponse out{MPI_REQUEST_NULL, respond(request), request.view};
   if (request.deferred) return true;  // answered later by reply()
-  auto sent = send_answer(std::move(out), status.MPI_SOURCE, tag_for(header->call_id),
-                          progress_thread);
+  auto sent =
+      send_answer(std::move(out), status.MPI_SOURCE, tag_for(header->call_id), progress_thread);
   if (!sent.ok()) {
     spdlog::error("rpc: cannot answer rank {}: {}", status.MPI_SOURCE, sent.error().message);
   }
@@ -197,8 +197,8 @@ bool RpcEngine::serve_one_request(const cluster::ViewPtr &view, int tag, bool pr
 }
 
 Status RpcEngine::send_answer(OutgoingResponse out, int dest, int tag, bool progress_thread) {
-  PDM_TRY(check(MPI_Isend(out.bytes.data(), static_cast<int>(out.bytes.size()), MPI_BYTE, dest,
-                          tag, out.view->rpc_comm().get(), &out.request),
+  PDM_TRY(check(MPI_Isend(out.bytes.data(), static_cast<int>(out.bytes.size()), MPI_BYTE, dest, tag,
+                          out.view->rpc_comm().get(), &out.request),
                 "MPI_Isend"));
   if (progress_thread) {
     sending_.push_back(std::move(out));

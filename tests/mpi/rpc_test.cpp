@@ -10,8 +10,8 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -68,15 +68,15 @@ class RpcTest : public ::testing::Test {
       return make_error(EXDEV, "deferred, then refused");
     });
     engine_->set_express(kInOrder);
-    engine_->register_handler(kInOrder, make_handler<EchoRequest>([this](const EchoRequest &r,
-                                                                         const Request &) {
-      // A handler that takes a while: without one server at a time, the
-      // next request would overtake this one (ExpressRequests... below).
-      std::this_thread::sleep_for(std::chrono::microseconds(20));
-      std::lock_guard lock(mutex_);
-      arrived_.push_back(r.value);
-      return Status{};
-    }));
+    engine_->register_handler(
+        kInOrder, make_handler<EchoRequest>([this](const EchoRequest &r, const Request &) {
+          // A handler that takes a while: without one server at a time, the
+          // next request would overtake this one (ExpressRequests... below).
+          std::this_thread::sleep_for(std::chrono::microseconds(20));
+          std::lock_guard lock(mutex_);
+          arrived_.push_back(r.value);
+          return Status{};
+        }));
     ASSERT_TRUE(engine_->start().ok());
     MPI_Barrier(MPI_COMM_WORLD);
   }

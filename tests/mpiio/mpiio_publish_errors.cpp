@@ -30,8 +30,8 @@ int rank() {
 // write's size update; returns the file, open.
 MPI_File write_refused(const char *path) {
   MPI_File file = MPI_FILE_NULL;
-  CHECK_MPI(MPI_File_open(MPI_COMM_WORLD, path, MPI_MODE_CREATE | MPI_MODE_WRONLY, MPI_INFO_NULL,
-                          &file));
+  CHECK_MPI(
+      MPI_File_open(MPI_COMM_WORLD, path, MPI_MODE_CREATE | MPI_MODE_WRONLY, MPI_INFO_NULL, &file));
   if (rank() == 0) pdm::failpoint::arm("meta_service.refuse_extend", [] {});
   MPI_Barrier(MPI_COMM_WORLD);
   if (rank() == 1) {
