@@ -48,8 +48,8 @@ std::vector<DataClient::Chunk> DataClient::plan(const Layout &layout, std::uint6
 }
 
 template <typename Local, typename Build, typename Done>
-Status DataClient::run(const std::vector<Chunk> &chunks, mpi::MsgType type, Local local,
-                       Build request, Done done) {
+Status DataClient::run(std::span<const Chunk> chunks, mpi::MsgType type, Local local, Build request,
+                       Done done) {
   // Chunks still to do; a pass that loses some to a view change (ESTALE:
   // their owner died, or one side had not installed the new view yet) sends
   // them again in the view that follows (issue #4, DESIGN.md §7). Ownership
@@ -139,8 +139,7 @@ Status DataClient::write_extents(const Layout &layout, InodeNumber ino,
   Status status;
   for (std::size_t first = 0; first < chunks.size(); first += kMaxChunksInFlight) {
     const std::size_t last = std::min(chunks.size(), first + kMaxChunksInFlight);
-    std::vector<Chunk> batch(chunks.begin() + static_cast<std::ptrdiff_t>(first),
-                             chunks.begin() + static_cast<std::ptrdiff_t>(last));
+    const auto batch = std::span<const Chunk>(chunks).subspan(first, last - first);
     if (auto s = run(batch, data_msg::kWrite, local, request, done); !s.ok() && status.ok()) {
       status = std::move(s);
     }

@@ -73,7 +73,7 @@ class DataClient {
   // Runs `local` for chunks of volumes this rank owns and sends a request
   // built by `request` for the others; `done` receives each remote response.
   template <typename Local, typename Build, typename Done>
-  Status run(const std::vector<Chunk> &chunks, mpi::MsgType type, Local local, Build request,
+  Status run(std::span<const Chunk> chunks, mpi::MsgType type, Local local, Build request,
              Done done);
   // The same object operation on every volume.
   Status on_every_volume(mpi::MsgType type, InodeNumber ino,
