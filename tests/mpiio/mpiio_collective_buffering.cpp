@@ -22,23 +22,15 @@
 
 #include "runtime/base/failpoint.h"
 #include "tests/mpiio/check.h"
+#include "tests/mpiio/world.h"
 
 namespace {
 
+using pdm::mpiio_test::rank;
+using pdm::mpiio_test::ranks;
+
 constexpr int kPieces = 64;
 constexpr int kPiece = 512;
-
-int rank() {
-  int r = -1;
-  MPI_Comm_rank(MPI_COMM_WORLD, &r);
-  return r;
-}
-
-int ranks() {
-  int n = 0;
-  MPI_Comm_size(MPI_COMM_WORLD, &n);
-  return n;
-}
 
 // The byte the pattern puts at file offset `at` (written by rank at / kPiece % ranks).
 char expected_at(MPI_Offset at) {

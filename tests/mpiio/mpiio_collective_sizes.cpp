@@ -6,7 +6,9 @@
 // reached through libpdm in this process) until rank 0 itself has checked,
 // after the collective write returned, that MPI_File_get_size and a read
 // see rank 1's bytes. A collective write that waited for the update would
-// return only once the hold gave up (5 s), after the check.
+// return only once the hold gave up (5 s), after the check. Rank 0 waits
+// for the update to reach its server before it disarms: nothing else waits
+// for it now.
 #include <mpi.h>
 
 #include <atomic>
@@ -17,18 +19,15 @@
 
 #include "runtime/base/failpoint.h"
 #include "tests/mpiio/check.h"
+#include "tests/mpiio/world.h"
 
 namespace {
+
+using pdm::mpiio_test::rank;
 
 constexpr int kWriter = 1;
 constexpr MPI_Offset kAt = 4096;
 constexpr int kBytes = 8192;
-
-int rank() {
-  int r = -1;
-  MPI_Comm_rank(MPI_COMM_WORLD, &r);
-  return r;
-}
 
 }  // namespace
 
@@ -40,6 +39,7 @@ int main(int argc, char **argv) {
                           MPI_INFO_NULL, &file));
   std::atomic<bool> checked{false};
   std::atomic<bool> released_by_check{false};
+  std::atomic<bool> served{false};  // rank 1's update reached the server
   if (rank() == 0) {
     // Only rank 1 writes, so the one extend that comes is its own, served
     // by this rank's progress thread; this rank's own calls run locally.
@@ -48,10 +48,11 @@ int main(int argc, char **argv) {
       while (std::chrono::steady_clock::now() < deadline) {
         if (checked) {
           released_by_check = true;
-          return;
+          break;
         }
         std::this_thread::yield();
       }
+      served = true;
     });
   }
   MPI_Barrier(MPI_COMM_WORLD);
@@ -73,11 +74,16 @@ int main(int argc, char **argv) {
     CHECK(got == data);
     checked = true;
   }
-  MPI_Barrier(MPI_COMM_WORLD);
   if (rank() == 0) {
+    // Nothing waits for the update any more: it may reach the server only
+    // now (then the check was done before it anyway).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!served && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+    CHECK(served);
     pdm::failpoint::disarm();
     CHECK(released_by_check);
   }
+  MPI_Barrier(MPI_COMM_WORLD);
   CHECK_MPI(MPI_File_close(&file));
   MPI_Finalize();
   return 0;

@@ -17,14 +17,11 @@
 
 #include "runtime/base/failpoint.h"
 #include "tests/mpiio/check.h"
+#include "tests/mpiio/world.h"
 
 namespace {
 
-int rank() {
-  int r = -1;
-  MPI_Comm_rank(MPI_COMM_WORLD, &r);
-  return r;
-}
+using pdm::mpiio_test::rank;
 
 // Rank 1 writes 4 KiB at offset 0 of a new file while rank 0 refuses the
 // write's size update; returns the file, open.
