@@ -9,7 +9,8 @@
 // The file range the call touches is cut into one domain per rank of the
 // file's communicator, aligned to the file's stripe unit, so a domain's runs
 // cross few stripe boundaries. Pieces travel with MPI_Ialltoallv on the
-// file's communicator, waited on with backoff (mpi/collective.h).
+// file's communicator, waited on with mpi::wait_bulk_request (yields, then
+// backoff: mpi/collective.h).
 //
 // When: the hints romio_cb_write and romio_cb_read ("enable", "disable",
 // "automatic"; ROMIO's names and values) decide, rank 0's value for all.

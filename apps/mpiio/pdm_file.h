@@ -7,10 +7,11 @@
 // Consistency (docs/MPIIO.md): pdm writes reach the volumes before pwrite
 // returns and nothing is cached. Outside atomic mode a write's new size and
 // mtime are published lazily (pfs/client/deferred_extends.h): the shim
-// publishes them at sync, close, set_size, preallocate and before the
-// barrier that ends every collective write, so after those every rank sees
-// every rank's data without the sync-barrier-sync of MPI-3.1 §13.6.1. In
-// atomic mode every write publishes its size before it returns.
+// publishes them at sync, close, set_size and preallocate, and ends every
+// collective write by sharing the sizes the ranks know (shared_size.h), so
+// after those every rank sees every rank's data without the
+// sync-barrier-sync of MPI-3.1 §13.6.1. In atomic mode every write
+// publishes its size before it returns.
 #pragma once
 
 #include <mpi.h>

@@ -21,7 +21,8 @@
 //     extend never undoes a truncate, and a rank always sees its own writes.
 //   - Only other ranks may see the old size, until the writer settles: MPI's
 //     non-atomic mode allows exactly that (MPI-3.1 §13.6.1); the shim settles
-//     at sync, close, set_size, preallocate and every collective write.
+//     at sync, close, set_size and preallocate, and makes the ranks of a
+//     collective write learn each other's sizes (apps/mpiio/shared_size.h).
 //   - An update cut by a view change is sent again to the next metadata
 //     server (extending twice is extending once) for up to `retry_limit`; an
 //     update that fails is reported by the next settle of its inode, as a
