@@ -15,8 +15,11 @@ namespace pdm::mpiio {
 namespace {
 
 // Automatic mode leaves pieces this large to the ranks: a second hop costs
-// more than the requests it saves.
-constexpr std::int64_t kLargePiece = 1 << 20;
+// more than the requests it saves. Reads: a rank's strided read sends all
+// its ranges at once (FileSystem::pread_extents), which beat aggregation
+// from a page up in pdm-bench (docs/PERFORMANCE.md, session 13).
+constexpr std::int64_t kLargeWritePiece = 1 << 20;
+constexpr std::int64_t kLargeReadPiece = 4 << 10;
 // MPI's counts and displacements are ints: one call aggregates at most this.
 constexpr std::int64_t kMaxAggregated = std::int64_t{1} << 30;
 // An aggregator writes a run of adjacent pieces with one request, up to this.
@@ -72,7 +75,7 @@ RankSummary summarize(const CollectiveAccess &access, CbMode mode, std::int64_t 
 }
 
 // The ranks' decision, the same on every rank (it reads only the summaries).
-std::optional<Domains> decide(const std::vector<RankSummary> &all) {
+std::optional<Domains> decide(const std::vector<RankSummary> &all, std::int64_t large_piece) {
   std::int64_t segments = 0, bytes = 0, first = kNoOffset, end = 0, reach = -1;
   bool interleaved = false;
   for (const RankSummary &s : all) {
@@ -88,7 +91,7 @@ std::optional<Domains> decide(const std::vector<RankSummary> &all) {
   }
   const auto mode = static_cast<CbMode>(all[0].mode);
   if (bytes == 0 || bytes > kMaxAggregated || mode == CbMode::disable) return std::nullopt;
-  if (mode == CbMode::automatic && (!interleaved || bytes / segments >= kLargePiece)) {
+  if (mode == CbMode::automatic && (!interleaved || bytes / segments >= large_piece)) {
     return std::nullopt;
   }
   const std::int64_t stripe = std::max<std::int64_t>(all[0].stripe, 1);
@@ -176,7 +179,8 @@ struct Plan {
 
 // nullopt: do not aggregate; an error: an MPI call failed (on this rank).
 Result<std::optional<Plan>> plan(pfs::FileSystem &fs, int fd, const mpi::Comm &comm,
-                                 const CollectiveAccess &access, CbMode mode) {
+                                 const CollectiveAccess &access, CbMode mode,
+                                 std::int64_t large_piece) {
   auto stripe = fs.stripe_size(fd);
   RankSummary summary = summarize(access, mode, stripe.ok() ? *stripe : 0);
   std::vector<RankSummary> all(static_cast<std::size_t>(comm.size()));
@@ -186,7 +190,7 @@ Result<std::optional<Plan>> plan(pfs::FileSystem &fs, int fd, const mpi::Comm &c
                                "MPI_Iallgather");
   if (gathered.ok()) gathered = mpi::wait_request(request, "MPI_Iallgather");
   PDM_TRY(gathered);
-  std::optional<Domains> domains = decide(all);
+  std::optional<Domains> domains = decide(all, large_piece);
   if (!domains) return std::optional<Plan>();
 
   Plan p;
@@ -338,7 +342,7 @@ std::optional<Result<std::int64_t>> write_aggregated(pfs::FileSystem &fs, int fd
                                                      const mpi::Comm &comm,
                                                      const CollectiveAccess &access, CbMode mode,
                                                      CbScratch &scratch) {
-  auto planned = plan(fs, fd, comm, access, mode);
+  auto planned = plan(fs, fd, comm, access, mode, kLargeWritePiece);
   if (!planned.ok()) return Result<std::int64_t>(planned.error());
   if (!*planned) return std::nullopt;
   const Plan &p = **planned;
@@ -359,7 +363,7 @@ std::optional<Result<std::int64_t>> read_aggregated(pfs::FileSystem &fs, int fd,
                                                     const mpi::Comm &comm,
                                                     const CollectiveAccess &access, CbMode mode,
                                                     CbScratch &scratch) {
-  auto planned = plan(fs, fd, comm, access, mode);
+  auto planned = plan(fs, fd, comm, access, mode, kLargeReadPiece);
   if (!planned.ok()) return Result<std::int64_t>(planned.error());
   if (!*planned) return std::nullopt;
   const Plan &p = **planned;

@@ -16,7 +16,9 @@
 // "automatic"; ROMIO's names and values) decide, rank 0's value for all.
 // Automatic (the default) aggregates when the accesses interleave (a rank's
 // range starts before an earlier rank's ends, ROMIO's test) and the pieces
-// average less than 1 MiB: larger pieces gain nothing from a second hop.
+// average less than 1 MiB for writes, less than 4 KiB for reads: larger
+// pieces gain nothing from a second hop (a rank's own strided read already
+// has all its ranges in flight at once).
 // Never when a rank's request failed before the call (it reports its error,
 // the others transfer on their own), when a rank's file offsets go backwards
 // (a view MPI forbids), or past 1 GiB in one call (MPI's int counts).

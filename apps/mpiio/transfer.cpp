@@ -8,8 +8,12 @@
 namespace pdm::mpiio {
 namespace {
 
-// Sieving: segments closer than kSieveGap are read together, up to kSieveSpan bytes.
-constexpr std::int64_t kSieveGap = 64 << 10;
+// Sieving: segments closer than kSieveGap are read together, up to
+// kSieveSpan bytes. Farther apart, reading only the segments pays: their
+// ranges go out together (FileSystem::pread_extents), one request per
+// volume, and a gap of a page already costs more to move than a range adds
+// (docs/PERFORMANCE.md, session 13).
+constexpr std::int64_t kSieveGap = 4 << 10;
 constexpr std::int64_t kSieveSpan = 4 << 20;
 
 // The memory side of a request: contiguous (data points at its first byte)
@@ -51,33 +55,20 @@ void copy_typed(const Request &request, const FlatType &flat, std::byte *packed,
   }
 }
 
-// Reads segments[first, last) with one pread of their hull; returns the bytes
-// of data they got (a prefix of theirs when the file ends inside).
-Result<std::int64_t> read_sieved(pfs::FileSystem &fs, int fd, const std::vector<Block> &segments,
-                                 std::size_t first, std::size_t last, std::byte *out) {
-  const std::int64_t start = segments[first].offset;
-  const std::int64_t end = segments[last - 1].offset + segments[last - 1].length;
-  std::vector<std::byte> hull(static_cast<std::size_t>(end - start));
-  PDM_ASSIGN_OR_RETURN(const std::size_t got, fs.pread(fd, hull, start));
-  const auto valid_end = start + static_cast<std::int64_t>(got);
-  std::int64_t done = 0;
-  for (std::size_t i = first; i < last; ++i) {
-    const Block &s = segments[i];
-    const std::int64_t n = std::clamp<std::int64_t>(valid_end - s.offset, 0, s.length);
-    std::memcpy(out + done, hull.data() + (s.offset - start), static_cast<std::size_t>(n));
-    done += n;
-    if (n < s.length) break;
-  }
-  return done;
-}
-
 }  // namespace
 
 Result<std::int64_t> read_segments(pfs::FileSystem &fs, int fd, const std::vector<Block> &segments,
                                    std::byte *out) {
-  std::int64_t done = 0;
+  // The ranges to read: one per run of segments close together (their
+  // hull), all in one pread_extents.
+  struct Run {
+    std::size_t first, last;
+  };
+  std::vector<Run> runs;
+  std::vector<pfs::ByteRange> extents;
+  std::uint64_t hull_bytes = 0;
+  bool sieved = false;
   for (std::size_t i = 0; i < segments.size();) {
-    // The run of segments to read at once: close together, not too long.
     std::size_t j = i + 1;
     while (j < segments.size() &&
            segments[j].offset - (segments[j - 1].offset + segments[j - 1].length) < kSieveGap &&
@@ -85,20 +76,41 @@ Result<std::int64_t> read_segments(pfs::FileSystem &fs, int fd, const std::vecto
            segments[j].offset + segments[j].length - segments[i].offset <= kSieveSpan) {
       ++j;
     }
-    std::int64_t wanted = 0;
-    for (std::size_t k = i; k < j; ++k) wanted += segments[k].length;
-    std::int64_t got = 0;
-    if (j == i + 1) {
-      PDM_ASSIGN_OR_RETURN(const std::size_t n,
-                           fs.pread(fd, {out + done, static_cast<std::size_t>(segments[i].length)},
-                                    segments[i].offset));
-      got = static_cast<std::int64_t>(n);
-    } else {
-      PDM_ASSIGN_OR_RETURN(got, read_sieved(fs, fd, segments, i, j, out + done));
+    const std::int64_t start = segments[i].offset;
+    const std::int64_t end = segments[j - 1].offset + segments[j - 1].length;
+    runs.push_back({i, j});
+    extents.push_back({static_cast<std::uint64_t>(start), static_cast<std::uint64_t>(end - start)});
+    hull_bytes += static_cast<std::uint64_t>(end - start);
+    for (std::size_t k = i + 1; k < j && !sieved; ++k) {
+      sieved = segments[k].offset != segments[k - 1].offset + segments[k - 1].length;
     }
-    done += got;
-    if (got < wanted) break;  // the end of the file
     i = j;
+  }
+  if (!sieved) {
+    // No run has a gap: the ranges' bytes are the segments'; read in place.
+    PDM_ASSIGN_OR_RETURN(const std::size_t n, fs.pread_extents(fd, extents, {out, hull_bytes}));
+    return static_cast<std::int64_t>(n);
+  }
+  std::vector<std::byte> hulls(hull_bytes);
+  PDM_ASSIGN_OR_RETURN(const std::size_t got, fs.pread_extents(fd, extents, hulls));
+  // Copies each segment's bytes out of its run's hull, up to the end of the
+  // file (the bytes read are a prefix of the ranges).
+  std::int64_t done = 0;
+  std::uint64_t hull_base = 0;
+  for (std::size_t r = 0; r < runs.size(); ++r) {
+    const auto hull_start = static_cast<std::int64_t>(extents[r].offset);
+    const std::uint64_t valid = std::clamp<std::uint64_t>(got - std::min(got, hull_base), 0,
+                                                          extents[r].length);
+    const std::int64_t valid_end = hull_start + static_cast<std::int64_t>(valid);
+    for (std::size_t i = runs[r].first; i < runs[r].last; ++i) {
+      const Block &s = segments[i];
+      const std::int64_t n = std::clamp<std::int64_t>(valid_end - s.offset, 0, s.length);
+      std::memcpy(out + done, hulls.data() + hull_base + (s.offset - hull_start),
+                  static_cast<std::size_t>(n));
+      done += n;
+      if (n < s.length) return done;
+    }
+    hull_base += extents[r].length;
   }
   return done;
 }

@@ -289,21 +289,67 @@ void FileSystem::post_event(int type, std::string_view path, EventObject child, 
 }
 
 Result<std::size_t> FileSystem::pread(int fd, std::span<std::byte> buffer, std::int64_t offset) {
+  if (offset < 0) {
+    PDM_TRY(file(fd));
+    return make_error(EINVAL, "negative offset {}", offset);
+  }
+  const ByteRange whole{static_cast<std::uint64_t>(offset), buffer.size()};
+  return pread_extents(fd, {&whole, 1}, buffer);
+}
+
+namespace {
+
+// The bytes of `extents` (one after the other) that a file of `size` bytes
+// holds before the first range it cuts short: what a read of them returns.
+std::uint64_t prefix_inside(std::span<const ByteRange> extents, std::uint64_t size) {
+  std::uint64_t done = 0;
+  for (const ByteRange &extent : extents) {
+    const std::uint64_t n = extent.offset >= size ? 0 : std::min(extent.length, size - extent.offset);
+    done += n;
+    if (n < extent.length) break;
+  }
+  return done;
+}
+
+}  // namespace
+
+Result<std::size_t> FileSystem::pread_extents(int fd, std::span<const ByteRange> extents,
+                                              std::span<std::byte> buffer) {
   PDM_ASSIGN_OR_RETURN(auto f, file(fd));
   if ((f->flags & O_ACCMODE) == O_WRONLY) {
     return make_error(EBADF, "file descriptor {} is not open for reading", fd);
   }
-  if (offset < 0) return make_error(EINVAL, "negative offset {}", offset);
   if (buffer.size() > SSIZE_MAX) return make_error(EINVAL, "read of {} bytes", buffer.size());
   if (f->inode.is_dir()) return make_error(EISDIR, "file descriptor {} is a directory", fd);
+  std::uint64_t total = 0, end = 0;
+  for (const ByteRange &extent : extents) {
+    if (extent.offset > static_cast<std::uint64_t>(LLONG_MAX) || extent.length > SSIZE_MAX) {
+      return make_error(EINVAL, "read of [{}, +{})", extent.offset, extent.length);
+    }
+    total += extent.length;
+    end = std::max(end, extent.end());
+  }
+  if (total != buffer.size()) {
+    return make_error(EINVAL, "a buffer of {} bytes for extents of {} bytes", buffer.size(), total);
+  }
   if (buffer.empty()) return std::size_t{0};
-  const auto start = static_cast<std::uint64_t>(offset);
   // The READ event of a managed region is raised once per read; after the
   // session's CONTINUE the read goes on with whatever the state is then.
   bool raised = false;
-  auto blocked = [&](const FileDmState &state, std::uint64_t length) {
-    return (!raised && region_touched(state, region_flag::kRead, start, length)) ||
-           released_touched(state, start, length);
+  // Whether the first `bytes` bytes of the read touch a managed region that
+  // wants READ or released bytes.
+  auto blocked = [&](const FileDmState &state, std::uint64_t bytes) {
+    for (const ByteRange &extent : extents) {
+      if (bytes == 0) break;
+      const std::uint64_t length = std::min(extent.length, bytes);
+      bytes -= length;
+      if (length == 0) continue;
+      if ((!raised && region_touched(state, region_flag::kRead, extent.offset, length)) ||
+          released_touched(state, extent.offset, length)) {
+        return true;
+      }
+    }
+    return false;
   };
   // Each pass reads the shrink epoch first and checks it again after the
   // data arrived: dm_punch_hole bumps it between marking the range released
@@ -316,14 +362,14 @@ Result<std::size_t> FileSystem::pread(int fd, std::span<std::byte> buffer, std::
     // it may take a right on this very file.
     PDM_ASSIGN_OR_RETURN(auto guard, access(f->inode.ino, AccessKind::kRead));
     const std::uint64_t epoch = shrink_epoch();
-    std::uint64_t length = buffer.size();
+    std::uint64_t bytes = buffer.size();
     auto state = cached_dm_state(*f, epoch);
-    if (state && inside_known_size(*f, start + length)) {
+    if (state && inside_known_size(*f, end)) {
       // Inside a size this client knows, with the file's DM state of this
       // epoch: no metadata call at all.
-      if (!blocked(*state, length)) {
+      if (!blocked(*state, bytes)) {
         if (read_window_hook_) read_window_hook_();
-        PDM_TRY(data_.read(layout_of(f->inode), f->inode.ino, start, buffer));
+        PDM_TRY(data_.read_extents(layout_of(f->inode), f->inode.ino, extents, buffer));
         if (shrink_epoch() != epoch) continue;
         f->was_read = true;
         return buffer.size();
@@ -338,7 +384,7 @@ Result<std::size_t> FileSystem::pread(int fd, std::span<std::byte> buffer, std::
       auto state_call = engine_.start(metadata_rank(), dm_state_msg::kGet,
                                       mpi::encode_message(InodeRequest{f->inode.ino}));
       if (read_window_hook_) read_window_hook_();
-      Status read = data_.read(layout_of(f->inode), f->inode.ino, start, buffer);
+      Status read = data_.read_extents(layout_of(f->inode), f->inode.ino, extents, buffer);
       auto response = engine_.wait(state_call);
       // Cut by a view change: asked again of the next metadata server.
       Result<InodeDm> got = response.ok() ? mpi::decode_payload<InodeDm>(response->payload())
@@ -351,30 +397,44 @@ Result<std::size_t> FileSystem::pread(int fd, std::span<std::byte> buffer, std::
       learn_dm_state(*f, got->state, epoch);
       // The server may not have applied every size update yet that a
       // collective write made this rank learn (learn_size(fd, known)).
-      const std::uint64_t file_size = size_at_least(*f, got->inode.size, epoch);
-      if (start >= file_size) return std::size_t{0};
-      length = std::min<std::uint64_t>(length, file_size - start);
-      if (!blocked(got->state, length)) {
+      bytes = prefix_inside(extents, size_at_least(*f, got->inode.size, epoch));
+      if (bytes == 0) return std::size_t{0};
+      if (!blocked(got->state, bytes)) {
         if (shrink_epoch() != epoch) continue;
         f->was_read = true;
-        return static_cast<std::size_t>(length);
+        return static_cast<std::size_t>(bytes);
       }
+    }
+    if (extents.size() > 1) {
+      // Several ranges and a managed region or released bytes: each range
+      // is read as its own pread would, raising its own event.
+      guard = AccessGuard{};
+      std::size_t done = 0;
+      for (const ByteRange &extent : extents) {
+        PDM_ASSIGN_OR_RETURN(const std::size_t n,
+                             pread(fd, buffer.subspan(done, extent.length),
+                                   static_cast<std::int64_t>(extent.offset)));
+        done += n;
+        if (n < extent.length) break;
+      }
+      return done;
     }
     // A managed region wants the READ event, or the range holds released
     // bytes. Decide on the metadata's current state, not a cached one.
+    const std::uint64_t start = extents[0].offset;
     PDM_ASSIGN_OR_RETURN(auto fresh, fetch_dm_state(*f));
-    if (!raised && region_touched(fresh, region_flag::kRead, start, length)) {
+    if (!raised && region_touched(fresh, region_flag::kRead, start, bytes)) {
       guard = AccessGuard{};
-      PDM_TRY(data_event(dm_event::kRead, f->inode, start, length));
+      PDM_TRY(data_event(dm_event::kRead, f->inode, start, bytes));
       raised = true;
       forget_dm_state(*f);  // the session has normally restored data and cleared regions
       continue;
     }
-    if (released_touched(fresh, start, length)) {
+    if (released_touched(fresh, start, bytes)) {
       return make_error(EIO,
                         "inode {}: bytes [{}, +{}) were released by dm_punch_hole and not "
                         "restored; no managed region asks for them",
-                        f->inode.ino, start, length);
+                        f->inode.ino, start, bytes);
     }
   }
 }

@@ -71,6 +71,14 @@ class FileSystem {
   Result<int> open(std::string_view path, int flags, mode_t mode);
   Status close(int fd);
   Result<std::size_t> pread(int fd, std::span<std::byte> buffer, std::int64_t offset);
+  // One read of the file ranges `extents` into `buffer`, one after the other
+  // (their lengths add up to buffer.size()), as pread of each would: the
+  // bytes read are a prefix, ending where the file ends inside a range. One
+  // access guard, one size check and the data requests of all ranges in
+  // flight at once (DataClient::read_extents). Ranges in a managed region
+  // or over released bytes are read one by one, each raising its own READ.
+  Result<std::size_t> pread_extents(int fd, std::span<const ByteRange> extents,
+                                    std::span<std::byte> buffer);
   Result<std::size_t> pwrite(int fd, std::span<const std::byte> data, std::int64_t offset);
   // One write of `data` to the file ranges `extents`, one after the other
   // (their lengths add up to data.size()), as pwrite of each would, with

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstring>
 #include <thread>
+#include <unordered_map>
 
 #include "pfs/data/data_protocol.h"
 #include "pfs/data/dm_data_protocol.h"
@@ -47,32 +48,59 @@ std::vector<DataClient::Chunk> DataClient::plan(const Layout &layout, std::uint6
   return chunks;
 }
 
-template <typename Local, typename Build, typename Done>
-Status DataClient::run(std::span<const Chunk> chunks, mpi::MsgType type, Local local, Build request,
+std::vector<DataClient::Chunk> DataClient::plan_extents(const Layout &layout,
+                                                        std::span<const ByteRange> extents) const {
+  std::vector<Chunk> chunks;
+  std::uint64_t base = 0;
+  for (const ByteRange &extent : extents) {
+    auto planned = plan(layout, extent.offset, extent.length, base);
+    chunks.insert(chunks.end(), std::make_move_iterator(planned.begin()),
+                  std::make_move_iterator(planned.end()));
+    base += extent.length;
+  }
+  return chunks;
+}
+
+template <typename Item, typename Local, typename Build, typename Done>
+Status DataClient::run_batched(std::span<const Item> items, mpi::MsgType type, Local local,
+                               Build request, Done done) {
+  Status status;
+  for (std::size_t first = 0; first < items.size(); first += kMaxChunksInFlight) {
+    const std::size_t last = std::min(items.size(), first + kMaxChunksInFlight);
+    if (auto s = run(items.subspan(first, last - first), type, local, request, done);
+        !s.ok() && status.ok()) {
+      status = std::move(s);
+    }
+  }
+  return status;
+}
+
+template <typename Item, typename Local, typename Build, typename Done>
+Status DataClient::run(std::span<const Item> items, mpi::MsgType type, Local local, Build request,
                        Done done) {
   // Chunks still to do; a pass that loses some to a view change (ESTALE:
   // their owner died, or one side had not installed the new view yet) sends
   // them again in the view that follows (issue #4, DESIGN.md §7). Ownership
   // is a function of the view, so the retry goes to the volume's new owner.
-  std::vector<const Chunk *> todo;
-  for (const auto &chunk : chunks) todo.push_back(&chunk);
+  std::vector<const Item *> todo;
+  for (const auto &item : items) todo.push_back(&item);
   Status status;
   const auto deadline = std::chrono::steady_clock::now() + kViewChangeRetryLimit;
   for (;;) {
     auto view = engine_.membership().current();
     std::vector<mpi::PendingCall> calls;
-    std::vector<const Chunk *> remote;
-    for (const Chunk *chunk : todo) {
+    std::vector<const Item *> remote;
+    for (const Item *chunk : todo) {
       if (handled_here(chunk->volume, *view)) continue;
       calls.push_back(engine_.start(owner_of(chunk->volume, *view), type, request(*chunk)));
       remote.push_back(chunk);
     }
-    for (const Chunk *chunk : todo) {
+    for (const Item *chunk : todo) {
       if (!handled_here(chunk->volume, *view)) continue;
       if (auto s = local(*chunk); !s.ok() && status.ok()) status = std::move(s);
     }
     auto responses = engine_.wait_all(calls);
-    std::vector<const Chunk *> stale;
+    std::vector<const Item *> stale;
     for (std::size_t i = 0; i < responses.size(); ++i) {
       if (!responses[i].ok()) {
         if (responses[i].error().code == ESTALE) {
@@ -110,14 +138,7 @@ Status DataClient::write(const Layout &layout, InodeNumber ino, std::uint64_t of
 Status DataClient::write_extents(const Layout &layout, InodeNumber ino,
                                  std::span<const ByteRange> extents,
                                  std::span<const std::byte> data) {
-  std::vector<Chunk> chunks;
-  std::uint64_t base = 0;
-  for (const ByteRange &extent : extents) {
-    auto planned = plan(layout, extent.offset, extent.length, base);
-    chunks.insert(chunks.end(), std::make_move_iterator(planned.begin()),
-                  std::make_move_iterator(planned.end()));
-    base += extent.length;
-  }
+  const auto chunks = plan_extents(layout, extents);
   auto local = [&](const Chunk &chunk) -> Status {
     std::uint64_t object_offset = chunk.object_offset;
     for (const auto &seg : chunk.segments) {
@@ -134,22 +155,31 @@ Status DataClient::write_extents(const Layout &layout, InodeNumber ino,
     return out;
   };
   auto done = [](const Chunk &, const mpi::Response &) { return Status{}; };
-  if (chunks.size() <= kMaxChunksInFlight)
-    return run(chunks, data_msg::kWrite, local, request, done);
-  Status status;
-  for (std::size_t first = 0; first < chunks.size(); first += kMaxChunksInFlight) {
-    const std::size_t last = std::min(chunks.size(), first + kMaxChunksInFlight);
-    const auto batch = std::span<const Chunk>(chunks).subspan(first, last - first);
-    if (auto s = run(batch, data_msg::kWrite, local, request, done); !s.ok() && status.ok()) {
-      status = std::move(s);
-    }
-  }
-  return status;
+  return run_batched(std::span<const Chunk>(chunks), data_msg::kWrite, local, request, done);
 }
 
 Status DataClient::read(const Layout &layout, InodeNumber ino, std::uint64_t offset,
                         std::span<std::byte> data) {
-  const auto chunks = plan(layout, offset, data.size());
+  const ByteRange whole{offset, data.size()};
+  return read_extents(layout, ino, {&whole, 1}, data);
+}
+
+Status DataClient::read_extents(const Layout &layout, InodeNumber ino,
+                                std::span<const ByteRange> extents, std::span<std::byte> data) {
+  const auto chunks = plan_extents(layout, extents);
+  // The chunks of a volume go together, up to max_request bytes a request.
+  std::vector<Gather> gathers;
+  std::unordered_map<std::uint32_t, std::size_t> filling;  // volume -> its last gather
+  for (const Chunk &chunk : chunks) {
+    auto at = filling.find(chunk.volume);
+    if (at == filling.end() || gathers[at->second].length + chunk.length > max_request_) {
+      gathers.push_back({chunk.volume, {}, 0});
+      at = filling.insert_or_assign(chunk.volume, gathers.size() - 1).first;
+    }
+    Gather &gather = gathers[at->second];
+    gather.chunks.push_back(&chunk);
+    gather.length += chunk.length;
+  }
   // Scatters `got` bytes of object data over the chunk's segments, zeros after.
   auto scatter = [&](const Chunk &chunk, std::span<const std::byte> got) {
     std::uint64_t pos = 0;
@@ -161,30 +191,44 @@ Status DataClient::read(const Layout &layout, InodeNumber ino, std::uint64_t off
       pos += seg.length;
     }
   };
-  auto local = [&](const Chunk &chunk) -> Status {
-    if (chunk.segments.size() == 1) {
-      auto dst = data.subspan(chunk.segments[0].buffer_offset, chunk.length);
-      PDM_ASSIGN_OR_RETURN(auto n, objects_.read(chunk.volume, ino, chunk.object_offset, dst));
-      std::memset(dst.data() + n, 0, chunk.length - n);
-      return {};
+  auto local = [&](const Gather &gather) -> Status {
+    for (const Chunk *chunk : gather.chunks) {
+      if (chunk->segments.size() == 1) {
+        auto dst = data.subspan(chunk->segments[0].buffer_offset, chunk->length);
+        PDM_ASSIGN_OR_RETURN(auto n, objects_.read(chunk->volume, ino, chunk->object_offset, dst));
+        std::memset(dst.data() + n, 0, chunk->length - n);
+        continue;
+      }
+      mpi::Bytes buffer(chunk->length);
+      PDM_ASSIGN_OR_RETURN(auto n, objects_.read(chunk->volume, ino, chunk->object_offset, buffer));
+      scatter(*chunk, std::span<const std::byte>(buffer).first(n));
     }
-    mpi::Bytes buffer(chunk.length);
-    PDM_ASSIGN_OR_RETURN(auto n, objects_.read(chunk.volume, ino, chunk.object_offset, buffer));
-    scatter(chunk, std::span<const std::byte>(buffer).first(n));
     return {};
   };
-  auto request = [&](const Chunk &chunk) {
-    return mpi::encode_message(ObjectRange{chunk.volume, ino, chunk.object_offset, chunk.length});
-  };
-  auto done = [&](const Chunk &chunk, const mpi::Response &response) -> Status {
-    if (response.payload().size() > chunk.length) {
-      return make_error(EPROTO, "read of {} bytes answered with {}", chunk.length,
-                        response.payload().size());
+  auto request = [&](const Gather &gather) {
+    ObjectRanges ranges{gather.volume, ino, {}};
+    ranges.ranges.reserve(gather.chunks.size());
+    for (const Chunk *chunk : gather.chunks) {
+      ranges.ranges.push_back({chunk->object_offset, chunk->length});
     }
-    scatter(chunk, response.payload());
+    return mpi::encode_message(ranges);
+  };
+  auto done = [&](const Gather &gather, const mpi::Response &response) -> Status {
+    const auto got = response.payload();
+    if (got.size() > gather.length) {
+      return make_error(EPROTO, "read of {} bytes answered with {}", gather.length, got.size());
+    }
+    // The answer may end early (the object ends inside its last ranges).
+    std::uint64_t pos = 0;
+    for (const Chunk *chunk : gather.chunks) {
+      const std::uint64_t have = pos < got.size() ? std::min(chunk->length, got.size() - pos) : 0;
+      scatter(*chunk, got.subspan(std::min<std::uint64_t>(pos, got.size()), have));
+      pos += chunk->length;
+    }
     return {};
   };
-  return run(chunks, data_msg::kRead, local, request, done);
+  return run_batched(std::span<const Gather>(gathers), data_msg::kReadRanges, local, request,
+                     done);
 }
 
 Status DataClient::on_every_volume(mpi::MsgType type, InodeNumber ino,
@@ -205,7 +249,7 @@ Status DataClient::on_every_volume(mpi::MsgType type, InodeNumber ino,
     return mpi::encode_message(ObjectRange{chunk.volume, ino, 0, length_of(chunk.volume)});
   };
   auto done = [](const Chunk &, const mpi::Response &) { return Status{}; };
-  return run(chunks, type, local, request, done);
+  return run(std::span<const Chunk>(chunks), type, local, request, done);
 }
 
 Status DataClient::truncate(const Layout &layout, InodeNumber ino, std::uint64_t file_size) {
@@ -232,7 +276,7 @@ Status DataClient::punch(const Layout &layout, InodeNumber ino, std::uint64_t of
     return mpi::encode_message(ObjectRange{chunk.volume, ino, chunk.object_offset, chunk.length});
   };
   auto done = [](const Chunk &, const mpi::Response &) { return Status{}; };
-  return run(chunks, dm_data_msg::kPunch, local, request, done);
+  return run(std::span<const Chunk>(chunks), dm_data_msg::kPunch, local, request, done);
 }
 
 Result<std::vector<ByteRange>> DataClient::data_ranges(const Layout &layout, InodeNumber ino) {
@@ -265,7 +309,7 @@ Result<std::vector<ByteRange>> DataClient::data_ranges(const Layout &layout, Ino
     add(chunk.volume, ranges);
     return {};
   };
-  PDM_TRY(run(chunks, dm_data_msg::kDataRanges, local, request, done));
+  PDM_TRY(run(std::span<const Chunk>(chunks), dm_data_msg::kDataRanges, local, request, done));
   std::sort(file_ranges.begin(), file_ranges.end(),
             [](const ByteRange &a, const ByteRange &b) { return a.offset < b.offset; });
   std::vector<ByteRange> merged;
@@ -294,7 +338,7 @@ Result<std::vector<VolumeUsage>> DataClient::usage() {
     PDM_ASSIGN_OR_RETURN(out[chunk.volume], mpi::decode_payload<VolumeUsage>(response.payload()));
     return {};
   };
-  PDM_TRY(run(chunks, data_msg::kUsage, local, request, done));
+  PDM_TRY(run(std::span<const Chunk>(chunks), data_msg::kUsage, local, request, done));
   return out;
 }
 

@@ -35,6 +35,13 @@ class DataClient {
   // caller clips the range to the file size first.
   Status read(const Layout &layout, InodeNumber ino, std::uint64_t offset,
               std::span<std::byte> data);
+  // Reads the file ranges `extents` into `data`, one after the other (their
+  // lengths add up to data.size()), as read of each would. The ranges on
+  // one volume go in one request (up to max_request bytes), all requests in
+  // flight at once: a strided read of many small pieces costs about one
+  // round trip per volume and moves only the bytes asked for.
+  Status read_extents(const Layout &layout, InodeNumber ino, std::span<const ByteRange> extents,
+                      std::span<std::byte> data);
   // Trims every volume's object to hold exactly the first file_size bytes.
   Status truncate(const Layout &layout, InodeNumber ino, std::uint64_t file_size);
   // Removes the file's object on every volume.
@@ -68,13 +75,26 @@ class DataClient {
   // their buffer offsets from `buffer_base`.
   std::vector<Chunk> plan(const Layout &layout, std::uint64_t offset, std::uint64_t length,
                           std::uint64_t buffer_base = 0) const;
-  // At most this many requests of one write_extents are in flight at once.
+  // The chunks of `extents`, whose bytes follow one another in the buffer.
+  std::vector<Chunk> plan_extents(const Layout &layout, std::span<const ByteRange> extents) const;
+  // Chunks of one volume read with one request (read_extents).
+  struct Gather {
+    std::uint32_t volume;
+    std::vector<const Chunk *> chunks;
+    std::uint64_t length = 0;
+  };
+  // At most this many requests of one write_extents or read_extents are in
+  // flight at once.
   static constexpr std::size_t kMaxChunksInFlight = 512;
-  // Runs `local` for chunks of volumes this rank owns and sends a request
-  // built by `request` for the others; `done` receives each remote response.
-  template <typename Local, typename Build, typename Done>
-  Status run(std::span<const Chunk> chunks, mpi::MsgType type, Local local, Build request,
-             Done done);
+  // Runs `local` for items (chunks or gathers) of volumes this rank owns and
+  // sends a request built by `request` for the others; `done` receives each
+  // remote response.
+  template <typename Item, typename Local, typename Build, typename Done>
+  Status run(std::span<const Item> items, mpi::MsgType type, Local local, Build request, Done done);
+  // run over at most kMaxChunksInFlight items at a time; the first error.
+  template <typename Item, typename Local, typename Build, typename Done>
+  Status run_batched(std::span<const Item> items, mpi::MsgType type, Local local, Build request,
+                     Done done);
   // The same object operation on every volume.
   Status on_every_volume(mpi::MsgType type, InodeNumber ino,
                          const std::function<std::uint64_t(std::uint32_t)> &length_of);

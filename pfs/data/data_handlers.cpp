@@ -30,16 +30,25 @@ void register_data_handlers(mpi::RpcEngine &engine, ObjectStore &objects) {
                             return objects.write(range.volume, range.ino, range.offset, data);
                           });
   engine.register_handler(
-      data_msg::kRead,
+      data_msg::kReadRanges,
       [&engine, &objects](const Request &request, mpi::Encoder &response) -> Status {
-        PDM_ASSIGN_OR_RETURN(auto range, mpi::decode_payload<ObjectRange>(request.payload));
-        if (range.length > mpi::Header::kMaxMessage - mpi::Header::kSize) {
-          return make_error(EMSGSIZE, "read of {} bytes exceeds the message limit", range.length);
+        PDM_ASSIGN_OR_RETURN(auto req, mpi::decode_payload<ObjectRanges>(request.payload));
+        std::uint64_t total = 0;
+        for (const ByteRange &r : req.ranges) total += r.length;
+        if (total > mpi::Header::kMaxMessage - mpi::Header::kSize) {
+          return make_error(EMSGSIZE, "read of {} bytes exceeds the message limit", total);
         }
-        PDM_TRY(check_owner(engine, range.volume));
-        mpi::Bytes data(range.length);
-        PDM_ASSIGN_OR_RETURN(auto n, objects.read(range.volume, range.ino, range.offset, data));
-        response.put_raw(std::span<const std::byte>(data).first(n));
+        PDM_TRY(check_owner(engine, req.volume));
+        // Zeros past the object's end, except at the end of the answer:
+        // there the client pads it (a read past the end moves no zeros).
+        std::uint64_t unfilled_tail = 0;
+        for (const ByteRange &r : req.ranges) {
+          const auto data = response.put_space(r.length);
+          PDM_ASSIGN_OR_RETURN(const std::size_t n,
+                               objects.read(req.volume, req.ino, r.offset, data));
+          unfilled_tail = n == 0 ? unfilled_tail + r.length : r.length - n;
+        }
+        response.drop_tail(unfilled_tail);
         return {};
       });
   engine.register_handler(data_msg::kTruncate,

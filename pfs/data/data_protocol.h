@@ -4,6 +4,7 @@
 #pragma once
 
 #include <tuple>
+#include <vector>
 
 #include "pfs/data/object_store.h"
 #include "runtime/mpi/fields.h"
@@ -13,11 +14,12 @@ namespace pdm::pfs {
 namespace data_msg {
 enum : mpi::MsgType {
   kWrite = 0x0301,
-  kRead,
+  kReadRetired,  // was a read of one range; reads are kReadRanges
   kTruncate,
   kRemove,
   kSync,
   kUsage,
+  kReadRanges,
 };
 }  // namespace data_msg
 
@@ -27,6 +29,16 @@ struct ObjectRange {
   std::uint64_t offset = 0;
   std::uint64_t length = 0;  // read and truncate; for writes the data's size
   auto fields() { return std::tie(volume, ino, offset, length); }
+};
+
+// Many ranges of one object in one request (a strided read); the response
+// is their bytes one after the other, each range padded with zeros to its
+// full length past the object's end.
+struct ObjectRanges {
+  std::uint32_t volume = 0;
+  InodeNumber ino = 0;
+  std::vector<ByteRange> ranges;
+  auto fields() { return std::tie(volume, ino, ranges); }
 };
 
 struct VolumeRequest {

@@ -17,6 +17,12 @@ Encoder &Encoder::put_raw(std::span<const std::byte> bytes) {
   return *this;
 }
 
+std::span<std::byte> Encoder::put_space(std::size_t n) {
+  const std::size_t at = buf_.size();
+  buf_.resize(at + n);
+  return std::span<std::byte>(buf_).subspan(at);
+}
+
 Result<bool> Decoder::get_bool() {
   PDM_ASSIGN_OR_RETURN(auto v, get<std::uint8_t>());
   if (v > 1) return make_error(EPROTO, "message: invalid boolean {}", v);

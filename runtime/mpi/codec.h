@@ -6,6 +6,7 @@
 // allocation.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -55,6 +56,11 @@ class Encoder {
   Encoder &put_bytes(std::span<const std::byte> bytes);
   // Appends raw bytes without a length prefix (the tail of a message).
   Encoder &put_raw(std::span<const std::byte> bytes);
+  // Appends n zero bytes and returns them to be filled in place (a read
+  // straight into a response, with no buffer of its own to copy from).
+  std::span<std::byte> put_space(std::size_t n);
+  // Drops the last n bytes (the unfilled end of a put_space).
+  void drop_tail(std::size_t n) { buf_.resize(buf_.size() - std::min(n, buf_.size())); }
 
   std::size_t size() const { return buf_.size(); }
   const Bytes &bytes() const & { return buf_; }

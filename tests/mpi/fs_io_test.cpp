@@ -423,6 +423,87 @@ TEST(ParallelIo, AWriteOfManyExtentsLandsAsOnePwriteOfEachWould) {
   ASSERT_TRUE(all(!::testing::Test::HasFailure()));
 }
 
+// pread_extents (the MPI-IO shim's strided reads) returns what a pread of
+// each range, one after the other, would: 1500 ranges of 100 bytes over the
+// 64 KiB stripes of all volumes (more than one request's worth per volume,
+// in both directions), a hole in the middle reading as zeros, and a read
+// running into the end of the file returning the prefix up to it. Each read
+// is done twice: first with the size asked of the metadata server, then
+// inside the size this client knows. ctest also runs this file with
+// io.direct=off (mpi_fs_io_remote), where the ranges travel to the volume
+// owners in one request per volume.
+TEST(ParallelIo, AReadOfManyExtentsReturnsWhatAPreadOfEachWould) {
+  constexpr std::uint64_t kExtents = 1500, kLength = 100, kStride = 300;
+  constexpr std::uint64_t kHoleStart = 100000, kHoleEnd = 180000;
+  const std::uint64_t file_size = kExtents * kStride;
+  auto &fs = node::process_node()->fs();
+  const std::string mine = test_path(std::to_string(rank()));
+  int fd = pdm_open(mine.c_str(), O_CREAT | O_EXCL | O_RDWR, 0644);
+  ASSERT_TRUE(all(fd >= 0)) << pdm_last_error();
+  auto content = pattern(static_cast<std::uint64_t>(70 + rank()), 0, file_size);
+  write_all(fd, {content.begin(), content.begin() + kHoleStart}, 0);
+  write_all(fd, {content.begin() + kHoleEnd, content.end()}, static_cast<off_t>(kHoleEnd));
+  EXPECT_EQ(pdm_close(fd), 0) << pdm_last_error();
+  ASSERT_TRUE(all(!::testing::Test::HasFailure()));
+
+  const int neighbour = (rank() + 1) % size();
+  auto expected_file = pattern(static_cast<std::uint64_t>(70 + neighbour), 0, file_size);
+  std::fill(expected_file.begin() + kHoleStart, expected_file.begin() + kHoleEnd, std::byte{0});
+  // What pread of each range would give, one after the other, up to the
+  // first range the end of the file cuts short.
+  auto expected = [&](const std::vector<pfs::ByteRange> &extents) {
+    std::vector<std::byte> out;
+    for (const pfs::ByteRange &e : extents) {
+      const std::uint64_t n = e.offset >= file_size ? 0 : std::min(e.length, file_size - e.offset);
+      out.insert(out.end(), expected_file.begin() + static_cast<std::ptrdiff_t>(e.offset),
+                 expected_file.begin() + static_cast<std::ptrdiff_t>(e.offset + n));
+      if (n < e.length) break;
+    }
+    return out;
+  };
+  auto read = [&](int from, const std::vector<pfs::ByteRange> &extents) {
+    std::uint64_t total = 0;
+    for (const pfs::ByteRange &e : extents) total += e.length;
+    std::vector<std::byte> out(total, std::byte{0x5a});
+    auto got = fs.pread_extents(from, extents, out);
+    EXPECT_TRUE(got.ok()) << got.error().message;
+    out.resize(got.ok() ? *got : 0);
+    return out;
+  };
+  std::vector<pfs::ByteRange> forward, backward, into_the_end, past_the_end;
+  for (std::uint64_t k = 0; k < kExtents; ++k) forward.push_back({k * kStride + 7, kLength});
+  backward.assign(forward.rbegin(), forward.rend());
+  into_the_end = {{10, 5000}, {file_size - 300, 200}, {file_size - 50, 100}, {file_size + 10, 8}};
+  past_the_end = {{file_size, 10}, {file_size + 1000, 10}};
+
+  fd = pdm_open(test_path(std::to_string(neighbour)).c_str(), O_RDONLY, 0);
+  ASSERT_GE(fd, 0) << pdm_last_error();
+  for (int pass = 0; pass < 2; ++pass) {
+    SCOPED_TRACE(pass == 0 ? "size asked" : "size known");
+    // Only the first read of a fresh descriptor asks for the size.
+    EXPECT_EQ(read(fd, forward), expected(forward));
+    EXPECT_EQ(read(fd, backward), expected(backward));
+    EXPECT_EQ(read(fd, into_the_end), expected(into_the_end));
+    EXPECT_EQ(read(fd, into_the_end).size(), 5000u + 200 + 50);
+    EXPECT_TRUE(read(fd, past_the_end).empty());
+  }
+  std::vector<std::byte> buffer(kLength);
+  EXPECT_EQ(fs.pread_extents(fd, forward, buffer).error().code, EINVAL)
+      << "the buffer does not fit the extents";
+  const pfs::ByteRange too_far{static_cast<std::uint64_t>(LLONG_MAX) + 1, 1};
+  EXPECT_EQ(fs.pread_extents(fd, {&too_far, 1}, std::span(buffer).first(1)).error().code, EINVAL);
+  EXPECT_EQ(fs.pread_extents(-1, forward, buffer).error().code, EBADF);
+  auto nothing = fs.pread_extents(fd, {}, {});
+  ASSERT_TRUE(nothing.ok());
+  EXPECT_EQ(*nothing, 0u);
+  EXPECT_EQ(pdm_close(fd), 0);
+  fd = pdm_open(test_path(std::to_string(neighbour)).c_str(), O_WRONLY, 0);
+  ASSERT_GE(fd, 0) << pdm_last_error();
+  EXPECT_EQ(fs.pread_extents(fd, {&forward[0], 1}, buffer).error().code, EBADF) << "write-only";
+  EXPECT_EQ(pdm_close(fd), 0);
+  ASSERT_TRUE(all(!::testing::Test::HasFailure()));
+}
+
 // Bad input gets the POSIX errno, never a crash.
 TEST(BadInput, EveryMisuseGetsThePosixErrno) {
   const std::string file = test_path("file-r" + std::to_string(rank()));
