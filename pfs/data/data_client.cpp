@@ -192,18 +192,15 @@ Status DataClient::read_extents(const Layout &layout, InodeNumber ino,
     }
   };
   auto local = [&](const Gather &gather) -> Status {
+    std::vector<ReadPiece> pieces;
     for (const Chunk *chunk : gather.chunks) {
-      if (chunk->segments.size() == 1) {
-        auto dst = data.subspan(chunk->segments[0].buffer_offset, chunk->length);
-        PDM_ASSIGN_OR_RETURN(auto n, objects_.read(chunk->volume, ino, chunk->object_offset, dst));
-        std::memset(dst.data() + n, 0, chunk->length - n);
-        continue;
+      std::uint64_t object_offset = chunk->object_offset;
+      for (const auto &seg : chunk->segments) {
+        pieces.push_back({object_offset, seg.length, data.data() + seg.buffer_offset, 0});
+        object_offset += seg.length;
       }
-      mpi::Bytes buffer(chunk->length);
-      PDM_ASSIGN_OR_RETURN(auto n, objects_.read(chunk->volume, ino, chunk->object_offset, buffer));
-      scatter(*chunk, std::span<const std::byte>(buffer).first(n));
     }
-    return {};
+    return objects_.read_pieces(gather.volume, ino, pieces);
   };
   auto request = [&](const Gather &gather) {
     ObjectRanges ranges{gather.volume, ino, {}};

@@ -39,14 +39,20 @@ void register_data_handlers(mpi::RpcEngine &engine, ObjectStore &objects) {
           return make_error(EMSGSIZE, "read of {} bytes exceeds the message limit", total);
         }
         PDM_TRY(check_owner(engine, req.volume));
+        const auto data = response.put_space(total);
+        std::vector<ReadPiece> pieces;
+        pieces.reserve(req.ranges.size());
+        std::uint64_t at = 0;
+        for (const ByteRange &r : req.ranges) {
+          pieces.push_back({r.offset, r.length, data.data() + at, 0});
+          at += r.length;
+        }
+        PDM_TRY(objects.read_pieces(req.volume, req.ino, pieces));
         // Zeros past the object's end, except at the end of the answer:
         // there the client pads it (a read past the end moves no zeros).
         std::uint64_t unfilled_tail = 0;
-        for (const ByteRange &r : req.ranges) {
-          const auto data = response.put_space(r.length);
-          PDM_ASSIGN_OR_RETURN(const std::size_t n,
-                               objects.read(req.volume, req.ino, r.offset, data));
-          unfilled_tail = n == 0 ? unfilled_tail + r.length : r.length - n;
+        for (const ReadPiece &p : pieces) {
+          unfilled_tail = p.got == 0 ? unfilled_tail + p.length : p.length - p.got;
         }
         response.drop_tail(unfilled_tail);
         return {};

@@ -102,6 +102,27 @@ Status ObjectStore::write(std::uint32_t volume, InodeNumber ino, std::uint64_t o
   return {};
 }
 
+namespace {
+
+// pread until `data` is full or the file ends; the bytes read.
+Result<std::size_t> pread_full(int fd, std::span<std::byte> data, std::uint64_t offset,
+                               const std::string &what) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n =
+        ::pread(fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return sys_error(errno, "read from object", what);
+    }
+    if (n == 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  return done;
+}
+
+}  // namespace
+
 Result<std::size_t> ObjectStore::read(std::uint32_t volume, InodeNumber ino, std::uint64_t offset,
                                       std::span<std::byte> data) {
   auto fd = open(volume, ino, false);
@@ -109,18 +130,52 @@ Result<std::size_t> ObjectStore::read(std::uint32_t volume, InodeNumber ino, std
     if (fd.error().code == ENOENT) return std::size_t{0};  // never written: a hole
     return std::move(fd).error();
   }
-  std::size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::pread((*fd)->fd, data.data() + done, data.size() - done,
-                              static_cast<off_t>(offset + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return sys_error(errno, "read from object", object_path(dirs_[volume], ino));
+  return pread_full((*fd)->fd, data, offset, object_path(dirs_[volume], ino));
+}
+
+Status ObjectStore::read_pieces(std::uint32_t volume, InodeNumber ino,
+                                std::span<ReadPiece> pieces) {
+  auto fd = open(volume, ino, false);
+  if (!fd.ok()) {
+    if (fd.error().code != ENOENT) return std::move(fd).error();
+    for (ReadPiece &p : pieces) {  // never written: a hole
+      std::memset(p.dest, 0, p.length);
+      p.got = 0;
     }
-    if (n == 0) break;
-    done += static_cast<std::size_t>(n);
+    return {};
   }
-  return done;
+  auto end = [&](std::size_t k) { return pieces[k].offset + pieces[k].length; };
+  // Kept for the thread's next hull: a fresh buffer costs a page fault a page.
+  static thread_local std::vector<std::byte> hull;
+  for (std::size_t i = 0; i < pieces.size();) {
+    std::size_t j = i + 1;
+    while (j < pieces.size() && pieces[j].offset >= end(j - 1) &&
+           pieces[j].offset - end(j - 1) < kSieveGap && end(j) - pieces[i].offset <= kSieveSpan) {
+      ++j;
+    }
+    if (j == i + 1) {
+      ReadPiece &p = pieces[i];
+      PDM_ASSIGN_OR_RETURN(p.got, pread_full((*fd)->fd, {p.dest, p.length}, p.offset,
+                                             object_path(dirs_[volume], ino)));
+      std::memset(p.dest + p.got, 0, p.length - p.got);
+    } else {
+      const std::uint64_t start = pieces[i].offset;
+      hull.resize(std::max<std::size_t>(hull.size(), end(j - 1) - start));
+      PDM_ASSIGN_OR_RETURN(
+          const std::size_t got,
+          pread_full((*fd)->fd, std::span(hull).first(end(j - 1) - start), start,
+                     object_path(dirs_[volume], ino)));
+      for (std::size_t k = i; k < j; ++k) {
+        ReadPiece &p = pieces[k];
+        const std::uint64_t at = p.offset - start;
+        p.got = at >= got ? 0 : std::min<std::uint64_t>(p.length, got - at);
+        std::memcpy(p.dest, hull.data() + at, p.got);
+        std::memset(p.dest + p.got, 0, p.length - p.got);
+      }
+    }
+    i = j;
+  }
+  return {};
 }
 
 Status ObjectStore::truncate(std::uint32_t volume, InodeNumber ino, std::uint64_t length) {

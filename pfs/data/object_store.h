@@ -28,6 +28,16 @@ struct VolumeUsage {
   std::uint64_t device_free = 0;
 };
 
+// One piece of a scattered read (ObjectStore::read_pieces): `length` bytes
+// at `offset` of the object, into `dest`. `got` is set to the bytes the
+// object holds there; the rest of the piece reads as zeros.
+struct ReadPiece {
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+  std::byte *dest = nullptr;
+  std::uint64_t got = 0;
+};
+
 class ObjectStore {
  public:
   // volume_dirs[i] is the directory of volume i.
@@ -40,6 +50,13 @@ class ObjectStore {
   // (short at the object's end; a missing object reads as empty).
   Result<std::size_t> read(std::uint32_t volume, InodeNumber ino, std::uint64_t offset,
                            std::span<std::byte> data);
+  // Reads every piece, zeros past the object's end. Pieces in ascending
+  // order closer than kSieveGap are read with one pread of their hull (up
+  // to kSieveSpan): a system call costs more than copying a few pages out
+  // of the page cache (a strided read of many small ranges).
+  Status read_pieces(std::uint32_t volume, InodeNumber ino, std::span<ReadPiece> pieces);
+  static constexpr std::uint64_t kSieveGap = 8 << 10;
+  static constexpr std::uint64_t kSieveSpan = 1 << 20;
   // Shrinks the object to at most `length` bytes (never grows it).
   Status truncate(std::uint32_t volume, InodeNumber ino, std::uint64_t length);
   // Removes the object; a missing one is fine.
