@@ -252,6 +252,9 @@ Status write_runs(pfs::FileSystem &fs, int fd, const std::vector<HeldPiece> &hel
       ++j;
     }
     failpoint::hit("mpiio.aggregator_write");  // a test counts the runs
+    if (failpoint::hit("mpiio.aggregator_write_error")) {
+      return make_error(EIO, "failpoint mpiio.aggregator_write_error");
+    }
     const std::byte *from = data + held[i].at;
     if (j > i + 1) {
       room(run, end - held[i].offset);
@@ -292,6 +295,9 @@ Status read_for_all(pfs::FileSystem &fs, int fd, const Plan &p, std::byte *out,
   for (std::size_t i = 1; i < cover.size(); ++i) before[i] = before[i - 1] + cover[i - 1].length;
   const std::int64_t wanted = before.back() + cover.back().length;
   failpoint::hit("mpiio.aggregator_read");  // a test sees that reads aggregate
+  if (failpoint::hit("mpiio.aggregator_read_error")) {
+    return make_error(EIO, "failpoint mpiio.aggregator_read_error");
+  }
   PDM_ASSIGN_OR_RETURN(const std::int64_t got, read_segments(fs, fd, cover, room(covered, wanted)));
   if (got < wanted) {
     const auto k = static_cast<std::size_t>(std::upper_bound(before.begin(), before.end(), got) -

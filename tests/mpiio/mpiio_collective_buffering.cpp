@@ -13,7 +13,9 @@
 //   - a collective read aggregates (mpiio.aggregator_read) and delivers
 //     each rank its pieces; cut by the end of the file, it counts the bytes
 //     as an independent read does;
-//   - a rank whose request is bad fails alone and the others' writes land.
+//   - a rank whose request is bad fails alone and the others' writes land;
+//   - an aggregator whose write or read fails (mpiio.aggregator_*_error)
+//     fails the call on every rank, and the next call works.
 #include <mpi.h>
 
 #include <cstring>
@@ -244,6 +246,38 @@ void a_bad_request_fails_alone() {
   CHECK_MPI(MPI_File_close(&file));
 }
 
+// Rank 0 (always an aggregator: its domain starts the file) fails its part
+// of one collective write, then of one collective read (the failpoint fires
+// once): every rank's call fails with MPI_ERR_IO, and the same call again
+// works and moves the right bytes.
+void an_aggregator_failure_fails_every_rank() {
+  const char *path = "pdm:/cb-aggregator-fails";
+  const std::vector<char> stream = my_stream();
+  for (const char *failpoint : {"mpiio.aggregator_write_error", "mpiio.aggregator_read_error"}) {
+    const bool writing = std::strcmp(failpoint, "mpiio.aggregator_write_error") == 0;
+    MPI_File file = open_with(path, MPI_MODE_CREATE | MPI_MODE_RDWR,
+                              writing ? "romio_cb_write" : "romio_cb_read", "enable");
+    set_interleaved_view(file);
+    std::vector<char> got(stream.size(), 0);
+    auto call = [&] {
+      return writing ? MPI_File_write_at_all(file, 0, stream.data(), kPieces * kPiece, MPI_BYTE,
+                                             MPI_STATUS_IGNORE)
+                     : MPI_File_read_at_all(file, 0, got.data(), kPieces * kPiece, MPI_BYTE,
+                                            MPI_STATUS_IGNORE);
+    };
+    if (rank() == 0) pdm::failpoint::arm(failpoint, [] {});
+    const int rc = call();
+    pdm::failpoint::disarm();
+    int error_class = MPI_SUCCESS;
+    MPI_Error_class(rc, &error_class);
+    CHECK(error_class == MPI_ERR_IO);
+    CHECK_MPI(call());
+    if (!writing) CHECK(got == stream);
+    CHECK_MPI(MPI_File_close(&file));
+    if (writing) check_whole_file(path, interleaved_size());
+  }
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -256,6 +290,7 @@ int main(int argc, char **argv) {
   reads_aggregate();
   reads_stop_at_the_end_of_the_file();
   a_bad_request_fails_alone();
+  an_aggregator_failure_fails_every_rank();
   MPI_Finalize();
   return 0;
 }

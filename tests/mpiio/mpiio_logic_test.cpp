@@ -1,11 +1,13 @@
 // The shim's logic without a file system: routing of names, datatype
 // flattening (as ROMIO flattens: vector, indexed, subarray, struct, resized)
-// and the mapping of a view's data stream to file segments. One rank.
+// and the mapping of a view's data stream to file segments; what an
+// aggregator keeps of its buffers. One rank.
 #include <gtest/gtest.h>
 #include <mpi.h>
 
 #include <vector>
 
+#include "apps/mpiio/collective_buffering.h"
 #include "apps/mpiio/flatten.h"
 #include "apps/mpiio/routing.h"
 #include "apps/mpiio/view.h"
@@ -145,6 +147,19 @@ TEST(View, ZeroLengthFiletypeMapsNothing) {
 
 TEST(View, FiletypeMustHoldWholeEtypes) {
   EXPECT_FALSE(View::make(0, MPI_DOUBLE, MPI_INT).ok());
+}
+
+// An aggregator keeps its buffers for the next call up to 64 MiB each; a
+// call that grew one past that gives it back.
+TEST(CollectiveBuffering, ScratchBuffersPast64MiBAreFreedSmallerOnesKept) {
+  CbScratch scratch;
+  scratch.received.resize((64 << 20) + 1);
+  scratch.run.resize(64 << 20);
+  scratch.covered.resize(1 << 20);
+  scratch.trim();
+  EXPECT_EQ(scratch.received.capacity(), 0u);
+  EXPECT_EQ(scratch.run.size(), std::size_t{64} << 20);
+  EXPECT_EQ(scratch.covered.size(), std::size_t{1} << 20);
 }
 
 }  // namespace
