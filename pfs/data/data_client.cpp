@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cstring>
 #include <thread>
-#include <unordered_map>
 
 #include "pfs/data/data_protocol.h"
 #include "pfs/data/dm_data_protocol.h"
@@ -169,14 +168,15 @@ Status DataClient::read_extents(const Layout &layout, InodeNumber ino,
   const auto chunks = plan_extents(layout, extents);
   // The chunks of a volume go together, up to max_request bytes a request.
   std::vector<Gather> gathers;
-  std::unordered_map<std::uint32_t, std::size_t> filling;  // volume -> its last gather
+  constexpr std::size_t kNone = ~std::size_t{0};
+  std::vector<std::size_t> filling(objects_.volume_count(), kNone);  // volume -> its last gather
   for (const Chunk &chunk : chunks) {
-    auto at = filling.find(chunk.volume);
-    if (at == filling.end() || gathers[at->second].length + chunk.length > max_request_) {
+    std::size_t &at = filling.at(chunk.volume);
+    if (at == kNone || gathers[at].length + chunk.length > max_request_) {
       gathers.push_back({chunk.volume, {}, 0});
-      at = filling.insert_or_assign(chunk.volume, gathers.size() - 1).first;
+      at = gathers.size() - 1;
     }
-    Gather &gather = gathers[at->second];
+    Gather &gather = gathers[at];
     gather.chunks.push_back(&chunk);
     gather.length += chunk.length;
   }

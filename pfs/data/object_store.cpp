@@ -104,16 +104,15 @@ Status ObjectStore::write(std::uint32_t volume, InodeNumber ino, std::uint64_t o
 
 namespace {
 
-// pread until `data` is full or the file ends; the bytes read.
-Result<std::size_t> pread_full(int fd, std::span<std::byte> data, std::uint64_t offset,
-                               const std::string &what) {
+// pread until `data` is full or the file ends; the bytes read, or the errno.
+Result<std::size_t> pread_full(int fd, std::span<std::byte> data, std::uint64_t offset) {
   std::size_t done = 0;
   while (done < data.size()) {
     const ssize_t n =
         ::pread(fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
-      return sys_error(errno, "read from object", what);
+      return Error{errno, ""};
     }
     if (n == 0) break;
     done += static_cast<std::size_t>(n);
@@ -130,7 +129,9 @@ Result<std::size_t> ObjectStore::read(std::uint32_t volume, InodeNumber ino, std
     if (fd.error().code == ENOENT) return std::size_t{0};  // never written: a hole
     return std::move(fd).error();
   }
-  return pread_full((*fd)->fd, data, offset, object_path(dirs_[volume], ino));
+  auto n = pread_full((*fd)->fd, data, offset);
+  if (!n.ok()) return sys_error(n.error().code, "read from object", object_path(dirs_[volume], ino));
+  return n;
 }
 
 Status ObjectStore::read_pieces(std::uint32_t volume, InodeNumber ino,
@@ -145,6 +146,9 @@ Status ObjectStore::read_pieces(std::uint32_t volume, InodeNumber ino,
     return {};
   }
   auto end = [&](std::size_t k) { return pieces[k].offset + pieces[k].length; };
+  auto failed = [&](const Error &e) -> Status {
+    return sys_error(e.code, "read from object", object_path(dirs_[volume], ino));
+  };
   // Kept for the thread's next hull: a fresh buffer costs a page fault a page.
   static thread_local std::vector<std::byte> hull;
   for (std::size_t i = 0; i < pieces.size();) {
@@ -155,16 +159,16 @@ Status ObjectStore::read_pieces(std::uint32_t volume, InodeNumber ino,
     }
     if (j == i + 1) {
       ReadPiece &p = pieces[i];
-      PDM_ASSIGN_OR_RETURN(p.got, pread_full((*fd)->fd, {p.dest, p.length}, p.offset,
-                                             object_path(dirs_[volume], ino)));
+      auto n = pread_full((*fd)->fd, {p.dest, p.length}, p.offset);
+      if (!n.ok()) return failed(n.error());
+      p.got = *n;
       std::memset(p.dest + p.got, 0, p.length - p.got);
     } else {
       const std::uint64_t start = pieces[i].offset;
       hull.resize(std::max<std::size_t>(hull.size(), end(j - 1) - start));
-      PDM_ASSIGN_OR_RETURN(
-          const std::size_t got,
-          pread_full((*fd)->fd, std::span(hull).first(end(j - 1) - start), start,
-                     object_path(dirs_[volume], ino)));
+      auto n = pread_full((*fd)->fd, std::span(hull).first(end(j - 1) - start), start);
+      if (!n.ok()) return failed(n.error());
+      const std::size_t got = *n;
       for (std::size_t k = i; k < j; ++k) {
         ReadPiece &p = pieces[k];
         const std::uint64_t at = p.offset - start;
