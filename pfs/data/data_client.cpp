@@ -166,13 +166,15 @@ Status DataClient::read(const Layout &layout, InodeNumber ino, std::uint64_t off
 Status DataClient::read_extents(const Layout &layout, InodeNumber ino,
                                 std::span<const ByteRange> extents, std::span<std::byte> data) {
   const auto chunks = plan_extents(layout, extents);
-  // The chunks of a volume go together, up to max_request bytes a request.
+  // The chunks of a volume go together, up to max_request bytes and
+  // kMaxRangesPerRequest ranges a request.
   std::vector<Gather> gathers;
   constexpr std::size_t kNone = ~std::size_t{0};
   std::vector<std::size_t> filling(objects_.volume_count(), kNone);  // volume -> its last gather
   for (const Chunk &chunk : chunks) {
     std::size_t &at = filling.at(chunk.volume);
-    if (at == kNone || gathers[at].length + chunk.length > max_request_) {
+    if (at == kNone || gathers[at].length + chunk.length > max_request_ ||
+        gathers[at].chunks.size() == kMaxRangesPerRequest) {
       gathers.push_back({chunk.volume, {}, 0});
       at = gathers.size() - 1;
     }

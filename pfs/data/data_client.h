@@ -39,7 +39,8 @@ class DataClient {
   // lengths add up to data.size()), as read of each would. The ranges on
   // one volume go in one request (up to max_request bytes), all requests in
   // flight at once: a strided read of many small pieces costs about one
-  // round trip per volume and moves only the bytes asked for.
+  // round trip per volume and moves only the bytes asked for (a request
+  // holds at most kMaxRangesPerRequest ranges).
   Status read_extents(const Layout &layout, InodeNumber ino, std::span<const ByteRange> extents,
                       std::span<std::byte> data);
   // Trims every volume's object to hold exactly the first file_size bytes.
@@ -86,6 +87,10 @@ class DataClient {
   // At most this many requests of one write_extents or read_extents are in
   // flight at once.
   static constexpr std::size_t kMaxChunksInFlight = 512;
+  // At most this many ranges in one read request (1 MiB of them): a column
+  // of doubles would otherwise put up to max_request / 8 ranges in one,
+  // past what a message may list (mpi::kMaxItems).
+  static constexpr std::size_t kMaxRangesPerRequest = 1 << 16;
   // Runs `local` for items (chunks or gathers) of volumes this rank owns and
   // sends a request built by `request` for the others; `done` receives each
   // remote response.

@@ -504,6 +504,38 @@ TEST(ParallelIo, AReadOfManyExtentsReturnsWhatAPreadOfEachWould) {
   ASSERT_TRUE(all(!::testing::Test::HasFailure()));
 }
 
+// A strided read of 1-byte pieces (a column of a byte matrix): 300,000
+// ranges, so each volume's ranges need several requests
+// (DataClient::kMaxRangesPerRequest), read right and in order.
+TEST(ParallelIo, AReadOfTinyPiecesNeedingManyRequestsPerVolumeIsRight) {
+  constexpr std::uint64_t kPieces = 300000, kStride = 3;
+  auto &fs = node::process_node()->fs();
+  const std::string mine = test_path(std::to_string(rank()));
+  int fd = pdm_open(mine.c_str(), O_CREAT | O_EXCL | O_RDWR, 0644);
+  ASSERT_TRUE(all(fd >= 0)) << pdm_last_error();
+  write_all(fd, pattern(static_cast<std::uint64_t>(90 + rank()), 0, kPieces * kStride), 0);
+  EXPECT_EQ(pdm_close(fd), 0) << pdm_last_error();
+  ASSERT_TRUE(all(!::testing::Test::HasFailure()));
+
+  const int neighbour = (rank() + 1) % size();
+  const auto theirs = pattern(static_cast<std::uint64_t>(90 + neighbour), 0, kPieces * kStride);
+  std::vector<pfs::ByteRange> column;
+  std::vector<std::byte> expected;
+  for (std::uint64_t k = 0; k < kPieces; ++k) {
+    column.push_back({k * kStride + 1, 1});
+    expected.push_back(theirs[k * kStride + 1]);
+  }
+  fd = pdm_open(test_path(std::to_string(neighbour)).c_str(), O_RDONLY, 0);
+  ASSERT_GE(fd, 0) << pdm_last_error();
+  std::vector<std::byte> got(kPieces);
+  auto read = fs.pread_extents(fd, column, got);
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(*read, kPieces);
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(pdm_close(fd), 0);
+  ASSERT_TRUE(all(!::testing::Test::HasFailure()));
+}
+
 // Bad input gets the POSIX errno, never a crash.
 TEST(BadInput, EveryMisuseGetsThePosixErrno) {
   const std::string file = test_path("file-r" + std::to_string(rank()));
