@@ -87,10 +87,12 @@ class DataClient {
   // At most this many requests of one write_extents or read_extents are in
   // flight at once.
   static constexpr std::size_t kMaxChunksInFlight = 512;
-  // At most this many ranges in one read request (1 MiB of them): a column
+  // At most this many ranges in one read request (64 KiB of them): a column
   // of doubles would otherwise put up to max_request / 8 ranges in one,
-  // past what a message may list (mpi::kMaxItems).
-  static constexpr std::size_t kMaxRangesPerRequest = 1 << 16;
+  // past what a message may list (mpi::kMaxItems), and an owner's progress
+  // thread serving one request answers no heartbeat meanwhile (with 65536
+  // ranges under ThreadSanitizer, long enough to be suspected).
+  static constexpr std::size_t kMaxRangesPerRequest = 4096;
   // Runs `local` for items (chunks or gathers) of volumes this rank owns and
   // sends a request built by `request` for the others; `done` receives each
   // remote response.

@@ -504,11 +504,11 @@ TEST(ParallelIo, AReadOfManyExtentsReturnsWhatAPreadOfEachWould) {
   ASSERT_TRUE(all(!::testing::Test::HasFailure()));
 }
 
-// A strided read of 1-byte pieces (a column of a byte matrix): 300,000
+// A strided read of 1-byte pieces (a column of a byte matrix): 100,000
 // ranges, so each volume's ranges need several requests
 // (DataClient::kMaxRangesPerRequest), read right and in order.
 TEST(ParallelIo, AReadOfTinyPiecesNeedingManyRequestsPerVolumeIsRight) {
-  constexpr std::uint64_t kPieces = 300000, kStride = 3;
+  constexpr std::uint64_t kPieces = 100000, kStride = 3;
   auto &fs = node::process_node()->fs();
   const std::string mine = test_path(std::to_string(rank()));
   int fd = pdm_open(mine.c_str(), O_CREAT | O_EXCL | O_RDWR, 0644);
