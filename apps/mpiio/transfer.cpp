@@ -99,8 +99,8 @@ Result<std::int64_t> read_segments(pfs::FileSystem &fs, int fd, const std::vecto
   std::uint64_t hull_base = 0;
   for (std::size_t r = 0; r < runs.size(); ++r) {
     const auto hull_start = static_cast<std::int64_t>(extents[r].offset);
-    const std::uint64_t valid = std::clamp<std::uint64_t>(got - std::min(got, hull_base), 0,
-                                                          extents[r].length);
+    const std::uint64_t valid =
+        std::clamp<std::uint64_t>(got - std::min(got, hull_base), 0, extents[r].length);
     const std::int64_t valid_end = hull_start + static_cast<std::int64_t>(valid);
     for (std::size_t i = runs[r].first; i < runs[r].last; ++i) {
       const Block &s = segments[i];

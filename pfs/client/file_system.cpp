@@ -304,7 +304,8 @@ namespace {
 std::uint64_t prefix_inside(std::span<const ByteRange> extents, std::uint64_t size) {
   std::uint64_t done = 0;
   for (const ByteRange &extent : extents) {
-    const std::uint64_t n = extent.offset >= size ? 0 : std::min(extent.length, size - extent.offset);
+    const std::uint64_t n =
+        extent.offset >= size ? 0 : std::min(extent.length, size - extent.offset);
     done += n;
     if (n < extent.length) break;
   }
@@ -411,9 +412,8 @@ Result<std::size_t> FileSystem::pread_extents(int fd, std::span<const ByteRange>
       guard = AccessGuard{};
       std::size_t done = 0;
       for (const ByteRange &extent : extents) {
-        PDM_ASSIGN_OR_RETURN(const std::size_t n,
-                             pread(fd, buffer.subspan(done, extent.length),
-                                   static_cast<std::int64_t>(extent.offset)));
+        PDM_ASSIGN_OR_RETURN(const std::size_t n, pread(fd, buffer.subspan(done, extent.length),
+                                                        static_cast<std::int64_t>(extent.offset)));
         done += n;
         if (n < extent.length) break;
       }

@@ -226,8 +226,7 @@ Status DataClient::read_extents(const Layout &layout, InodeNumber ino,
     }
     return {};
   };
-  return run_batched(std::span<const Gather>(gathers), data_msg::kReadRanges, local, request,
-                     done);
+  return run_batched(std::span<const Gather>(gathers), data_msg::kReadRanges, local, request, done);
 }
 
 Status DataClient::on_every_volume(mpi::MsgType type, InodeNumber ino,

@@ -130,7 +130,8 @@ Result<std::size_t> ObjectStore::read(std::uint32_t volume, InodeNumber ino, std
     return std::move(fd).error();
   }
   auto n = pread_full((*fd)->fd, data, offset);
-  if (!n.ok()) return sys_error(n.error().code, "read from object", object_path(dirs_[volume], ino));
+  if (!n.ok())
+    return sys_error(n.error().code, "read from object", object_path(dirs_[volume], ino));
   return n;
 }
 
