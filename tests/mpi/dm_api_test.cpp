@@ -9,6 +9,7 @@
 #include <pdm/dmapi.h>
 #include <pdm/pdm.h>
 
+#include <functional>
 #include <future>
 #include <optional>
 #include <set>
@@ -351,108 +352,39 @@ TEST(DmApi, ManagedRegionReadRestoredUnderAnExclRightB16B20) {
   ASSERT_TRUE(all(no_failure()));
 }
 
-// A write of several ranges (FileSystem::pwrite_extents, the MPI-IO shim's
-// strided writes) in a managed region raises a WRITE event for each range
-// in the region, with that range, as one pwrite of each would; the range
-// outside raises none. The write goes on once each is answered (B16).
-TEST(DmApi, AWriteOfSeveralRangesRaisesAnEventForEachRangeInTheRegionB16) {
-  const std::string path = test_path("f");
-  if (rank() == 0) write_file(path, 22, 8192);
+// The frame of the two tests below: a session on rank 1 disposed `type`
+// puts a managed region of `region_flags` over bytes [0, 4096) of `path`
+// (8192 bytes, written by rank 0 with pattern `id`); rank 3 runs `operate`;
+// rank 1 answers CONTINUE to exactly one event of `type` for each of
+// `offsets`, 100 bytes each, and sees no other.
+void expect_an_event_per_range_in_the_region(const std::string &path, std::uint64_t id,
+                                             EventType type, unsigned region_flags,
+                                             const std::vector<std::uint64_t> &offsets,
+                                             const std::function<void()> &operate) {
+  if (rank() == 0) write_file(path, id, 8192);
   ASSERT_TRUE(all(no_failure()));
   std::optional<api::Session> hsm;
   api::Handle file;
   if (rank() == 1) {
     hsm = must_create("extents-hsm");
     ASSERT_TRUE(hsm.has_value());
-    ASSERT_TRUE(hsm->set_disposition(api::event_bit(EventType::kWrite)).ok());
+    ASSERT_TRUE(hsm->set_disposition(api::event_bit(type)).ok());
     auto h = api::handle_of(path);
     ASSERT_TRUE(h.ok()) << h.error().message;
     file = *h;
-    ASSERT_TRUE(api::set_regions(*hsm, file, {{0, 4096, DM_REGION_WRITE}}).ok());
+    ASSERT_TRUE(api::set_regions(*hsm, file, {{0, 4096, region_flags}}).ok());
   }
   ASSERT_TRUE(all(no_failure()));
-  const std::vector<pfs::ByteRange> extents{{0, 100}, {1000, 100}, {100000, 100}};
-  const auto data = pattern(23, 0, 300);
   if (rank() == 3) {
-    int fd = pdm_open(path.c_str(), O_RDWR, 0);
-    ASSERT_GE(fd, 0) << pdm_last_error();
-    auto written = node::process_node()->fs().pwrite_extents(fd, extents, data);
-    ASSERT_TRUE(written.ok()) << written.error().message;
-    EXPECT_EQ(*written, 300u);
-    std::vector<std::byte> got(100);
-    EXPECT_EQ(pdm_pread(fd, got.data(), 100, 100000), 100) << pdm_last_error();
-    EXPECT_EQ(got, pattern(23, 200, 100));
-    EXPECT_EQ(pdm_close(fd), 0);
+    operate();
   } else if (rank() == 1) {
-    for (std::uint64_t offset : {0u, 1000u}) {
+    for (std::uint64_t offset : offsets) {
       auto events = hsm->get_events(1, true);
       ASSERT_TRUE(events.ok()) << events.error().message;
       ASSERT_EQ(events->size(), 1u);
       const auto *event = events->front().as<api::DataEvent>();
       ASSERT_NE(event, nullptr);
-      EXPECT_EQ(event->type, EventType::kWrite);
-      EXPECT_EQ(event->object, file);
-      EXPECT_EQ(event->offset, offset);
-      EXPECT_EQ(event->length, 100u);
-      EXPECT_TRUE(hsm->respond(events->front(), api::Continue{}).ok());
-    }
-    auto more = hsm->get_events(1, false);
-    EXPECT_FALSE(more.ok() && !more->empty()) << "an event for the range outside the region";
-  }
-  ASSERT_TRUE(all(no_failure()));
-  if (rank() == 1) {
-    EXPECT_TRUE(api::set_regions(*hsm, file, {}).ok());
-    EXPECT_TRUE(hsm->set_disposition(0).ok());
-  }
-  hsm.reset();
-  ASSERT_TRUE(all(no_failure()));
-}
-
-// A read of several ranges (FileSystem::pread_extents, the MPI-IO shim's
-// strided reads) in a managed region raises a READ event for each range in
-// the region, with that range, as one pread of each would; the ranges
-// outside raise none, and the last one, which the end of the file cuts
-// short, ends the read there (B16).
-TEST(DmApi, AReadOfSeveralRangesRaisesAnEventForEachRangeInTheRegionB16) {
-  const std::string path = test_path("f");
-  if (rank() == 0) write_file(path, 24, 8192);
-  ASSERT_TRUE(all(no_failure()));
-  std::optional<api::Session> hsm;
-  api::Handle file;
-  if (rank() == 1) {
-    hsm = must_create("read-extents-hsm");
-    ASSERT_TRUE(hsm.has_value());
-    ASSERT_TRUE(hsm->set_disposition(api::event_bit(EventType::kRead)).ok());
-    auto h = api::handle_of(path);
-    ASSERT_TRUE(h.ok()) << h.error().message;
-    file = *h;
-    ASSERT_TRUE(api::set_regions(*hsm, file, {{0, 4096, DM_REGION_READ}}).ok());
-  }
-  ASSERT_TRUE(all(no_failure()));
-  const std::vector<pfs::ByteRange> extents{{0, 100}, {1000, 100}, {5000, 100}, {8150, 100}};
-  if (rank() == 3) {
-    int fd = pdm_open(path.c_str(), O_RDONLY, 0);
-    ASSERT_GE(fd, 0) << pdm_last_error();
-    std::vector<std::byte> got(400);
-    auto read = node::process_node()->fs().pread_extents(fd, extents, got);
-    ASSERT_TRUE(read.ok()) << read.error().message;
-    EXPECT_EQ(*read, 342u);
-    std::vector<std::byte> expected;
-    for (const auto &e : extents) {
-      const auto piece = pattern(24, e.offset, std::min<std::uint64_t>(e.length, 8192 - e.offset));
-      expected.insert(expected.end(), piece.begin(), piece.end());
-    }
-    got.resize(342);
-    EXPECT_EQ(got, expected);
-    EXPECT_EQ(pdm_close(fd), 0);
-  } else if (rank() == 1) {
-    for (std::uint64_t offset : {0u, 1000u}) {
-      auto events = hsm->get_events(1, true);
-      ASSERT_TRUE(events.ok()) << events.error().message;
-      ASSERT_EQ(events->size(), 1u);
-      const auto *event = events->front().as<api::DataEvent>();
-      ASSERT_NE(event, nullptr);
-      EXPECT_EQ(event->type, EventType::kRead);
+      EXPECT_EQ(event->type, type);
       EXPECT_EQ(event->object, file);
       EXPECT_EQ(event->offset, offset);
       EXPECT_EQ(event->length, 100u);
@@ -468,6 +400,56 @@ TEST(DmApi, AReadOfSeveralRangesRaisesAnEventForEachRangeInTheRegionB16) {
   }
   hsm.reset();
   ASSERT_TRUE(all(no_failure()));
+}
+
+// A write of several ranges (FileSystem::pwrite_extents, the MPI-IO shim's
+// strided writes) in a managed region raises a WRITE event for each range
+// in the region, with that range, as one pwrite of each would; the range
+// outside raises none. The write goes on once each is answered (B16).
+TEST(DmApi, AWriteOfSeveralRangesRaisesAnEventForEachRangeInTheRegionB16) {
+  const std::string path = test_path("f");
+  expect_an_event_per_range_in_the_region(
+      path, 22, EventType::kWrite, DM_REGION_WRITE, {0, 1000}, [&] {
+        const std::vector<pfs::ByteRange> extents{{0, 100}, {1000, 100}, {100000, 100}};
+        const auto data = pattern(23, 0, 300);
+        int fd = pdm_open(path.c_str(), O_RDWR, 0);
+        ASSERT_GE(fd, 0) << pdm_last_error();
+        auto written = node::process_node()->fs().pwrite_extents(fd, extents, data);
+        ASSERT_TRUE(written.ok()) << written.error().message;
+        EXPECT_EQ(*written, 300u);
+        std::vector<std::byte> got(100);
+        EXPECT_EQ(pdm_pread(fd, got.data(), 100, 100000), 100) << pdm_last_error();
+        EXPECT_EQ(got, pattern(23, 200, 100));
+        EXPECT_EQ(pdm_close(fd), 0);
+      });
+}
+
+// A read of several ranges (FileSystem::pread_extents, the MPI-IO shim's
+// strided reads) in a managed region raises a READ event for each range in
+// the region, with that range, as one pread of each would; the ranges
+// outside raise none, and the last one, which the end of the file cuts
+// short, ends the read there (B16).
+TEST(DmApi, AReadOfSeveralRangesRaisesAnEventForEachRangeInTheRegionB16) {
+  const std::string path = test_path("f");
+  expect_an_event_per_range_in_the_region(
+      path, 24, EventType::kRead, DM_REGION_READ, {0, 1000}, [&] {
+        const std::vector<pfs::ByteRange> extents{{0, 100}, {1000, 100}, {5000, 100}, {8150, 100}};
+        int fd = pdm_open(path.c_str(), O_RDONLY, 0);
+        ASSERT_GE(fd, 0) << pdm_last_error();
+        std::vector<std::byte> got(400);
+        auto read = node::process_node()->fs().pread_extents(fd, extents, got);
+        ASSERT_TRUE(read.ok()) << read.error().message;
+        EXPECT_EQ(*read, 342u);
+        std::vector<std::byte> expected;
+        for (const auto &e : extents) {
+          const auto piece =
+              pattern(24, e.offset, std::min<std::uint64_t>(e.length, 8192 - e.offset));
+          expected.insert(expected.end(), piece.begin(), piece.end());
+        }
+        got.resize(342);
+        EXPECT_EQ(got, expected);
+        EXPECT_EQ(pdm_close(fd), 0);
+      });
 }
 
 // B16: an HSM keeps its metadata in DM attributes: set on rank 1, seen by a
