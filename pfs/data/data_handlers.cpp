@@ -1,5 +1,9 @@
 #include "pfs/data/data_handlers.h"
 
+#include <sys/types.h>
+
+#include <limits>
+
 #include "pfs/data/data_protocol.h"
 #include "pfs/volume_map.h"
 #include "runtime/mpi/typed_rpc.h"
@@ -33,10 +37,19 @@ void register_data_handlers(mpi::RpcEngine &engine, ObjectStore &objects) {
       data_msg::kReadRanges,
       [&engine, &objects](const Request &request, mpi::Encoder &response) -> Status {
         PDM_ASSIGN_OR_RETURN(auto req, mpi::decode_payload<ObjectRanges>(request.payload));
+        // A malformed request gets an error, never a wrapped size.
+        constexpr std::uint64_t kLimit = mpi::Header::kMaxMessage - mpi::Header::kSize;
+        constexpr auto kMaxEnd = static_cast<std::uint64_t>(std::numeric_limits<off_t>::max());
         std::uint64_t total = 0;
-        for (const ByteRange &r : req.ranges) total += r.length;
-        if (total > mpi::Header::kMaxMessage - mpi::Header::kSize) {
-          return make_error(EMSGSIZE, "read of {} bytes exceeds the message limit", total);
+        for (const ByteRange &r : req.ranges) {
+          if (r.offset > kMaxEnd || r.length > kMaxEnd - r.offset) {
+            return make_error(EINVAL, "read of object bytes [{}, +{})", r.offset, r.length);
+          }
+          if (r.length > kLimit - total) {
+            return make_error(EMSGSIZE, "a read of more than {} bytes exceeds the message limit",
+                              kLimit);
+          }
+          total += r.length;
         }
         PDM_TRY(check_owner(engine, req.volume));
         const auto data = response.put_space(total);

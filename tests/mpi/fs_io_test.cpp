@@ -13,13 +13,16 @@
 #include <chrono>
 #include <climits>
 #include <filesystem>
+#include <limits>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "pfs/config/volume.h"
+#include "pfs/data/data_protocol.h"
 #include "runtime/base/failpoint.h"
+#include "runtime/mpi/typed_rpc.h"
 #include "runtime/node/process_node.h"
 #include "tests/mpi/fs_fixture.h"
 
@@ -533,6 +536,28 @@ TEST(ParallelIo, AReadOfTinyPiecesNeedingManyRequestsPerVolumeIsRight) {
   EXPECT_EQ(*read, kPieces);
   EXPECT_EQ(got, expected);
   EXPECT_EQ(pdm_close(fd), 0);
+  ASSERT_TRUE(all(!::testing::Test::HasFailure()));
+}
+
+// A malformed read request to a volume owner (ranges whose end passes the
+// largest offset, or more bytes than a message holds) gets an error, not a
+// wrapped size and a write past the answer's buffer; the owner serves the
+// next request.
+TEST(BadInput, AMalformedReadRequestGetsAnErrorAndTheOwnerGoesOn) {
+  auto &node = *node::process_node();
+  const int owner = node.fs().owner_of_volume(0);
+  const std::uint64_t max_end = static_cast<std::uint64_t>(std::numeric_limits<off_t>::max());
+  auto ask = [&](std::vector<pfs::ByteRange> ranges) {
+    return mpi::call_status(node.engine(), owner, pfs::data_msg::kReadRanges,
+                            pfs::ObjectRanges{0, 1, std::move(ranges)});
+  };
+  EXPECT_EQ(ask({{max_end - 10, 100}}).error().code, EINVAL);
+  EXPECT_EQ(ask({{~std::uint64_t{0}, 2}}).error().code, EINVAL);
+  EXPECT_EQ(ask({{0, ~std::uint64_t{0}}}).error().code, EINVAL);
+  // Their sum wraps to 0 in 64 bits.
+  EXPECT_EQ(ask({{0, std::uint64_t{1} << 63}, {0, std::uint64_t{1} << 63}}).error().code, EINVAL);
+  EXPECT_EQ(ask({{0, max_end / 2}, {0, max_end / 2}}).error().code, EMSGSIZE);
+  EXPECT_TRUE(ask({{0, 10}, {100, 10}}).ok());
   ASSERT_TRUE(all(!::testing::Test::HasFailure()));
 }
 
