@@ -172,7 +172,7 @@ Status DataClient::read_extents(const Layout &layout, InodeNumber ino,
   constexpr std::size_t kNone = ~std::size_t{0};
   std::vector<std::size_t> filling(objects_.volume_count(), kNone);  // volume -> its last gather
   for (const Chunk &chunk : chunks) {
-    std::size_t &at = filling.at(chunk.volume);
+    std::size_t &at = filling[chunk.volume];  // the layout's volumes are the store's
     if (at == kNone || gathers[at].length + chunk.length > max_request_ ||
         gathers[at].chunks.size() == kMaxRangesPerRequest) {
       gathers.push_back({chunk.volume, {}, 0});
