@@ -24,6 +24,7 @@
 #include "runtime/base/failpoint.h"
 #include "runtime/mpi/typed_rpc.h"
 #include "runtime/node/process_node.h"
+#include "tests/flag_wait.h"
 #include "tests/mpi/fs_fixture.h"
 
 namespace pdm::test {
@@ -334,16 +335,8 @@ TEST(ParallelIo, ALazySizeWriteReturnsBeforeItsSizeIsAppliedAndFsyncPublishesIt)
   std::atomic<bool> written{false};
   std::atomic<bool> released_by_report{false};
   if (rank() == 0) {
-    failpoint::arm("meta_service.extend", [&] {
-      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-      while (std::chrono::steady_clock::now() < deadline) {
-        if (written) {
-          released_by_report = true;
-          return;
-        }
-        std::this_thread::yield();
-      }
-    });
+    failpoint::arm("meta_service.extend",
+                   [&] { released_by_report = wait_for_flag(written, std::chrono::seconds(5)); });
   }
   MPI_Barrier(MPI_COMM_WORLD);
   char done = 0;

@@ -14,10 +14,10 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
-#include <thread>
 #include <vector>
 
 #include "runtime/base/failpoint.h"
+#include "tests/flag_wait.h"
 #include "tests/mpiio/check.h"
 #include "tests/mpiio/world.h"
 
@@ -44,14 +44,7 @@ int main(int argc, char **argv) {
     // Only rank 1 writes, so the one extend that comes is its own, served
     // by this rank's progress thread; this rank's own calls run locally.
     pdm::failpoint::arm("meta_service.extend", [&] {
-      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-      while (std::chrono::steady_clock::now() < deadline) {
-        if (checked) {
-          released_by_check = true;
-          break;
-        }
-        std::this_thread::yield();
-      }
+      released_by_check = pdm::test::wait_for_flag(checked, std::chrono::seconds(5));
       served = true;
     });
   }
@@ -77,9 +70,7 @@ int main(int argc, char **argv) {
   if (rank() == 0) {
     // Nothing waits for the update any more: it may reach the server only
     // now (then the check was done before it anyway).
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!served && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
-    CHECK(served);
+    CHECK(pdm::test::wait_for_flag(served, std::chrono::seconds(10)));
     pdm::failpoint::disarm();
     CHECK(released_by_check);
   }
