@@ -7,17 +7,28 @@
 // the volume's new owner in the next view), and afterwards every survivor
 // reads back every survivor's segment with the same checksum and bytes as
 // were written: no completed write lost, none torn.
+//
+// Built with PDM_READS=1 (failure_volume_owner_reads), the same kill cuts
+// strided reads instead: every rank first writes its segment; then the
+// survivors read pieces of every segment (FileSystem::pread_extents, one
+// kReadRanges request per volume) across the death, and every read returns
+// the bytes written (the ranges lost with the owner are asked again of the
+// volume's new owner).
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <mpi.h>
 #include <pdm/pdm.h>
 
+#include <chrono>
 #include <cstdint>
+#include <cstring>
+#include <span>
 #include <vector>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "pfs/client/file_system.h"
 #include "runtime/node/process_node.h"
 #include "tests/failure/failure_support.h"
 
@@ -44,6 +55,7 @@ void fill(std::vector<std::uint8_t> &buffer, int rank, std::size_t offset) {
   }
 }
 
+#if !PDM_READS
 TEST(VolumeFailure, VolumeOwnerKilledDuringLargeParallelWritesLosesNoWrite) {
   if (world_rank() == 0) {
     const int fd = pdm_open("/big", O_CREAT | O_WRONLY, 0640);
@@ -115,6 +127,88 @@ TEST(VolumeFailure, VolumeOwnerKilledDuringLargeParallelWritesLosesNoWrite) {
   EXPECT_EQ(pdm_close(rd), 0);
   MPI_Barrier(live);
 }
+
+#else
+// Each read takes kPieces pieces of kPiece bytes, one every 2 x kPiece, out of
+// a transfer of one segment: pieces on all four volumes, in one request each.
+constexpr std::size_t kPiece = 4 << 10;
+constexpr std::size_t kPieces = kTransfer / (2 * kPiece);
+constexpr std::size_t kWritten = 16;  // transfers each rank writes first
+constexpr auto kReadLimit = std::chrono::seconds(60);
+
+TEST(VolumeFailure, VolumeOwnerKilledDuringStridedReadsLosesNoRead) {
+  const int me = world_rank();
+  if (me == 0) {
+    const int fd = pdm_open("/big", O_CREAT | O_WRONLY, 0640);
+    ASSERT_GE(fd, 0) << pdm_last_error();
+    ASSERT_EQ(pdm_close(fd), 0);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  {
+    const int fd = pdm_open("/big", O_WRONLY, 0);
+    ASSERT_GE(fd, 0) << pdm_last_error();
+    std::vector<std::uint8_t> buffer(kTransfer);
+    for (std::size_t t = 0; t < kWritten; ++t) {
+      fill(buffer, me, t * kTransfer);
+      const auto offset =
+          static_cast<off_t>(static_cast<std::size_t>(me) * kSegment + t * kTransfer);
+      ASSERT_EQ(pdm_pwrite(fd, buffer.data(), buffer.size(), offset),
+                static_cast<ssize_t>(buffer.size()))
+          << pdm_last_error();
+    }
+    ASSERT_EQ(pdm_fsync(fd), 0) << pdm_last_error();
+    ASSERT_EQ(pdm_close(fd), 0);
+  }
+  MPI_Comm live = me == kVictim ? MPI_COMM_NULL : survivors({kVictim});
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (me == kVictim) {
+    int go = 0;
+    MPI_Recv(&go, 1, MPI_INT, 0, 99, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    die();
+  }
+
+  auto &fs = node::process_node()->fs();
+  auto &membership = node::process_node()->membership();
+  auto fd = fs.open("/big", O_RDONLY, 0);
+  ASSERT_TRUE(fd.ok()) << fd.error().message;
+  std::vector<std::uint8_t> got(kPieces * kPiece);
+  std::vector<std::uint8_t> want(kPiece);
+  std::vector<pfs::ByteRange> extents(kPieces);
+  const auto deadline = std::chrono::steady_clock::now() + kReadLimit;
+  std::size_t reads = 0;
+  std::size_t after_view_change = 0;
+  std::size_t wrong_pieces = 0;
+  while (after_view_change < kAfter) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "no view change in " << reads
+                                                          << " reads";
+    if (me == 0 && reads == 4) {
+      const int go = 1;
+      MPI_Send(&go, 1, MPI_INT, kVictim, 99, MPI_COMM_WORLD);
+    }
+    if (membership.current()->epoch() >= 2) ++after_view_change;
+    // Every rank's segment in turn, the victim's too (its bytes are on the
+    // shared volumes), and a different transfer each time.
+    const std::size_t read = reads++;
+    const int writer = static_cast<int>(read % 4);
+    const std::size_t at = static_cast<std::size_t>(writer) * kSegment +
+                           (read / 4 % kWritten) * kTransfer +
+                           (read % 2) * kPiece;  // the even or the odd pieces
+    for (std::size_t k = 0; k < kPieces; ++k) extents[k] = {at + 2 * k * kPiece, kPiece};
+    auto n = fs.pread_extents(*fd, extents, std::as_writable_bytes(std::span(got)));
+    ASSERT_TRUE(n.ok()) << "read " << read << ": " << n.error().message;
+    ASSERT_EQ(*n, got.size()) << "read " << read;
+    for (std::size_t k = 0; k < kPieces; ++k) {
+      const std::size_t in_segment = extents[k].offset - static_cast<std::size_t>(writer) * kSegment;
+      fill(want, writer, in_segment);
+      if (std::memcmp(got.data() + k * kPiece, want.data(), kPiece) != 0) ++wrong_pieces;
+    }
+  }
+  EXPECT_EQ(wrong_pieces, 0u) << "of " << reads * kPieces << " pieces read";
+  EXPECT_TRUE(fs.close(*fd).ok());
+  EXPECT_FALSE(membership.current()->is_live(kVictim));
+  MPI_Barrier(live);
+}
+#endif
 
 }  // namespace
 }  // namespace pdm::failure_test
