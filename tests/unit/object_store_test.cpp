@@ -2,10 +2,15 @@
 // gets what a read of it alone would (the object's bytes, zeros past its
 // end), whether it was read with its neighbours in one hull or on its own.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
+#include <filesystem>
 #include <vector>
 
+#include "pfs/config/volume.h"
 #include "pfs/data/object_store.h"
 #include "tests/unit/unit_support.h"
 
@@ -61,6 +66,26 @@ TEST(ObjectStore, ReadPiecesOfAnObjectNeverWrittenAreZeros) {
   test::TempDir dir;
   ObjectStore store({dir.path()});
   expect_each_as_alone(store, 6, {{0, 100}, {200, 100}, {1 << 20, 10}});
+}
+
+// A read that fails on the volume fails read_pieces with its errno and the
+// object's path, alone or in a hull. The object is a FIFO: it opens, and
+// every pread of it fails (ESPIPE).
+TEST(ObjectStore, AFailedReadOfAPieceFailsTheReadWithItsErrnoAndTheObject) {
+  test::TempDir dir;
+  ObjectStore store({dir.path()});
+  const std::string path = object_path(dir.path(), 7);
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0) << std::strerror(errno);
+  std::vector<std::byte> buffer(300);
+  std::vector<ReadPiece> alone{{0, 100, buffer.data(), 0}};
+  std::vector<ReadPiece> hull{{0, 100, buffer.data(), 0}, {150, 100, buffer.data() + 100, 0}};
+  for (auto *pieces : {&alone, &hull}) {
+    const Status read = store.read_pieces(0, 7, *pieces);
+    ASSERT_FALSE(read.ok()) << pieces->size() << " pieces";
+    EXPECT_EQ(read.error().code, ESPIPE) << read.error().message;
+    EXPECT_NE(read.error().message.find(path), std::string::npos) << read.error().message;
+  }
 }
 
 }  // namespace
