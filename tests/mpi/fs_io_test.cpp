@@ -12,10 +12,12 @@
 #include <atomic>
 #include <chrono>
 #include <climits>
+#include <cstdlib>
 #include <filesystem>
 #include <limits>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -551,6 +553,48 @@ TEST(BadInput, AMalformedReadRequestGetsAnErrorAndTheOwnerGoesOn) {
   EXPECT_EQ(ask({{0, std::uint64_t{1} << 63}, {0, std::uint64_t{1} << 63}}).error().code, EINVAL);
   EXPECT_EQ(ask({{0, max_end / 2}, {0, max_end / 2}}).error().code, EMSGSIZE);
   EXPECT_TRUE(ask({{0, 10}, {100, 10}}).ok());
+  ASSERT_TRUE(all(!::testing::Test::HasFailure()));
+}
+
+// An owner's answer longer than the read asked for (a failpoint adds a byte)
+// fails the read with EPROTO, never spilling past the reader's buffer; the
+// next read is right. Only through the owners (mpi_fs_io_remote): a direct
+// read asks no one.
+TEST(BadInput, AnAnswerLongerThanAskedFailsTheReadWithEproto) {
+  const char *direct = std::getenv("PDM_IO_DIRECT");
+  if (direct == nullptr || std::string_view(direct) != "off") {
+    GTEST_SKIP() << "reads ask the owners only with PDM_IO_DIRECT=off (mpi_fs_io_remote)";
+  }
+  int size = 0;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  if (size < 2) GTEST_SKIP() << "needs a reader apart from the owner";
+  const int owner = node::process_node()->fs().owner_of_volume(0);
+  const int reader = (owner + 1) % size;
+  const std::string file = test_path("overlong");
+  const std::vector<char> data(1 << 20, 'q');  // on every volume
+  if (rank() == reader) {
+    const int fd = pdm_open(file.c_str(), O_CREAT | O_WRONLY, 0644);
+    ASSERT_GE(fd, 0) << pdm_last_error();
+    EXPECT_EQ(pdm_pwrite(fd, data.data(), data.size(), 0), static_cast<ssize_t>(data.size()));
+    EXPECT_EQ(pdm_close(fd), 0);
+  }
+  if (rank() == owner) failpoint::arm("data.read_answer_too_long", [] {});
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank() == reader) {
+    const int fd = pdm_open(file.c_str(), O_RDONLY, 0);
+    ASSERT_GE(fd, 0) << pdm_last_error();
+    std::vector<char> got(data.size() + 1, 'z');  // the last byte guards the end
+    EXPECT_EQ(pdm_pread(fd, got.data(), data.size(), 0), -1);
+    EXPECT_EQ(errno, EPROTO) << pdm_last_error();
+    EXPECT_EQ(got.back(), 'z');
+    EXPECT_EQ(pdm_pread(fd, got.data(), data.size(), 0), static_cast<ssize_t>(data.size()))
+        << pdm_last_error();
+    got.pop_back();
+    EXPECT_EQ(got, data);
+    EXPECT_EQ(pdm_close(fd), 0);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank() == owner) failpoint::disarm();
   ASSERT_TRUE(all(!::testing::Test::HasFailure()));
 }
 
