@@ -85,6 +85,58 @@ TEST(DmData, PunchHoleFreesSpaceOnTheVolumes) {
   ASSERT_TRUE(all(!::testing::Test::HasFailure()));
 }
 
+// B16: a read of several ranges (FileSystem::pread_extents, the MPI-IO
+// shim's strided reads) over a file with released bytes and no managed
+// region fails with EIO when a range touches them, as a pread of that range
+// would; ranges around them, even with released bytes between them, read
+// back. With the file's DM state cached and fetched afresh (each read twice).
+TEST(DmData, AReadOfSeveralRangesFailsOnlyIfARangeTouchesReleasedBytesB16) {
+  constexpr std::size_t kSize = 1u << 20;
+  constexpr std::uint64_t kHole = 256u << 10;  // [kHole, 2 x kHole) is released
+  const std::string path = test_path("f");
+  bool ok = true;
+  if (rank() == 0) {
+    write_file(path, 5, kSize);
+    auto inode = fs().stat(path);
+    ASSERT_TRUE(inode.ok());
+    ASSERT_TRUE(fs().punch_hole(inode->ino, inode->generation, kHole, kHole).ok());
+    ok = !::testing::Test::HasFailure();
+  }
+  ASSERT_TRUE(all(ok));
+  int fd = pdm_open(path.c_str(), O_RDONLY, 0);
+  ASSERT_GE(fd, 0) << pdm_last_error();
+  auto read = [&](const std::vector<pfs::ByteRange> &extents) {
+    std::size_t total = 0;
+    for (const auto &e : extents) total += e.length;
+    std::vector<std::byte> got(total);
+    auto n = fs().pread_extents(fd, extents, got);
+    std::vector<std::byte> expected;
+    for (const auto &e : extents) {
+      const auto piece = pattern(5, e.offset, e.length);
+      expected.insert(expected.end(), piece.begin(), piece.end());
+    }
+    if (n.ok()) {
+      EXPECT_EQ(got, expected);
+    }
+    return n;
+  };
+  const std::vector<pfs::ByteRange> around{{0, 100}, {2 * kHole + 10, 100}, {5000, 100}};
+  const std::vector<pfs::ByteRange> into{{0, 100}, {kHole + 10, 100}, {3 * kHole, 100}};
+  const std::vector<pfs::ByteRange> ending_in{{0, 100}, {kHole - 50, 100}};
+  for (int pass = 0; pass < 2; ++pass) {
+    auto n = read(around);
+    ASSERT_TRUE(n.ok()) << n.error().message;
+    EXPECT_EQ(*n, 300u);
+    for (const auto *extents : {&into, &ending_in}) {
+      auto failed = read(*extents);
+      ASSERT_FALSE(failed.ok()) << "a range over released bytes read " << *failed << " bytes";
+      EXPECT_EQ(failed.error().code, EIO) << failed.error().message;
+    }
+  }
+  EXPECT_EQ(pdm_close(fd), 0);
+  ASSERT_TRUE(all(!::testing::Test::HasFailure()));
+}
+
 // "A read of a punched range never returns silent zeros", also while the
 // punch happens: rank 0 punches 8 ranges one after the other while ranks
 // 1-3, which have the file open and its state cached, read it over and
