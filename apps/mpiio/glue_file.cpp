@@ -62,7 +62,10 @@ int open_pdm(MPI_Comm comm, const std::string &path, int amode, MPI_Info info, M
       ready = pdm::make_error(EIO, "cannot open /dev/null as the MPI handle of {}: {}", path,
                               std::string_view(text, static_cast<std::size_t>(length)));
     }
-    auto file = pdm::mpiio::PdmFile::open(*fs, comm, path, amode, info, ready);
+    auto holders = pdm::mpiio::pdm_ranks_of(comm);
+    if (!holders.ok() && ready.ok()) ready = holders.error();
+    auto file = pdm::mpiio::PdmFile::open(*fs, comm, path, amode, info, ready,
+                                          holders.ok() ? *holders : std::vector<int>{});
     if (!file.ok()) {
       pdm::mpiio::give_back_placeholder(&handle);
       return file.error();

@@ -77,29 +77,67 @@ Status PdmFile::agree(Status local) const {
 
 Result<std::shared_ptr<PdmFile>> PdmFile::open(pfs::FileSystem &fs, MPI_Comm comm,
                                                const std::string &path, int amode, MPI_Info info,
-                                               const Status &ready) {
-  PDM_ASSIGN_OR_RETURN(mpi::Comm dup, mpi::Comm::dup(comm));
-  const int rank = dup.rank();
-  const int flags = open_flags(amode);
-  // Rank 0 creates the file (exclusively if asked) before the others open it,
-  // so that MPI_MODE_EXCL fails on every rank or on none.
-  Result<int> fd = ready.ok() ? make_error(EIO, "not opened") : ready.error();
-  if (rank == 0 && ready.ok()) {
-    int first = flags;
-    if ((amode & MPI_MODE_CREATE) != 0) first |= O_CREAT;
-    if ((amode & MPI_MODE_EXCL) != 0) first |= O_EXCL;
-    fd = fs.open(path, first, kCreateMode);
+                                               const Status &ready, std::span<const int> holders) {
+  // The file's own communicator is made while the file is opened: its
+  // context-id agreement overlaps the metadata request.
+  PDM_ASSIGN_OR_RETURN(mpi::PendingDup pending, mpi::PendingDup::start(comm));
+  int rank = 0;
+  int size = 1;
+  MPI_Comm_rank(comm, &rank);  // the duplicate's rank and size too
+  MPI_Comm_size(comm, &size);
+  int flags = open_flags(amode);
+  if ((amode & MPI_MODE_CREATE) != 0) flags |= O_CREAT;
+  if ((amode & MPI_MODE_CREATE) != 0 && (amode & MPI_MODE_EXCL) != 0) flags |= O_EXCL;
+  // Rank 0 opens (or creates) the file for every rank of the group with one
+  // metadata request: the server sees one request however many ranks open,
+  // a CREATE event is raised once, and MPI_MODE_EXCL fails on every rank or
+  // on none. The others install the opens it made for them.
+  int fd = -1;
+  Status local = ready;
+  Result<std::vector<std::byte>> shared = make_error(EIO, "not opened");
+  if (rank == 0 && local.ok() && holders.size() != static_cast<std::size_t>(size)) {
+    local = make_error(EINVAL, "{}: {} holders for {} ranks", path, holders.size(), size);
   }
-  Status created = mpi::agree(dup, rank == 0 ? status_of(fd) : Status{});
-  if (rank != 0 && ready.ok() && created.ok()) fd = fs.open(path, flags, 0);
-  const int got = fd.ok() ? *fd : -1;
-  auto file = std::shared_ptr<PdmFile>(new PdmFile(fs, got, std::move(dup), path, amode));
+  if (rank == 0 && local.ok()) {
+    if (size == 1) {
+      auto opened = fs.open(path, flags, kCreateMode);
+      if (opened.ok()) fd = *opened;
+      local = status_of(opened);
+    } else {
+      auto opened = fs.open_for_group(path, flags, kCreateMode, holders);
+      if (opened.ok()) {
+        fd = opened->first;
+        const mpi::Encoder message = mpi::encode_message(opened->second);
+        const auto payload = std::span(message.bytes()).subspan(mpi::Header::kSize);
+        shared = std::vector<std::byte>(payload.begin(), payload.end());
+      }
+      local = status_of(opened);
+    }
+  }
+  if (rank == 0 && !local.ok()) shared = local.error();
+  auto dup = pending.finish();
+  if (!dup.ok()) {
+    if (fd >= 0) (void)fs.close(fd);
+    return dup.error();
+  }
+  if (size > 1) {
+    shared = mpi::broadcast_from_root(*dup, std::move(shared));
+    if (rank != 0) {
+      // Adopted even when this rank is not ready, so that the open counted
+      // for it is closed below with the others.
+      auto opened = shared.ok() ? mpi::decode_payload<pfs::GroupOpen>(*shared)
+                                : Result<pfs::GroupOpen>(shared.error());
+      if (opened.ok()) fd = fs.adopt_open(*opened);
+      if (local.ok()) local = status_of(opened);
+    }
+  }
+  auto file = std::shared_ptr<PdmFile>(new PdmFile(fs, fd, std::move(*dup), path, amode));
   // Outside atomic mode (the default) writes publish their size lazily.
   file->lazy_wanted_ = lazy_size_wanted(info);
-  if (fd.ok() && file->lazy_wanted_) (void)fs.set_lazy_size(*fd, true);
-  Status agreed = created.ok() ? file->agree(status_of(fd)) : created;
+  if (fd >= 0 && file->lazy_wanted_) (void)fs.set_lazy_size(fd, true);
+  Status agreed = file->agree(local);
   if (!agreed.ok()) {
-    if (fd.ok()) (void)fs.close(*fd);
+    if (fd >= 0) (void)fs.close(fd);
     file->fd_ = -1;
     return agreed.error();
   }
@@ -112,16 +150,16 @@ Result<std::shared_ptr<PdmFile>> PdmFile::open(pfs::FileSystem &fs, MPI_Comm com
 }
 
 Status PdmFile::close() {
-  // The barrier first: every rank's writes are done, their sizes published,
-  // before any rank returns.
+  // Closed (its writes' sizes published) before the barrier, so that when
+  // any rank returns every rank's writes are visible, and rank 0 may delete
+  // the file with no rank still holding it open.
   Status published = fs_.publish_size(fd_);
-  PDM_TRY(mpi::barrier(comm_));
   Status closed = fs_.close(fd_);
   if (closed.ok()) closed = std::move(published);
   fd_ = -1;
-  if ((amode_ & MPI_MODE_DELETE_ON_CLOSE) != 0) {
-    PDM_TRY(mpi::barrier(comm_));
-    if (comm_.rank() == 0 && closed.ok()) closed = fs_.unlink(path_);
+  PDM_TRY(mpi::barrier(comm_));
+  if ((amode_ & MPI_MODE_DELETE_ON_CLOSE) != 0 && comm_.rank() == 0 && closed.ok()) {
+    closed = fs_.unlink(path_);
   }
   return closed;
 }

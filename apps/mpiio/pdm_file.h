@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 
 #include "apps/mpiio/collective_buffering.h"
@@ -35,12 +36,14 @@ enum class Position { explicit_offset, individual };
 
 class PdmFile {
  public:
-  // Collective over comm: opens (and creates, per amode) the pdm path. A rank
-  // whose `ready` failed (it could not make its handle) does not open, and
-  // the open fails on every rank.
+  // Collective over comm: opens (and creates, per amode) the pdm path, for
+  // every rank with one metadata request of rank 0's (FileSystem::
+  // open_for_group). `holders`: the pdm ranks of comm's ranks (read on rank
+  // 0). A rank whose `ready` failed (it could not make its handle) makes the
+  // open fail on every rank.
   static Result<std::shared_ptr<PdmFile>> open(pfs::FileSystem &fs, MPI_Comm comm,
                                                const std::string &path, int amode, MPI_Info info,
-                                               const Status &ready);
+                                               const Status &ready, std::span<const int> holders);
   ~PdmFile();
   PdmFile(const PdmFile &) = delete;
   PdmFile &operator=(const PdmFile &) = delete;

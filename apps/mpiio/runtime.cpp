@@ -121,6 +121,12 @@ pfs::FileSystem *mounted_fs() {
   return node == nullptr ? nullptr : &node->fs();
 }
 
+Result<std::vector<int>> pdm_ranks_of(MPI_Comm comm) {
+  node::Node *node = node::process_node();
+  if (node == nullptr) return make_error(EIO, "pdm is not running in this process");
+  return node->membership().current()->member_ids_of(comm);
+}
+
 bool start_failed() {
   return g_failed;
 }

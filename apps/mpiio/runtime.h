@@ -8,6 +8,10 @@
 // through.
 #pragma once
 
+#include <mpi.h>
+
+#include <vector>
+
 #include "pfs/client/file_system.h"
 #include "runtime/base/result.h"
 
@@ -23,6 +27,9 @@ Status start_runtime(const char *fs_config);
 Status stop_runtime();
 // The mounted file system, or null when pdm is not running in this process.
 pfs::FileSystem *mounted_fs();
+// The pdm ranks (member ids) of the processes of `comm`, in comm rank
+// order: whom a collective open opens the file for. Local.
+Result<std::vector<int>> pdm_ranks_of(MPI_Comm comm);
 // True when PDM_FS was set but the file system could not be mounted: pdm
 // paths then fail instead of going to the real MPI-IO.
 bool start_failed();

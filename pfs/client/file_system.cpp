@@ -148,6 +148,26 @@ Result<std::uint32_t> FileSystem::stripe_size(int fd) {
 }
 
 Result<int> FileSystem::open(std::string_view path, int flags, mode_t mode) {
+  PDM_ASSIGN_OR_RETURN(const GroupOpen opened, open_counted(path, flags, mode, {}));
+  return install_open(opened);
+}
+
+Result<std::pair<int, GroupOpen>> FileSystem::open_for_group(std::string_view path, int flags,
+                                                             mode_t mode,
+                                                             std::span<const int> holders) {
+  if (flags & O_TRUNC) return make_error(EINVAL, "{}: a group open cannot truncate", path);
+  if (holders.empty()) return make_error(EINVAL, "{}: a group open for no rank", path);
+  PDM_ASSIGN_OR_RETURN(GroupOpen opened, open_counted(path, flags, mode, holders));
+  const int fd = install_open(opened);
+  return std::pair{fd, std::move(opened)};
+}
+
+int FileSystem::adopt_open(const GroupOpen &opened) {
+  return install_open(opened);
+}
+
+Result<GroupOpen> FileSystem::open_counted(std::string_view path, int flags, mode_t mode,
+                                           std::span<const int> holders) {
   PDM_TRY(split_path(path));
   const int access = flags & O_ACCMODE;
   if (access != O_RDONLY && access != O_WRONLY && access != O_RDWR) {
@@ -161,7 +181,11 @@ Result<int> FileSystem::open(std::string_view path, int flags, mode_t mode) {
   if (creating) PDM_TRY(pre_event(dm_event::kCreate, path, S_IFREG | (mode & 07777)));
   // The DM state comes with the open (learned under the epoch read before).
   const std::uint64_t epoch = shrink_epoch();
-  auto opened_dm = meta_call<OpenedDm>(dm_state_msg::kOpen, request);
+  auto opened_dm =
+      holders.empty()
+          ? meta_call<OpenedDm>(dm_state_msg::kOpen, request)
+          : meta_call<OpenedDm>(dm_state_msg::kOpenFor,
+                                OpenForRequest{request, {holders.begin(), holders.end()}});
   Result<Created> opened_or =
       opened_dm.ok() ? Result<Created>(opened_dm->opened) : Result<Created>(opened_dm.error());
   if (creating) {
@@ -171,16 +195,22 @@ Result<int> FileSystem::open(std::string_view path, int flags, mode_t mode) {
                S_IFREG | (mode & 07777), opened_or.ok() ? 0 : opened_or.error().code);
   }
   PDM_ASSIGN_OR_RETURN(auto opened, std::move(opened_or));
-  auto open_file = std::make_shared<OpenFile>();
-  open_file->inode = opened.inode;
-  open_file->flags = flags;
-  learn_dm_state(*open_file, opened_dm->state, epoch);
   if ((flags & O_TRUNC) && access != O_RDONLY && opened.inode.is_file() && opened.inode.size > 0) {
     if (auto truncated = truncate_guarded(opened.inode.ino, 0); !truncated.ok()) {
       (void)meta_call<Unlinked>(meta_msg::kClose, CloseRequest{opened.inode.ino, false});
       return std::move(truncated).error();
     }
   }
+  return GroupOpen{std::move(*opened_dm), flags, epoch};
+}
+
+int FileSystem::install_open(const GroupOpen &opened) {
+  auto open_file = std::make_shared<OpenFile>();
+  open_file->inode = opened.opened.opened.inode;
+  open_file->flags = opened.flags;
+  // Valid on every rank of a group: a rank that still sees `epoch` has not
+  // heard of any shrink after the state was read (SizeNotices).
+  learn_dm_state(*open_file, opened.opened.state, opened.epoch);
   std::lock_guard lock(files_mutex_);
   const int fd = next_fd_++;
   if (next_fd_ == INT_MAX) next_fd_ = 3;

@@ -34,6 +34,7 @@
 #include "pfs/event_gate.h"
 #include "pfs/layout.h"
 #include "pfs/meta/dm_state.h"
+#include "pfs/meta/dm_state_protocol.h"
 #include "pfs/meta/meta_service.h"
 #include "pfs/object_access.h"
 #include "pfs/size_notices.h"
@@ -53,6 +54,17 @@ struct FileSystemOptions {
   std::uint64_t fault_nospace_writes = 0;
 };
 
+// A group open (FileSystem::open_for_group): what the other ranks of the
+// group need to install the opens the metadata server counted for them
+// (FileSystem::adopt_open), with no metadata call of their own. It travels
+// as a message (mpi::encode_message) in the group's broadcast.
+struct GroupOpen {
+  OpenedDm opened;
+  std::int32_t flags = 0;
+  std::uint64_t epoch = 0;  // the shrink epoch read before the state was
+  auto fields() { return std::tie(opened, flags, epoch); }
+};
+
 class FileSystem {
  public:
   // Builds this rank's part and registers its handlers on `engine`, which
@@ -69,6 +81,16 @@ class FileSystem {
   Status flush();
 
   Result<int> open(std::string_view path, int flags, mode_t mode);
+  // Opens `path` for every rank in `holders` (live members, each once, this
+  // rank among them) with one metadata request, as each rank's open would:
+  // this rank's descriptor, and what the others pass to adopt_open. An MPI
+  // file's collective open costs the metadata server one request, not one
+  // per rank. O_TRUNC is refused (EINVAL): no holder would have truncated.
+  Result<std::pair<int, GroupOpen>> open_for_group(std::string_view path, int flags, mode_t mode,
+                                                   std::span<const int> holders);
+  // This rank's descriptor for a group open another rank made for it; each
+  // holder closes its descriptor as after its own open.
+  int adopt_open(const GroupOpen &opened);
   Status close(int fd);
   Result<std::size_t> pread(int fd, std::span<std::byte> buffer, std::int64_t offset);
   // One read of the file ranges `extents` into `buffer`, one after the other
@@ -226,6 +248,11 @@ class FileSystem {
   void set_read_window_hook(std::function<void()> hook) { read_window_hook_ = std::move(hook); }
 
  private:
+  // The metadata server's open (one holder: this rank; else a group's) and
+  // what installing it needs.
+  Result<GroupOpen> open_counted(std::string_view path, int flags, mode_t mode,
+                                 std::span<const int> holders);
+  int install_open(const GroupOpen &opened);
   struct OpenFile {
     Inode inode;  // as of open; size and times are fetched fresh, or from the cache below
     int flags = 0;

@@ -1,7 +1,10 @@
 #include <algorithm>
+#include <set>
+#include <span>
 
 #include "pfs/meta/dm_state_protocol.h"
 #include "pfs/meta/meta_protocol.h"
+#include "runtime/cluster/view.h"
 #include "runtime/mpi/typed_rpc.h"
 
 namespace pdm::pfs {
@@ -54,15 +57,40 @@ Result<InodeDm> rewritten(MetaStore &store, const RewrittenRequest &request) {
   });
 }
 
-Result<OpenedDm> open_with_state(MetaService &service, const OpenRequest &request, int holder) {
-  PDM_ASSIGN_OR_RETURN(auto opened, service.open(request, holder));
+Result<OpenedDm> open_with_state(MetaService &service, const OpenRequest &request,
+                                 std::span<const int> holders) {
+  PDM_ASSIGN_OR_RETURN(auto opened, service.open(request, holders));
   auto state = service.store().dm_state(opened.inode.ino);
   if (!state.ok()) {
-    (void)service.close(opened.inode.ino, false, holder);
+    for (const int holder : holders) (void)service.close(opened.inode.ino, false, holder);
     return std::move(state).error();
   }
   return OpenedDm{std::move(opened), std::move(state->state)};
 }
+
+namespace {
+
+// An open counted for a rank that is not live would never end (a dead
+// rank's opens end at the view change that removes it), and one counted
+// twice would outlive the holder's one close.
+Status check_holders(const std::vector<std::int32_t> &holders, int source,
+                     const cluster::View &view) {
+  std::set<std::int32_t> seen;
+  for (const std::int32_t holder : holders) {
+    if (!view.is_live(holder)) {
+      return make_error(EINVAL, "a group open for rank {}, not a live member", holder);
+    }
+    if (!seen.insert(holder).second) {
+      return make_error(EINVAL, "a group open names rank {} twice", holder);
+    }
+  }
+  if (!seen.contains(source)) {
+    return make_error(EINVAL, "a group open from rank {} is not for it", source);
+  }
+  return {};
+}
+
+}  // namespace
 
 void register_dm_state_handlers(mpi::RpcEngine &engine, std::function<MetaService *()> service) {
   using mpi::make_handler;
@@ -91,8 +119,18 @@ void register_dm_state_handlers(mpi::RpcEngine &engine, std::function<MetaServic
           [service](const OpenRequest &r, const mpi::Request &request) -> Result<OpenedDm> {
             MetaService *meta = service();
             if (meta == nullptr) return make_error(ESTALE, "this rank does not serve metadata");
-            return open_with_state(*meta, r, request.source);
+            return open_with_state(*meta, r, std::span<const int>(&request.source, 1));
           }));
+  engine.register_handler(
+      dm_state_msg::kOpenFor,
+      make_handler<OpenForRequest>([service, &engine](const OpenForRequest &r,
+                                                      const mpi::Request &request)
+                                       -> Result<OpenedDm> {
+        MetaService *meta = service();
+        if (meta == nullptr) return make_error(ESTALE, "this rank does not serve metadata");
+        PDM_TRY(check_holders(r.holders, request.source, *engine.membership().current()));
+        return open_with_state(*meta, r.open, r.holders);
+      }));
   engine.register_handler(
       dm_state_msg::kRewritten,
       make_handler<RewrittenRequest>(

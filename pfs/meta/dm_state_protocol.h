@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <span>
 #include <tuple>
 #include <vector>
 
@@ -22,6 +23,7 @@ enum : mpi::MsgType {
   kRelease,       // ReleaseRequest -> InodeDm (dm_punch_hole marks the range)
   kRewritten,     // RewrittenRequest -> InodeDm (a write unmarks its range)
   kOpen,          // OpenRequest -> OpenedDm (meta_msg::kOpen, with the file's DM state)
+  kOpenFor,       // OpenForRequest -> OpenedDm (kOpen for every rank of a group)
 };
 }  // namespace dm_state_msg
 
@@ -61,13 +63,24 @@ struct OpenedDm {
   auto fields() { return std::tie(opened, state); }
 };
 
+// A group open (FileSystem::open_for_group): one request opens the file for
+// every rank in `holders` (live, each once, the caller among them), so an
+// MPI file's collective open costs the metadata server one request, not
+// one per rank.
+struct OpenForRequest {
+  OpenRequest open;
+  std::vector<std::int32_t> holders;
+  auto fields() { return std::tie(open, holders); }
+};
+
 // The operations behind the messages (the metadata owner runs them).
 Result<InodeDm> set_regions(MetaStore &store, const SetRegionsRequest &request);
 Result<InodeDm> release(MetaStore &store, const ReleaseRequest &request);
 Result<InodeDm> rewritten(MetaStore &store, const RewrittenRequest &request);
-// MetaService::open, then the opened file's state (an open that cannot
-// read the state is undone).
-Result<OpenedDm> open_with_state(MetaService &service, const OpenRequest &request);
+// MetaService::open for each of `holders`, then the opened file's state (an
+// open that cannot read the state is undone).
+Result<OpenedDm> open_with_state(MetaService &service, const OpenRequest &request,
+                                 std::span<const int> holders);
 
 // Registers the handlers; like register_meta_handlers, they refuse with
 // ESTALE on a rank that does not serve the metadata.

@@ -30,6 +30,10 @@ Result<std::pair<Inode, std::string>> MetaService::parent_of(std::string_view pa
 }
 
 Result<Created> MetaService::open(const OpenRequest &request, int holder) {
+  return open(request, std::span<const int>(&holder, 1));
+}
+
+Result<Created> MetaService::open(const OpenRequest &request, std::span<const int> holders) {
   Created out;
   if (request.flags & O_CREAT) {
     auto parent = parent_of(request.path);
@@ -52,7 +56,7 @@ Result<Created> MetaService::open(const OpenRequest &request, int holder) {
   if (!out.inode.is_dir() && (request.flags & O_DIRECTORY)) {
     return make_error(ENOTDIR, "{}: not a directory", request.path);
   }
-  PDM_TRY(store_->add_open(out.inode.ino, holder));
+  PDM_TRY(store_->add_opens(out.inode.ino, holders));
   return out;
 }
 

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string_view>
 
 #include "pfs/meta/meta_store.h"
@@ -42,6 +43,9 @@ class MetaService {
   Result<Inode> getattr(InodeNumber ino);
   // Resolves or creates (O_CREAT) the file and counts the open of rank `holder`.
   Result<Created> open(const OpenRequest &request, int holder);
+  // The same, counting one open of each of `holders` (a group open: one
+  // request opens the file for every rank of an MPI file's group).
+  Result<Created> open(const OpenRequest &request, std::span<const int> holders);
   // Ends one open of `holder`; destroy is set when this was the last use of
   // an unlinked inode. EBADF if the holder has no open of it.
   Result<Unlinked> close(InodeNumber ino, bool was_read, int holder);

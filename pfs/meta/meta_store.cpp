@@ -1260,15 +1260,21 @@ std::string open_key(InodeNumber ino, int holder) {
 }
 
 Status MetaStore::add_open(InodeNumber ino, int holder) {
+  return add_opens(ino, {&holder, 1});
+}
+
+Status MetaStore::add_opens(InodeNumber ino, std::span<const int> holders) {
   std::lock_guard lock(impl_->mutex);
   PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(true));
-  const std::string key = open_key(ino, holder);
-  PDM_ASSIGN_OR_RETURN(auto value, impl_->fetch(txn.get(), impl_->opens, key, "an open count"));
-  std::uint64_t count = 0;
-  if (value) {
-    PDM_ASSIGN_OR_RETURN(count, impl_->decode_u64(*value, "an open count"));
+  for (const int holder : holders) {
+    const std::string key = open_key(ino, holder);
+    PDM_ASSIGN_OR_RETURN(auto value, impl_->fetch(txn.get(), impl_->opens, key, "an open count"));
+    std::uint64_t count = 0;
+    if (value) {
+      PDM_ASSIGN_OR_RETURN(count, impl_->decode_u64(*value, "an open count"));
+    }
+    PDM_TRY(impl_->store(txn.get(), impl_->opens, key, encode_u64(count + 1), "an open count"));
   }
-  PDM_TRY(impl_->store(txn.get(), impl_->opens, key, encode_u64(count + 1), "an open count"));
   return impl_->commit(txn);
 }
 

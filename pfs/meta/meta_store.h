@@ -251,6 +251,8 @@ class MetaStore {
   // so that they survive the server. drop_open: EBADF if the rank holds no
   // open of the inode.
   Status add_open(InodeNumber ino, int holder);
+  // One open of each of `holders` (a group open), in one transaction.
+  Status add_opens(InodeNumber ino, std::span<const int> holders);
   Status drop_open(InodeNumber ino, int holder);
   Result<bool> is_open(InodeNumber ino);
   // Ends the opens of every rank not in `live` (they died with it).

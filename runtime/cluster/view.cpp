@@ -1,6 +1,7 @@
 #include "runtime/cluster/view.h"
 
 #include <algorithm>
+#include <numeric>
 
 namespace pdm::cluster {
 
@@ -53,6 +54,31 @@ View::~View() {
     sync_.release();
     heartbeat_.release();
   }
+}
+
+Result<std::vector<int>> View::member_ids_of(MPI_Comm comm) const {
+  MPI_Group group = MPI_GROUP_NULL;
+  MPI_Group job = MPI_GROUP_NULL;
+  PDM_TRY(mpi::check(MPI_Comm_group(comm, &group), "MPI_Comm_group"));
+  Status got = mpi::check(MPI_Comm_group(base_, &job), "MPI_Comm_group");
+  int size = 0;
+  if (got.ok()) got = mpi::check(MPI_Group_size(group, &size), "MPI_Group_size");
+  std::vector<int> ranks(static_cast<std::size_t>(size));
+  std::iota(ranks.begin(), ranks.end(), 0);
+  std::vector<int> ids(ranks.size(), MPI_UNDEFINED);
+  if (got.ok()) {
+    got = mpi::check(MPI_Group_translate_ranks(group, size, ranks.data(), job, ids.data()),
+                     "MPI_Group_translate_ranks");
+  }
+  MPI_Group_free(&group);
+  if (job != MPI_GROUP_NULL) MPI_Group_free(&job);
+  PDM_TRY(got);
+  for (std::size_t rank = 0; rank < ids.size(); ++rank) {
+    if (ids[rank] == MPI_UNDEFINED) {
+      return make_error(EINVAL, "rank {} of the communicator is not a process of pdm's job", rank);
+    }
+  }
+  return ids;
 }
 
 bool View::is_live(int member) const {

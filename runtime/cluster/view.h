@@ -42,6 +42,10 @@ class View {
   // Position of a live member in the view's communicators, -1 if not live.
   int comm_rank_of(int member) const;
   int member_at(int comm_rank) const { return members_.at(static_cast<std::size_t>(comm_rank)); }
+  // The member ids of the processes of `comm` (an application communicator
+  // over processes of this job), in comm rank order; EINVAL if one is not
+  // in the job. Local: no communication.
+  Result<std::vector<int>> member_ids_of(MPI_Comm comm) const;
   // B1: the session manager is the lowest live member.
   int manager() const { return members_.front(); }
 

@@ -1,12 +1,15 @@
 // The runtime's collective helpers (runtime/mpi/collective.h) under 4 ranks:
 // wait_bulk_request delivers a bulk exchange whole whether it finishes in
-// its yielding phase or in the backoff that follows, and agree gives every
-// rank the lowest failing rank's error.
+// its yielding phase or in the backoff that follows, agree gives every rank
+// the lowest failing rank's error, broadcast_from_root gives every rank
+// rank 0's bytes or error, and PendingDup makes a working duplicate (or
+// frees one never taken).
 #include <gtest/gtest.h>
 #include <mpi.h>
 
 #include <chrono>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "runtime/mpi/collective.h"
@@ -75,6 +78,50 @@ TEST(Collective, EveryRankGetsTheLowestFailingRanksError) {
   EXPECT_NE(agreed.error().message.find("rank two is full"), std::string::npos)
       << agreed.error().message;
   EXPECT_TRUE(agree(comm, Status{}).ok()) << "nobody failed";
+}
+
+// Few bytes (one broadcast), more than the first block holds (two), none,
+// and an error, whose code and message reach every rank; what the other
+// ranks pass is ignored.
+TEST(Collective, EveryRankGetsRankZerosBytesOrError) {
+  Comm comm = world();
+  for (std::size_t length : {std::size_t{0}, std::size_t{10}, std::size_t{1000},
+                             std::size_t{1009}, std::size_t{100000}}) {
+    SCOPED_TRACE(length);
+    std::vector<std::byte> bytes(length);
+    for (std::size_t i = 0; i < length; ++i) bytes[i] = byte_of(0, 1, i);
+    Result<std::vector<std::byte>> mine = std::vector<std::byte>(3, std::byte{0x77});
+    if (comm.rank() == 0) mine = bytes;
+    auto got = broadcast_from_root(comm, std::move(mine));
+    ASSERT_TRUE(got.ok()) << got.error().message;
+    EXPECT_EQ(*got, bytes);
+  }
+  const std::string text(3000, 'e');  // longer than the first block
+  Result<std::vector<std::byte>> failed = make_error(EEXIST, "{}", text);
+  if (comm.rank() != 0) failed = std::vector<std::byte>(5);
+  auto got = broadcast_from_root(comm, std::move(failed));
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.error().code, EEXIST);
+  EXPECT_EQ(got.error().message, text);
+}
+
+TEST(Collective, APendingDuplicateWorksOnceFinishedAndIsFreedIfNot) {
+  {
+    auto dropped = PendingDup::start(MPI_COMM_WORLD);
+    ASSERT_TRUE(dropped.ok()) << dropped.error().message;
+  }  // never finished: waited for and freed
+  auto pending = PendingDup::start(MPI_COMM_WORLD);
+  ASSERT_TRUE(pending.ok()) << pending.error().message;
+  auto dup = pending->finish();
+  ASSERT_TRUE(dup.ok()) << dup.error().message;
+  EXPECT_EQ(pending->finish().error().code, EINVAL) << "taken twice";
+  int world_rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
+  EXPECT_EQ(dup->rank(), world_rank);
+  int sum = 0;
+  const int one = 1;
+  ASSERT_EQ(MPI_Allreduce(&one, &sum, 1, MPI_INT, MPI_SUM, dup->get()), MPI_SUCCESS);
+  EXPECT_EQ(sum, dup->size());
 }
 
 }  // namespace

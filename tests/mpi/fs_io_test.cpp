@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
+#include <numeric>
 #include <set>
 #include <string>
 #include <string_view>
@@ -24,6 +25,7 @@
 #include "pfs/config/volume.h"
 #include "pfs/data/data_protocol.h"
 #include "runtime/base/failpoint.h"
+#include "runtime/mpi/collective.h"
 #include "runtime/mpi/typed_rpc.h"
 #include "runtime/node/process_node.h"
 #include "tests/flag_wait.h"
@@ -595,6 +597,105 @@ TEST(BadInput, AnAnswerLongerThanAskedFailsTheReadWithEproto) {
   }
   MPI_Barrier(MPI_COMM_WORLD);
   if (rank() == owner) failpoint::disarm();
+  ASSERT_TRUE(all(!::testing::Test::HasFailure()));
+}
+
+std::uint64_t object_bytes(pfs::FileSystem &fs) {
+  auto usage = fs.volume_usage();
+  EXPECT_TRUE(usage.ok()) << usage.error().message;
+  std::uint64_t sum = 0;
+  if (usage.ok()) {
+    for (const auto &volume : *usage) sum += volume.object_bytes;
+  }
+  return sum;
+}
+
+// A group open (the MPI-IO shim's collective open): rank 0's one request
+// opens the file for every rank, the others install theirs from its answer
+// with no metadata call. Every rank then writes, reads and, after rank 0
+// unlinked the file, still reads it; each closes its own descriptor (EBADF
+// if the server had not counted that rank's open), and the last close
+// destroys the file (a count left over would keep its objects).
+TEST(GroupOpen, OneRequestOpensTheFileForEveryRankAndEachClosesItsOwn) {
+  auto &fs = node::process_node()->fs();
+  auto comm = mpi::Comm::dup(MPI_COMM_WORLD);
+  ASSERT_TRUE(comm.ok());
+  std::vector<int> holders(static_cast<std::size_t>(comm->size()));
+  std::iota(holders.begin(), holders.end(), 0);
+  const std::string file = test_path("group");
+  const std::uint64_t before = rank() == 0 ? object_bytes(fs) : 0;
+  int fd = -1;
+  Result<std::vector<std::byte>> ticket = make_error(EIO, "rank 0 did not open");
+  if (rank() == 0) {
+    auto opened = fs.open_for_group(file, O_CREAT | O_EXCL | O_RDWR, 0644, holders);
+    EXPECT_TRUE(opened.ok()) << opened.error().message;
+    if (opened.ok()) {
+      fd = opened->first;
+      const mpi::Encoder message = mpi::encode_message(opened->second);
+      const auto payload = std::span(message.bytes()).subspan(mpi::Header::kSize);
+      ticket = std::vector<std::byte>(payload.begin(), payload.end());
+    }
+  }
+  auto shared = mpi::broadcast_from_root(*comm, std::move(ticket));
+  ASSERT_TRUE(shared.ok()) << shared.error().message;  // the same on every rank
+  if (rank() != 0) {
+    auto opened = mpi::decode_payload<pfs::GroupOpen>(*shared);
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
+    fd = fs.adopt_open(*opened);
+  }
+  const auto mine = pattern(40 + static_cast<std::uint64_t>(rank()), 0, 4096);
+  EXPECT_TRUE(fs.pwrite(fd, mine, static_cast<std::int64_t>(rank()) * 4096).ok());
+  MPI_Barrier(MPI_COMM_WORLD);
+  auto read_all = [&] {
+    std::vector<std::byte> got(holders.size() * 4096);
+    auto n = fs.pread(fd, got, 0);
+    ASSERT_TRUE(n.ok()) << n.error().message;
+    ASSERT_EQ(*n, got.size());
+    for (std::size_t r = 0; r < holders.size(); ++r) {
+      EXPECT_TRUE(std::equal(got.begin() + static_cast<std::ptrdiff_t>(r * 4096),
+                             got.begin() + static_cast<std::ptrdiff_t>((r + 1) * 4096),
+                             pattern(40 + r, 0, 4096).begin()))
+          << "rank " << r << "'s piece";
+    }
+  };
+  read_all();
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank() == 0) {
+    EXPECT_EQ(pdm_unlink(file.c_str()), 0) << pdm_last_error();
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  read_all();
+  Status closed = fs.close(fd);
+  EXPECT_TRUE(closed.ok()) << closed.error().message;
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank() == 0) {
+    EXPECT_LE(object_bytes(fs), before) << "the last close left the objects";
+  }
+  ASSERT_TRUE(all(!::testing::Test::HasFailure()));
+}
+
+// A group open for a rank that is not live, for a rank twice, not for the
+// caller, for no one, or with O_TRUNC is refused (EINVAL) and creates
+// nothing: an open counted for no live holder would never end.
+TEST(GroupOpen, AGroupOpenForBadHoldersIsRefusedAndCreatesNothing) {
+  if (rank() == 0) {
+    auto &fs = node::process_node()->fs();
+    int size = 0;
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    const std::string file = test_path("bad");
+    const int flags = O_CREAT | O_RDWR;
+    const std::vector<std::vector<int>> bad{{0, 0}, {0, size + 5}, {0, -1}, {size - 1}, {}};
+    for (const auto &holders : bad) {
+      if (holders == std::vector<int>{0}) continue;  // a 1-rank job: {size - 1} is the caller
+      auto opened = fs.open_for_group(file, flags, 0644, holders);
+      ASSERT_FALSE(opened.ok()) << holders.size() << " holders";
+      EXPECT_EQ(opened.error().code, EINVAL) << opened.error().message;
+    }
+    auto truncating = fs.open_for_group(file, flags | O_TRUNC, 0644, std::vector<int>{0});
+    ASSERT_FALSE(truncating.ok());
+    EXPECT_EQ(truncating.error().code, EINVAL) << truncating.error().message;
+    EXPECT_EQ(fs.stat(file).error().code, ENOENT);
+  }
   ASSERT_TRUE(all(!::testing::Test::HasFailure()));
 }
 
