@@ -132,6 +132,7 @@ Result<std::shared_ptr<PdmFile>> PdmFile::open(pfs::FileSystem &fs, MPI_Comm com
     }
   }
   auto file = std::shared_ptr<PdmFile>(new PdmFile(fs, fd, std::move(*dup), path, amode));
+  if (rank == 0) file->holders_.assign(holders.begin(), holders.end());
   // Outside atomic mode (the default) writes publish their size lazily.
   file->lazy_wanted_ = lazy_size_wanted(info);
   if (fd >= 0 && file->lazy_wanted_) (void)fs.set_lazy_size(fd, true);
@@ -150,18 +151,40 @@ Result<std::shared_ptr<PdmFile>> PdmFile::open(pfs::FileSystem &fs, MPI_Comm com
 }
 
 Status PdmFile::close() {
-  // Closed (its writes' sizes published) before the barrier, so that when
-  // any rank returns every rank's writes are visible, and rank 0 may delete
-  // the file with no rank still holding it open.
-  Status published = fs_.publish_size(fd_);
-  Status closed = fs_.close(fd_);
-  if (closed.ok()) closed = std::move(published);
+  // Every rank takes its descriptor out and settles its writes' sizes; then
+  // rank 0 ends every rank's open with one metadata request (a group close)
+  // and, with MPI_MODE_DELETE_ON_CLOSE, deletes the file; every rank learns
+  // the outcome. So when any rank returns, every rank's writes are visible
+  // and no rank holds the file open.
+  auto closing = fs_.begin_close(fd_);
   fd_ = -1;
-  PDM_TRY(mpi::barrier(comm_));
-  if ((amode_ & MPI_MODE_DELETE_ON_CLOSE) != 0 && comm_.rank() == 0 && closed.ok()) {
-    closed = fs_.unlink(path_);
+  // Whether any rank read (the file's atime), and whether any could not
+  // begin (then each rank closes its own open).
+  int any[2] = {closing.ok() && closing->was_read ? 1 : 0, closing.ok() ? 0 : 1};
+  MPI_Request request = MPI_REQUEST_NULL;
+  PDM_TRY(mpi::check(MPI_Iallreduce(MPI_IN_PLACE, any, 2, MPI_INT, MPI_MAX, comm_.get(), &request),
+                     "MPI_Iallreduce"));
+  PDM_TRY(mpi::wait_request(request, "the close"));
+  const bool deleting = (amode_ & MPI_MODE_DELETE_ON_CLOSE) != 0;
+  Status outcome;
+  if (any[1] == 0 && comm_.size() > 1) {
+    Result<std::vector<std::byte>> mine = std::vector<std::byte>{};
+    if (comm_.rank() == 0) {
+      Status closed = fs_.finish_close(*closing, any[0] != 0, holders_);
+      if (closed.ok() && deleting) closed = fs_.unlink(path_);
+      if (!closed.ok()) mine = closed.error();
+    }
+    auto shared = mpi::broadcast_from_root(comm_, std::move(mine));
+    if (comm_.rank() != 0 && shared.ok()) fs_.closed_by_group(*closing);
+    outcome = status_of(shared);
+  } else {
+    outcome = closing.ok() ? fs_.finish_close(*closing, closing->was_read, {})
+                           : Status(closing.error());
+    PDM_TRY(mpi::barrier(comm_));
+    if (deleting && comm_.rank() == 0 && outcome.ok()) outcome = fs_.unlink(path_);
   }
-  return closed;
+  if (!outcome.ok()) return outcome;
+  return closing->published;
 }
 
 Result<MappedRequest> PdmFile::prepare(bool writing, Position from, std::int64_t offset,

@@ -21,6 +21,7 @@
 #include <mutex>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "apps/mpiio/collective_buffering.h"
 #include "apps/mpiio/transfer.h"
@@ -48,7 +49,9 @@ class PdmFile {
   PdmFile(const PdmFile &) = delete;
   PdmFile &operator=(const PdmFile &) = delete;
 
-  // Collective: closes, and with MPI_MODE_DELETE_ON_CLOSE deletes the file.
+  // Collective: closes (for every rank with one metadata request of rank
+  // 0's, FileSystem::finish_close), and with MPI_MODE_DELETE_ON_CLOSE
+  // deletes the file.
   Status close();
 
   // Data access; `offset` is in etypes (explicit_offset), ignored otherwise.
@@ -99,6 +102,7 @@ class PdmFile {
   pfs::FileSystem &fs_;
   int fd_ = -1;
   mpi::Comm comm_;
+  std::vector<int> holders_;  // the pdm ranks of comm_'s ranks (rank 0's group close)
   std::string path_;
   int amode_ = 0;
   bool atomic_ = false;

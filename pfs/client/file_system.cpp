@@ -219,37 +219,57 @@ int FileSystem::install_open(const GroupOpen &opened) {
 }
 
 Status FileSystem::close(int fd) {
+  PDM_ASSIGN_OR_RETURN(const ClosingOpen closing, begin_close(fd));
+  PDM_TRY(finish_close(closing, closing.was_read, {}));
+  return closing.published;
+}
+
+Result<ClosingOpen> FileSystem::begin_close(int fd) {
   std::shared_ptr<OpenFile> open_file;
-  bool last_here = false;
+  ClosingOpen closing;
   {
     std::lock_guard lock(files_mutex_);
     auto it = files_.find(fd);
     if (it == files_.end()) return make_error(EBADF, "file descriptor {} is not open", fd);
     open_file = std::move(it->second);
     files_.erase(it);
-    last_here = std::none_of(files_.begin(), files_.end(), [&](const auto &entry) {
+    closing.last_here = std::none_of(files_.begin(), files_.end(), [&](const auto &entry) {
       return entry.second->inode.ino == open_file->inode.ino;
     });
   }
+  closing.inode = open_file->inode;
+  closing.was_read = open_file->was_read.load();
   // Its writes' sizes before the close: the close may destroy the inode,
   // and a rank that opens the file after this close must see them. A
   // failure is reported after the file is closed, as a write-back error is.
-  Status published = deferred_.settle(open_file->inode.ino);
+  closing.published = deferred_.settle(open_file->inode.ino);
+  return closing;
+}
+
+Status FileSystem::finish_close(const ClosingOpen &closing, bool was_read,
+                                std::span<const int> holders) {
+  const InodeNumber ino = closing.inode.ino;
   PDM_ASSIGN_OR_RETURN(
-      auto closed,
-      (meta_call<Unlinked>(meta_msg::kClose,
-                           CloseRequest{open_file->inode.ino, open_file->was_read.load()})));
+      auto closed, holders.empty()
+                       ? meta_call<Unlinked>(meta_msg::kClose, CloseRequest{ino, was_read})
+                       : meta_call<Unlinked>(meta_msg::kCloseFor,
+                                             CloseForRequest{ino, was_read,
+                                                             {holders.begin(), holders.end()}}));
+  closed_by_group(closing);
+  if (closed.destroy) PDM_TRY(destroy(closed));
+  return {};
+}
+
+void FileSystem::closed_by_group(const ClosingOpen &closing) {
   // XDSM CLOSE (asynchronous): the last close of the file on this rank; an
   // open file on another rank is another client's open.
-  if (last_here && wanted(dm_event::kClose)) {
+  if (closing.last_here && wanted(dm_event::kClose)) {
     FsEvent event;
     event.type = dm_event::kClose;
-    event.object1 = {open_file->inode.ino, open_file->inode.generation};
-    event.mode = open_file->inode.mode;
+    event.object1 = {closing.inode.ino, closing.inode.generation};
+    event.mode = closing.inode.mode;
     (void)gate_->raise(event, false);
   }
-  if (closed.destroy) PDM_TRY(destroy(closed));
-  return published;
 }
 
 Status FileSystem::destroy(const Unlinked &gone) {

@@ -65,6 +65,14 @@ struct GroupOpen {
   auto fields() { return std::tie(opened, flags, epoch); }
 };
 
+// A descriptor taken out of the table for a close (FileSystem::begin_close).
+struct ClosingOpen {
+  Inode inode;
+  bool was_read = false;
+  bool last_here = false;  // no other descriptor of this rank has the file open
+  Status published;        // the first failure of its writes' size updates
+};
+
 class FileSystem {
  public:
   // Builds this rank's part and registers its handlers on `engine`, which
@@ -91,6 +99,18 @@ class FileSystem {
   // This rank's descriptor for a group open another rank made for it; each
   // holder closes its descriptor as after its own open.
   int adopt_open(const GroupOpen &opened);
+  // close(fd) in steps, so that one request can close a group open for all
+  // its ranks (the MPI-IO shim's collective close):
+  //   - begin_close on every rank: the descriptor is gone and its writes'
+  //     size updates are settled (their first failure in `published`);
+  //   - finish_close, on one rank for all `holders` (empty: this rank
+  //     alone), once every rank began: one metadata request ends the opens
+  //     (was_read if any rank read), raises this rank's CLOSE event, and
+  //     destroys the file if that was its last use;
+  //   - closed_by_group on the other ranks, after it: their CLOSE events.
+  Result<ClosingOpen> begin_close(int fd);
+  Status finish_close(const ClosingOpen &closing, bool was_read, std::span<const int> holders);
+  void closed_by_group(const ClosingOpen &closing);
   Status close(int fd);
   Result<std::size_t> pread(int fd, std::span<std::byte> buffer, std::int64_t offset);
   // One read of the file ranges `extents` into `buffer`, one after the other

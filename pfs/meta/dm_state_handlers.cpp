@@ -1,10 +1,9 @@
 #include <algorithm>
-#include <set>
 #include <span>
 
 #include "pfs/meta/dm_state_protocol.h"
+#include "pfs/meta/group_holders.h"
 #include "pfs/meta/meta_protocol.h"
-#include "runtime/cluster/view.h"
 #include "runtime/mpi/typed_rpc.h"
 
 namespace pdm::pfs {
@@ -67,30 +66,6 @@ Result<OpenedDm> open_with_state(MetaService &service, const OpenRequest &reques
   }
   return OpenedDm{std::move(opened), std::move(state->state)};
 }
-
-namespace {
-
-// An open counted for a rank that is not live would never end (a dead
-// rank's opens end at the view change that removes it), and one counted
-// twice would outlive the holder's one close.
-Status check_holders(const std::vector<std::int32_t> &holders, int source,
-                     const cluster::View &view) {
-  std::set<std::int32_t> seen;
-  for (const std::int32_t holder : holders) {
-    if (!view.is_live(holder)) {
-      return make_error(EINVAL, "a group open for rank {}, not a live member", holder);
-    }
-    if (!seen.insert(holder).second) {
-      return make_error(EINVAL, "a group open names rank {} twice", holder);
-    }
-  }
-  if (!seen.contains(source)) {
-    return make_error(EINVAL, "a group open from rank {} is not for it", source);
-  }
-  return {};
-}
-
-}  // namespace
 
 void register_dm_state_handlers(mpi::RpcEngine &engine, std::function<MetaService *()> service) {
   using mpi::make_handler;

@@ -1,5 +1,6 @@
 #include "pfs/meta/meta_handlers.h"
 
+#include "pfs/meta/group_holders.h"
 #include "pfs/meta/meta_protocol.h"
 #include "runtime/mpi/typed_rpc.h"
 
@@ -43,6 +44,19 @@ void register_meta_handlers(mpi::RpcEngine &engine, std::function<MetaService *(
         if (meta == nullptr)
           return Result<Unlinked>(make_error(ESTALE, "this rank does not serve metadata"));
         return meta->close(r.ino, r.was_read, request.source);
+      }));
+  engine.register_handler(
+      meta_msg::kCloseFor,
+      make_handler<CloseForRequest>([service, &engine](const CloseForRequest &r,
+                                                       const Request &request) {
+        MetaService *meta = service();
+        if (meta == nullptr)
+          return Result<Unlinked>(make_error(ESTALE, "this rank does not serve metadata"));
+        if (auto bad = check_holders(r.holders, request.source, *engine.membership().current());
+            !bad.ok()) {
+          return Result<Unlinked>(std::move(bad).error());
+        }
+        return meta->close(r.ino, r.was_read, r.holders);
       }));
   engine.register_handler(meta_msg::kMkdir,
                           make_handler<MkdirRequest>(on([](MetaService &m, const MkdirRequest &r) {

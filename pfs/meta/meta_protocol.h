@@ -3,7 +3,9 @@
 // validated again by the service (never trust the wire).
 #pragma once
 
+#include <cstdint>
 #include <tuple>
+#include <vector>
 
 #include "pfs/meta/meta_service.h"
 #include "runtime/mpi/fields.h"
@@ -27,6 +29,7 @@ enum : mpi::MsgType {
   kOrphans,
   kSync,
   kStats,
+  kCloseFor,  // CloseForRequest -> Unlinked (kClose for every rank of a group)
 };
 // Per-file DM event lists (issue #3), in the range 0x0260-0x027f.
 enum : mpi::MsgType {
@@ -56,6 +59,16 @@ struct CloseRequest {
   InodeNumber ino = 0;
   bool was_read = false;
   auto fields() { return std::tie(ino, was_read); }
+};
+
+// A group close (FileSystem::finish_close with holders): one request ends
+// the open of every rank in `holders` (checked as a group open's are,
+// group_holders.h); was_read if any of them read.
+struct CloseForRequest {
+  InodeNumber ino = 0;
+  bool was_read = false;
+  std::vector<std::int32_t> holders;
+  auto fields() { return std::tie(ino, was_read, holders); }
 };
 
 struct MkdirRequest {

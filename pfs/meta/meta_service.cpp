@@ -61,7 +61,12 @@ Result<Created> MetaService::open(const OpenRequest &request, std::span<const in
 }
 
 Result<Unlinked> MetaService::close(InodeNumber ino, bool was_read, int holder) {
-  PDM_TRY(store_->drop_open(ino, holder));
+  return close(ino, was_read, std::span<const int>(&holder, 1));
+}
+
+Result<Unlinked> MetaService::close(InodeNumber ino, bool was_read,
+                                    std::span<const int> holders) {
+  PDM_TRY(store_->drop_opens(ino, holders));
   Unlinked out;
   PDM_ASSIGN_OR_RETURN(out.inode, store_->get(ino));
   if (was_read && out.inode.nlink > 0) {

@@ -49,6 +49,9 @@ class MetaService {
   // Ends one open of `holder`; destroy is set when this was the last use of
   // an unlinked inode. EBADF if the holder has no open of it.
   Result<Unlinked> close(InodeNumber ino, bool was_read, int holder);
+  // The same for one open of each of `holders` (a group close): EBADF, and
+  // none ended, if one of them holds no open of it.
+  Result<Unlinked> close(InodeNumber ino, bool was_read, std::span<const int> holders);
   Result<Inode> mkdir(std::string_view path, std::uint32_t mode, std::uint32_t uid,
                       std::uint32_t gid);
   Result<Unlinked> unlink(std::string_view path);

@@ -1279,16 +1279,23 @@ Status MetaStore::add_opens(InodeNumber ino, std::span<const int> holders) {
 }
 
 Status MetaStore::drop_open(InodeNumber ino, int holder) {
+  return drop_opens(ino, {&holder, 1});
+}
+
+Status MetaStore::drop_opens(InodeNumber ino, std::span<const int> holders) {
   std::lock_guard lock(impl_->mutex);
   PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(true));
-  const std::string key = open_key(ino, holder);
-  PDM_ASSIGN_OR_RETURN(auto value, impl_->fetch(txn.get(), impl_->opens, key, "an open count"));
-  if (!value) return make_error(EBADF, "inode {} is not open on rank {}", ino, holder);
-  PDM_ASSIGN_OR_RETURN(const auto count, impl_->decode_u64(*value, "an open count"));
-  if (count <= 1) {
-    PDM_TRY(impl_->erase(txn.get(), impl_->opens, key, "an open count"));
-  } else {
-    PDM_TRY(impl_->store(txn.get(), impl_->opens, key, encode_u64(count - 1), "an open count"));
+  for (const int holder : holders) {
+    const std::string key = open_key(ino, holder);
+    PDM_ASSIGN_OR_RETURN(auto value, impl_->fetch(txn.get(), impl_->opens, key, "an open count"));
+    if (!value) return make_error(EBADF, "inode {} is not open on rank {}", ino, holder);
+    PDM_ASSIGN_OR_RETURN(const auto count, impl_->decode_u64(*value, "an open count"));
+    if (count <= 1) {
+      PDM_TRY(impl_->erase(txn.get(), impl_->opens, key, "an open count"));
+    } else {
+      PDM_TRY(
+          impl_->store(txn.get(), impl_->opens, key, encode_u64(count - 1), "an open count"));
+    }
   }
   return impl_->commit(txn);
 }

@@ -254,6 +254,9 @@ class MetaStore {
   // One open of each of `holders` (a group open), in one transaction.
   Status add_opens(InodeNumber ino, std::span<const int> holders);
   Status drop_open(InodeNumber ino, int holder);
+  // One open of each of `holders` (a group close), in one transaction:
+  // EBADF, and none dropped, if one of them holds no open of the inode.
+  Status drop_opens(InodeNumber ino, std::span<const int> holders);
   Result<bool> is_open(InodeNumber ino);
   // Ends the opens of every rank not in `live` (they died with it).
   Status drop_opens_except(std::span<const int> live);

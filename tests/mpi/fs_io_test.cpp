@@ -610,20 +610,10 @@ std::uint64_t object_bytes(pfs::FileSystem &fs) {
   return sum;
 }
 
-// A group open (the MPI-IO shim's collective open): rank 0's one request
-// opens the file for every rank, the others install theirs from its answer
-// with no metadata call. Every rank then writes, reads and, after rank 0
-// unlinked the file, still reads it; each closes its own descriptor (EBADF
-// if the server had not counted that rank's open), and the last close
-// destroys the file (a count left over would keep its objects).
-TEST(GroupOpen, OneRequestOpensTheFileForEveryRankAndEachClosesItsOwn) {
-  auto &fs = node::process_node()->fs();
-  auto comm = mpi::Comm::dup(MPI_COMM_WORLD);
-  ASSERT_TRUE(comm.ok());
-  std::vector<int> holders(static_cast<std::size_t>(comm->size()));
-  std::iota(holders.begin(), holders.end(), 0);
-  const std::string file = test_path("group");
-  const std::uint64_t before = rank() == 0 ? object_bytes(fs) : 0;
+// Collective over `comm`: rank 0 opens `file` for every rank with one group
+// open (creating it), the others adopt theirs; this rank's descriptor.
+int open_for_every_rank(pfs::FileSystem &fs, const mpi::Comm &comm,
+                        const std::vector<int> &holders, const std::string &file) {
   int fd = -1;
   Result<std::vector<std::byte>> ticket = make_error(EIO, "rank 0 did not open");
   if (rank() == 0) {
@@ -636,22 +626,29 @@ TEST(GroupOpen, OneRequestOpensTheFileForEveryRankAndEachClosesItsOwn) {
       ticket = std::vector<std::byte>(payload.begin(), payload.end());
     }
   }
-  auto shared = mpi::broadcast_from_root(*comm, std::move(ticket));
-  ASSERT_TRUE(shared.ok()) << shared.error().message;  // the same on every rank
-  if (rank() != 0) {
+  auto shared = mpi::broadcast_from_root(comm, std::move(ticket));
+  EXPECT_TRUE(shared.ok()) << shared.error().message;
+  if (rank() != 0 && shared.ok()) {
     auto opened = mpi::decode_payload<pfs::GroupOpen>(*shared);
-    ASSERT_TRUE(opened.ok()) << opened.error().message;
-    fd = fs.adopt_open(*opened);
+    EXPECT_TRUE(opened.ok()) << opened.error().message;
+    if (opened.ok()) fd = fs.adopt_open(*opened);
   }
+  return fd;
+}
+
+// Every rank writes its piece through `fd`, then reads every rank's; rank 0
+// unlinks the file, and every rank still reads it.
+void write_read_and_unlink(pfs::FileSystem &fs, int fd, std::size_t ranks,
+                           const std::string &file) {
   const auto mine = pattern(40 + static_cast<std::uint64_t>(rank()), 0, 4096);
   EXPECT_TRUE(fs.pwrite(fd, mine, static_cast<std::int64_t>(rank()) * 4096).ok());
   MPI_Barrier(MPI_COMM_WORLD);
   auto read_all = [&] {
-    std::vector<std::byte> got(holders.size() * 4096);
+    std::vector<std::byte> got(ranks * 4096);
     auto n = fs.pread(fd, got, 0);
     ASSERT_TRUE(n.ok()) << n.error().message;
     ASSERT_EQ(*n, got.size());
-    for (std::size_t r = 0; r < holders.size(); ++r) {
+    for (std::size_t r = 0; r < ranks; ++r) {
       EXPECT_TRUE(std::equal(got.begin() + static_cast<std::ptrdiff_t>(r * 4096),
                              got.begin() + static_cast<std::ptrdiff_t>((r + 1) * 4096),
                              pattern(40 + r, 0, 4096).begin()))
@@ -665,12 +662,69 @@ TEST(GroupOpen, OneRequestOpensTheFileForEveryRankAndEachClosesItsOwn) {
   }
   MPI_Barrier(MPI_COMM_WORLD);
   read_all();
+}
+
+std::vector<int> every_rank(const mpi::Comm &comm) {
+  std::vector<int> holders(static_cast<std::size_t>(comm.size()));
+  std::iota(holders.begin(), holders.end(), 0);
+  return holders;
+}
+
+// A group open (the MPI-IO shim's collective open): rank 0's one request
+// opens the file for every rank, the others install theirs from its answer
+// with no metadata call. Every rank then writes, reads and, after rank 0
+// unlinked the file, still reads it; each closes its own descriptor (EBADF
+// if the server had not counted that rank's open), and the last close
+// destroys the file (a count left over would keep its objects).
+TEST(GroupOpen, OneRequestOpensTheFileForEveryRankAndEachClosesItsOwn) {
+  auto &fs = node::process_node()->fs();
+  auto comm = mpi::Comm::dup(MPI_COMM_WORLD);
+  ASSERT_TRUE(comm.ok());
+  const auto holders = every_rank(*comm);
+  const std::string file = test_path("group");
+  const std::uint64_t before = rank() == 0 ? object_bytes(fs) : 0;
+  const int fd = open_for_every_rank(fs, *comm, holders, file);
+  ASSERT_TRUE(all(fd >= 0));
+  write_read_and_unlink(fs, fd, holders.size(), file);
   Status closed = fs.close(fd);
   EXPECT_TRUE(closed.ok()) << closed.error().message;
   MPI_Barrier(MPI_COMM_WORLD);
   if (rank() == 0) {
     EXPECT_LE(object_bytes(fs), before) << "the last close left the objects";
   }
+  ASSERT_TRUE(all(!::testing::Test::HasFailure()));
+}
+
+// A group close (the shim's collective close): every rank begins its close
+// (its descriptor is gone), then rank 0's one request ends every rank's open
+// and, the file being unlinked, destroys it; the others only learn it. A
+// second group close of the same opens is refused (EBADF): none is left.
+TEST(GroupOpen, OneRequestClosesTheFileForEveryRank) {
+  auto &fs = node::process_node()->fs();
+  auto comm = mpi::Comm::dup(MPI_COMM_WORLD);
+  ASSERT_TRUE(comm.ok());
+  const auto holders = every_rank(*comm);
+  const std::string file = test_path("group");
+  const std::uint64_t before = rank() == 0 ? object_bytes(fs) : 0;
+  const int fd = open_for_every_rank(fs, *comm, holders, file);
+  ASSERT_TRUE(all(fd >= 0));
+  write_read_and_unlink(fs, fd, holders.size(), file);
+  auto closing = fs.begin_close(fd);
+  ASSERT_TRUE(closing.ok()) << closing.error().message;
+  EXPECT_TRUE(closing->published.ok());
+  std::vector<std::byte> byte(1);
+  EXPECT_EQ(fs.pread(fd, byte, 0).error().code, EBADF) << "the descriptor is gone";
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank() == 0) {
+    Status closed = fs.finish_close(*closing, true, holders);
+    EXPECT_TRUE(closed.ok()) << closed.error().message;
+    EXPECT_LE(object_bytes(fs), before) << "the group close left the objects";
+    Status again = fs.finish_close(*closing, true, holders);
+    ASSERT_FALSE(again.ok()) << "a second group close";
+    EXPECT_EQ(again.error().code, EBADF) << again.error().message;
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank() != 0) fs.closed_by_group(*closing);
   ASSERT_TRUE(all(!::testing::Test::HasFailure()));
 }
 
