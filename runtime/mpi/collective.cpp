@@ -82,11 +82,14 @@ Result<std::vector<std::byte>> broadcast_from_root(const Comm &comm,
       header[0] = at_root.error().code;
       const std::string &text = at_root.error().message;
       whole.resize(text.size());
-      std::memcpy(whole.data(), text.data(), text.size());
+      std::transform(text.begin(), text.end(), whole.begin(),
+                     [](char c) { return static_cast<std::byte>(c); });
     }
     header[1] = static_cast<std::int64_t>(whole.size());
     std::memcpy(block.data(), header, kHeader);
-    std::memcpy(block.data() + kHeader, whole.data(), std::min(whole.size(), kInline - kHeader));
+    // std::copy_n, not memcpy: an empty vector's data() may be null.
+    std::copy_n(whole.begin(), std::min(whole.size(), kInline - kHeader),
+                block.begin() + kHeader);
   }
   MPI_Request request = MPI_REQUEST_NULL;
   PDM_TRY(check(MPI_Ibcast(block.data(), static_cast<int>(kInline), MPI_BYTE, 0, comm.get(),
@@ -109,11 +112,13 @@ Result<std::vector<std::byte>> broadcast_from_root(const Comm &comm,
     whole.resize(length);
   }
   if (comm.rank() != 0) {
-    std::memcpy(whole.data(), block.data() + kHeader, std::min(length, kInline - kHeader));
+    std::copy_n(block.begin() + kHeader, std::min(length, kInline - kHeader), whole.begin());
   }
   if (header[0] != 0) {
-    return Error{static_cast<int>(header[0]),
-                 std::string(reinterpret_cast<const char *>(whole.data()), whole.size())};
+    std::string text(whole.size(), '\0');
+    std::transform(whole.begin(), whole.end(), text.begin(),
+                   [](std::byte b) { return static_cast<char>(b); });
+    return Error{static_cast<int>(header[0]), std::move(text)};
   }
   return whole;
 }
