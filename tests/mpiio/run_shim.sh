@@ -10,7 +10,10 @@ pdm=$1 mpiexec=$2 ranks=$3
 shift 3
 preload=()
 if [[ "$1" == --preload ]]; then
-  preload=(-x "LD_PRELOAD=$2")
+  # In a sanitizer build the shim needs AddressSanitizer's runtime, which
+  # must come first in the library list: it is preloaded before the shim.
+  asan=$(ldd "$2" 2>/dev/null | awk '/libasan/ {print $3}')
+  preload=(-x "LD_PRELOAD=${asan:+$asan:}$2")
   shift 2
 fi
 program=()
