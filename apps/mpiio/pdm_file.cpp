@@ -178,8 +178,8 @@ Status PdmFile::close() {
     if (comm_.rank() != 0 && shared.ok()) fs_.closed_by_group(*closing);
     outcome = status_of(shared);
   } else {
-    outcome = closing.ok() ? fs_.finish_close(*closing, closing->was_read, {})
-                           : Status(closing.error());
+    outcome =
+        closing.ok() ? fs_.finish_close(*closing, closing->was_read, {}) : Status(closing.error());
     PDM_TRY(mpi::barrier(comm_));
     if (deleting && comm_.rank() == 0 && outcome.ok()) outcome = fs_.unlink(path_);
   }

@@ -181,11 +181,10 @@ Result<GroupOpen> FileSystem::open_counted(std::string_view path, int flags, mod
   if (creating) PDM_TRY(pre_event(dm_event::kCreate, path, S_IFREG | (mode & 07777)));
   // The DM state comes with the open (learned under the epoch read before).
   const std::uint64_t epoch = shrink_epoch();
-  auto opened_dm =
-      holders.empty()
-          ? meta_call<OpenedDm>(dm_state_msg::kOpen, request)
-          : meta_call<OpenedDm>(dm_state_msg::kOpenFor,
-                                OpenForRequest{request, {holders.begin(), holders.end()}});
+  auto opened_dm = holders.empty() ? meta_call<OpenedDm>(dm_state_msg::kOpen, request)
+                                   : meta_call<OpenedDm>(
+                                         dm_state_msg::kOpenFor,
+                                         OpenForRequest{request, {holders.begin(), holders.end()}});
   Result<Created> opened_or =
       opened_dm.ok() ? Result<Created>(opened_dm->opened) : Result<Created>(opened_dm.error());
   if (creating) {
@@ -250,11 +249,11 @@ Status FileSystem::finish_close(const ClosingOpen &closing, bool was_read,
                                 std::span<const int> holders) {
   const InodeNumber ino = closing.inode.ino;
   PDM_ASSIGN_OR_RETURN(
-      auto closed, holders.empty()
-                       ? meta_call<Unlinked>(meta_msg::kClose, CloseRequest{ino, was_read})
-                       : meta_call<Unlinked>(meta_msg::kCloseFor,
-                                             CloseForRequest{ino, was_read,
-                                                             {holders.begin(), holders.end()}}));
+      auto closed,
+      holders.empty()
+          ? meta_call<Unlinked>(meta_msg::kClose, CloseRequest{ino, was_read})
+          : meta_call<Unlinked>(meta_msg::kCloseFor,
+                                CloseForRequest{ino, was_read, {holders.begin(), holders.end()}}));
   closed_by_group(closing);
   if (closed.destroy) PDM_TRY(destroy(closed));
   return {};

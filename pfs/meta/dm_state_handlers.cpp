@@ -98,14 +98,14 @@ void register_dm_state_handlers(mpi::RpcEngine &engine, std::function<MetaServic
           }));
   engine.register_handler(
       dm_state_msg::kOpenFor,
-      make_handler<OpenForRequest>([service, &engine](const OpenForRequest &r,
-                                                      const mpi::Request &request)
-                                       -> Result<OpenedDm> {
-        MetaService *meta = service();
-        if (meta == nullptr) return make_error(ESTALE, "this rank does not serve metadata");
-        PDM_TRY(check_holders(r.holders, request.source, *engine.membership().current()));
-        return open_with_state(*meta, r.open, r.holders);
-      }));
+      make_handler<OpenForRequest>(
+          [service, &engine](const OpenForRequest &r,
+                             const mpi::Request &request) -> Result<OpenedDm> {
+            MetaService *meta = service();
+            if (meta == nullptr) return make_error(ESTALE, "this rank does not serve metadata");
+            PDM_TRY(check_holders(r.holders, request.source, *engine.membership().current()));
+            return open_with_state(*meta, r.open, r.holders);
+          }));
   engine.register_handler(
       dm_state_msg::kRewritten,
       make_handler<RewrittenRequest>(

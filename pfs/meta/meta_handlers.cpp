@@ -47,17 +47,17 @@ void register_meta_handlers(mpi::RpcEngine &engine, std::function<MetaService *(
       }));
   engine.register_handler(
       meta_msg::kCloseFor,
-      make_handler<CloseForRequest>([service, &engine](const CloseForRequest &r,
-                                                       const Request &request) {
-        MetaService *meta = service();
-        if (meta == nullptr)
-          return Result<Unlinked>(make_error(ESTALE, "this rank does not serve metadata"));
-        if (auto bad = check_holders(r.holders, request.source, *engine.membership().current());
-            !bad.ok()) {
-          return Result<Unlinked>(std::move(bad).error());
-        }
-        return meta->close(r.ino, r.was_read, r.holders);
-      }));
+      make_handler<CloseForRequest>(
+          [service, &engine](const CloseForRequest &r, const Request &request) {
+            MetaService *meta = service();
+            if (meta == nullptr)
+              return Result<Unlinked>(make_error(ESTALE, "this rank does not serve metadata"));
+            if (auto bad = check_holders(r.holders, request.source, *engine.membership().current());
+                !bad.ok()) {
+              return Result<Unlinked>(std::move(bad).error());
+            }
+            return meta->close(r.ino, r.was_read, r.holders);
+          }));
   engine.register_handler(meta_msg::kMkdir,
                           make_handler<MkdirRequest>(on([](MetaService &m, const MkdirRequest &r) {
                             return m.mkdir(r.path, r.mode, r.uid, r.gid);

@@ -64,8 +64,7 @@ Result<Unlinked> MetaService::close(InodeNumber ino, bool was_read, int holder) 
   return close(ino, was_read, std::span<const int>(&holder, 1));
 }
 
-Result<Unlinked> MetaService::close(InodeNumber ino, bool was_read,
-                                    std::span<const int> holders) {
+Result<Unlinked> MetaService::close(InodeNumber ino, bool was_read, std::span<const int> holders) {
   PDM_TRY(store_->drop_opens(ino, holders));
   Unlinked out;
   PDM_ASSIGN_OR_RETURN(out.inode, store_->get(ino));

@@ -1293,8 +1293,7 @@ Status MetaStore::drop_opens(InodeNumber ino, std::span<const int> holders) {
     if (count <= 1) {
       PDM_TRY(impl_->erase(txn.get(), impl_->opens, key, "an open count"));
     } else {
-      PDM_TRY(
-          impl_->store(txn.get(), impl_->opens, key, encode_u64(count - 1), "an open count"));
+      PDM_TRY(impl_->store(txn.get(), impl_->opens, key, encode_u64(count - 1), "an open count"));
     }
   }
   return impl_->commit(txn);

@@ -88,13 +88,12 @@ Result<std::vector<std::byte>> broadcast_from_root(const Comm &comm,
     header[1] = static_cast<std::int64_t>(whole.size());
     std::memcpy(block.data(), header, kHeader);
     // std::copy_n, not memcpy: an empty vector's data() may be null.
-    std::copy_n(whole.begin(), std::min(whole.size(), kInline - kHeader),
-                block.begin() + kHeader);
+    std::copy_n(whole.begin(), std::min(whole.size(), kInline - kHeader), block.begin() + kHeader);
   }
   MPI_Request request = MPI_REQUEST_NULL;
-  PDM_TRY(check(MPI_Ibcast(block.data(), static_cast<int>(kInline), MPI_BYTE, 0, comm.get(),
-                           &request),
-                "MPI_Ibcast"));
+  PDM_TRY(
+      check(MPI_Ibcast(block.data(), static_cast<int>(kInline), MPI_BYTE, 0, comm.get(), &request),
+            "MPI_Ibcast"));
   PDM_TRY(wait_request(request, "MPI_Ibcast"));
   std::memcpy(header, block.data(), kHeader);
   const auto length = static_cast<std::size_t>(header[1]);
@@ -104,8 +103,8 @@ Result<std::vector<std::byte>> broadcast_from_root(const Comm &comm,
     if (rest > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
       return make_error(EMSGSIZE, "a broadcast of {} bytes", length);
     }
-    PDM_TRY(check(MPI_Ibcast(whole.data() + (kInline - kHeader), static_cast<int>(rest),
-                             MPI_BYTE, 0, comm.get(), &request),
+    PDM_TRY(check(MPI_Ibcast(whole.data() + (kInline - kHeader), static_cast<int>(rest), MPI_BYTE,
+                             0, comm.get(), &request),
                   "MPI_Ibcast"));
     PDM_TRY(wait_request(request, "MPI_Ibcast"));
   } else if (comm.rank() != 0) {

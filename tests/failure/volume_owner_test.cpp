@@ -179,8 +179,8 @@ TEST(VolumeFailure, VolumeOwnerKilledDuringStridedReadsLosesNoRead) {
   std::size_t after_view_change = 0;
   std::size_t wrong_pieces = 0;
   while (after_view_change < kAfter) {
-    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "no view change in " << reads
-                                                          << " reads";
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline)
+        << "no view change in " << reads << " reads";
     if (me == 0 && reads == 4) {
       const int go = 1;
       MPI_Send(&go, 1, MPI_INT, kVictim, 99, MPI_COMM_WORLD);
@@ -198,7 +198,8 @@ TEST(VolumeFailure, VolumeOwnerKilledDuringStridedReadsLosesNoRead) {
     ASSERT_TRUE(n.ok()) << "read " << read << ": " << n.error().message;
     ASSERT_EQ(*n, got.size()) << "read " << read;
     for (std::size_t k = 0; k < kPieces; ++k) {
-      const std::size_t in_segment = extents[k].offset - static_cast<std::size_t>(writer) * kSegment;
+      const std::size_t in_segment =
+          extents[k].offset - static_cast<std::size_t>(writer) * kSegment;
       fill(want, writer, in_segment);
       if (std::memcmp(got.data() + k * kPiece, want.data(), kPiece) != 0) ++wrong_pieces;
     }

@@ -85,8 +85,8 @@ TEST(Collective, EveryRankGetsTheLowestFailingRanksError) {
 // ranks pass is ignored.
 TEST(Collective, EveryRankGetsRankZerosBytesOrError) {
   Comm comm = world();
-  for (std::size_t length : {std::size_t{0}, std::size_t{10}, std::size_t{1000},
-                             std::size_t{1009}, std::size_t{100000}}) {
+  for (std::size_t length : {std::size_t{0}, std::size_t{10}, std::size_t{1000}, std::size_t{1009},
+                             std::size_t{100000}}) {
     SCOPED_TRACE(length);
     std::vector<std::byte> bytes(length);
     for (std::size_t i = 0; i < length; ++i) bytes[i] = byte_of(0, 1, i);

@@ -612,8 +612,8 @@ std::uint64_t object_bytes(pfs::FileSystem &fs) {
 
 // Collective over `comm`: rank 0 opens `file` for every rank with one group
 // open (creating it), the others adopt theirs; this rank's descriptor.
-int open_for_every_rank(pfs::FileSystem &fs, const mpi::Comm &comm,
-                        const std::vector<int> &holders, const std::string &file) {
+int open_for_every_rank(pfs::FileSystem &fs, const mpi::Comm &comm, const std::vector<int> &holders,
+                        const std::string &file) {
   int fd = -1;
   Result<std::vector<std::byte>> ticket = make_error(EIO, "rank 0 did not open");
   if (rank() == 0) {
