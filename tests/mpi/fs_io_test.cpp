@@ -664,10 +664,25 @@ void write_read_and_unlink(pfs::FileSystem &fs, int fd, std::size_t ranks,
   read_all();
 }
 
-std::vector<int> every_rank(const mpi::Comm &comm) {
-  std::vector<int> holders(static_cast<std::size_t>(comm.size()));
-  std::iota(holders.begin(), holders.end(), 0);
-  return holders;
+// The common start of the GroupOpen tests: `file` opened for every rank by
+// one group open, written, read and unlinked by rank 0 while all hold it.
+struct GroupFile {
+  std::vector<int> holders;  // every rank
+  std::uint64_t before = 0;  // rank 0: the volumes' object bytes before the open
+  int fd = -1;               // this rank's descriptor (-1: the open failed)
+};
+
+GroupFile open_write_and_unlink(const std::string &file) {
+  auto &fs = node::process_node()->fs();
+  auto comm = mpi::Comm::dup(MPI_COMM_WORLD);
+  EXPECT_TRUE(comm.ok());
+  GroupFile group;
+  group.holders.resize(static_cast<std::size_t>(comm->size()));
+  std::iota(group.holders.begin(), group.holders.end(), 0);
+  if (rank() == 0) group.before = object_bytes(fs);
+  group.fd = open_for_every_rank(fs, *comm, group.holders, file);
+  if (all(group.fd >= 0)) write_read_and_unlink(fs, group.fd, group.holders.size(), file);
+  return group;
 }
 
 // A group open (the MPI-IO shim's collective open): rank 0's one request
@@ -678,19 +693,13 @@ std::vector<int> every_rank(const mpi::Comm &comm) {
 // destroys the file (a count left over would keep its objects).
 TEST(GroupOpen, OneRequestOpensTheFileForEveryRankAndEachClosesItsOwn) {
   auto &fs = node::process_node()->fs();
-  auto comm = mpi::Comm::dup(MPI_COMM_WORLD);
-  ASSERT_TRUE(comm.ok());
-  const auto holders = every_rank(*comm);
-  const std::string file = test_path("group");
-  const std::uint64_t before = rank() == 0 ? object_bytes(fs) : 0;
-  const int fd = open_for_every_rank(fs, *comm, holders, file);
-  ASSERT_TRUE(all(fd >= 0));
-  write_read_and_unlink(fs, fd, holders.size(), file);
-  Status closed = fs.close(fd);
+  const GroupFile group = open_write_and_unlink(test_path("group"));
+  ASSERT_TRUE(all(group.fd >= 0));
+  Status closed = fs.close(group.fd);
   EXPECT_TRUE(closed.ok()) << closed.error().message;
   MPI_Barrier(MPI_COMM_WORLD);
   if (rank() == 0) {
-    EXPECT_LE(object_bytes(fs), before) << "the last close left the objects";
+    EXPECT_LE(object_bytes(fs), group.before) << "the last close left the objects";
   }
   ASSERT_TRUE(all(!::testing::Test::HasFailure()));
 }
@@ -701,24 +710,19 @@ TEST(GroupOpen, OneRequestOpensTheFileForEveryRankAndEachClosesItsOwn) {
 // second group close of the same opens is refused (EBADF): none is left.
 TEST(GroupOpen, OneRequestClosesTheFileForEveryRank) {
   auto &fs = node::process_node()->fs();
-  auto comm = mpi::Comm::dup(MPI_COMM_WORLD);
-  ASSERT_TRUE(comm.ok());
-  const auto holders = every_rank(*comm);
-  const std::string file = test_path("group");
-  const std::uint64_t before = rank() == 0 ? object_bytes(fs) : 0;
-  const int fd = open_for_every_rank(fs, *comm, holders, file);
-  ASSERT_TRUE(all(fd >= 0));
-  write_read_and_unlink(fs, fd, holders.size(), file);
-  auto closing = fs.begin_close(fd);
+  const GroupFile group = open_write_and_unlink(test_path("group"));
+  ASSERT_TRUE(all(group.fd >= 0));
+  const std::vector<int> &holders = group.holders;
+  auto closing = fs.begin_close(group.fd);
   ASSERT_TRUE(closing.ok()) << closing.error().message;
   EXPECT_TRUE(closing->published.ok());
   std::vector<std::byte> byte(1);
-  EXPECT_EQ(fs.pread(fd, byte, 0).error().code, EBADF) << "the descriptor is gone";
+  EXPECT_EQ(fs.pread(group.fd, byte, 0).error().code, EBADF) << "the descriptor is gone";
   MPI_Barrier(MPI_COMM_WORLD);
   if (rank() == 0) {
     Status closed = fs.finish_close(*closing, true, holders);
     EXPECT_TRUE(closed.ok()) << closed.error().message;
-    EXPECT_LE(object_bytes(fs), before) << "the group close left the objects";
+    EXPECT_LE(object_bytes(fs), group.before) << "the group close left the objects";
     Status again = fs.finish_close(*closing, true, holders);
     ASSERT_FALSE(again.ok()) << "a second group close";
     EXPECT_EQ(again.error().code, EBADF) << again.error().message;
