@@ -107,9 +107,7 @@ Result<std::shared_ptr<PdmFile>> PdmFile::open(pfs::FileSystem &fs, MPI_Comm com
       auto opened = fs.open_for_group(path, flags, kCreateMode, holders);
       if (opened.ok()) {
         fd = opened->first;
-        const mpi::Encoder message = mpi::encode_message(opened->second);
-        const auto payload = std::span(message.bytes()).subspan(mpi::Header::kSize);
-        shared = std::vector<std::byte>(payload.begin(), payload.end());
+        shared = std::move(opened->second);
       }
       local = status_of(opened);
     }
@@ -125,9 +123,8 @@ Result<std::shared_ptr<PdmFile>> PdmFile::open(pfs::FileSystem &fs, MPI_Comm com
     if (rank != 0) {
       // Adopted even when this rank is not ready, so that the open counted
       // for it is closed below with the others.
-      auto opened = shared.ok() ? mpi::decode_payload<pfs::GroupOpen>(*shared)
-                                : Result<pfs::GroupOpen>(shared.error());
-      if (opened.ok()) fd = fs.adopt_open(*opened);
+      auto opened = shared.ok() ? fs.adopt_open(*shared) : Result<int>(shared.error());
+      if (opened.ok()) fd = *opened;
       if (local.ok()) local = status_of(opened);
     }
   }

@@ -152,17 +152,19 @@ Result<int> FileSystem::open(std::string_view path, int flags, mode_t mode) {
   return install_open(opened);
 }
 
-Result<std::pair<int, GroupOpen>> FileSystem::open_for_group(std::string_view path, int flags,
-                                                             mode_t mode,
-                                                             std::span<const int> holders) {
+Result<std::pair<int, std::vector<std::byte>>> FileSystem::open_for_group(
+    std::string_view path, int flags, mode_t mode, std::span<const int> holders) {
   if (flags & O_TRUNC) return make_error(EINVAL, "{}: a group open cannot truncate", path);
   if (holders.empty()) return make_error(EINVAL, "{}: a group open for no rank", path);
   PDM_ASSIGN_OR_RETURN(GroupOpen opened, open_counted(path, flags, mode, holders));
   const int fd = install_open(opened);
-  return std::pair{fd, std::move(opened)};
+  const mpi::Encoder message = mpi::encode_message(opened);
+  const auto ticket = std::span(message.bytes()).subspan(mpi::Header::kSize);
+  return std::pair{fd, std::vector<std::byte>(ticket.begin(), ticket.end())};
 }
 
-int FileSystem::adopt_open(const GroupOpen &opened) {
+Result<int> FileSystem::adopt_open(std::span<const std::byte> ticket) {
+  PDM_ASSIGN_OR_RETURN(const GroupOpen opened, mpi::decode_payload<GroupOpen>(ticket));
   return install_open(opened);
 }
 

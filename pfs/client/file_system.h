@@ -57,7 +57,7 @@ struct FileSystemOptions {
 // A group open (FileSystem::open_for_group): what the other ranks of the
 // group need to install the opens the metadata server counted for them
 // (FileSystem::adopt_open), with no metadata call of their own. It travels
-// as a message (mpi::encode_message) in the group's broadcast.
+// encoded (a message's payload) in the group's broadcast.
 struct GroupOpen {
   OpenedDm opened;
   std::int32_t flags = 0;
@@ -91,14 +91,16 @@ class FileSystem {
   Result<int> open(std::string_view path, int flags, mode_t mode);
   // Opens `path` for every rank in `holders` (live members, each once, this
   // rank among them) with one metadata request, as each rank's open would:
-  // this rank's descriptor, and what the others pass to adopt_open. An MPI
-  // file's collective open costs the metadata server one request, not one
-  // per rank. O_TRUNC is refused (EINVAL): no holder would have truncated.
-  Result<std::pair<int, GroupOpen>> open_for_group(std::string_view path, int flags, mode_t mode,
-                                                   std::span<const int> holders);
-  // This rank's descriptor for a group open another rank made for it; each
-  // holder closes its descriptor as after its own open.
-  int adopt_open(const GroupOpen &opened);
+  // this rank's descriptor, and the ticket (an encoded GroupOpen) the
+  // others pass to adopt_open. An MPI file's collective open costs the
+  // metadata server one request, not one per rank. O_TRUNC is refused
+  // (EINVAL): no holder would have truncated.
+  Result<std::pair<int, std::vector<std::byte>>> open_for_group(std::string_view path, int flags,
+                                                                mode_t mode,
+                                                                std::span<const int> holders);
+  // This rank's descriptor for a group open another rank made for it, from
+  // its ticket; each holder closes its descriptor as after its own open.
+  Result<int> adopt_open(std::span<const std::byte> ticket);
   // close(fd) in steps, so that one request can close a group open for all
   // its ranks (the MPI-IO shim's collective close):
   //   - begin_close on every rank: the descriptor is gone and its writes'

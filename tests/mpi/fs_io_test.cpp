@@ -621,17 +621,15 @@ int open_for_every_rank(pfs::FileSystem &fs, const mpi::Comm &comm, const std::v
     EXPECT_TRUE(opened.ok()) << opened.error().message;
     if (opened.ok()) {
       fd = opened->first;
-      const mpi::Encoder message = mpi::encode_message(opened->second);
-      const auto payload = std::span(message.bytes()).subspan(mpi::Header::kSize);
-      ticket = std::vector<std::byte>(payload.begin(), payload.end());
+      ticket = std::move(opened->second);
     }
   }
   auto shared = mpi::broadcast_from_root(comm, std::move(ticket));
   EXPECT_TRUE(shared.ok()) << shared.error().message;
   if (rank() != 0 && shared.ok()) {
-    auto opened = mpi::decode_payload<pfs::GroupOpen>(*shared);
-    EXPECT_TRUE(opened.ok()) << opened.error().message;
-    if (opened.ok()) fd = fs.adopt_open(*opened);
+    auto adopted = fs.adopt_open(*shared);
+    EXPECT_TRUE(adopted.ok()) << adopted.error().message;
+    if (adopted.ok()) fd = *adopted;
   }
   return fd;
 }
