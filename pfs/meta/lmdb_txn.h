@@ -16,11 +16,13 @@ class Txn {
  public:
   Txn() = default;
   ~Txn() { abort(); }
-  Txn(Txn &&other) noexcept : txn_(std::exchange(other.txn_, nullptr)) {}
+  Txn(Txn &&other) noexcept
+      : txn_(std::exchange(other.txn_, nullptr)), nested_(std::exchange(other.nested_, false)) {}
   Txn &operator=(Txn &&other) noexcept {
     if (this != &other) {
       abort();
       txn_ = std::exchange(other.txn_, nullptr);
+      nested_ = std::exchange(other.nested_, false);
     }
     return *this;
   }
@@ -30,7 +32,16 @@ class Txn {
   // Returns the LMDB code of mdb_txn_begin.
   int begin(MDB_env *env, unsigned flags) {
     abort();
+    nested_ = false;
     return mdb_txn_begin(env, nullptr, flags, &txn_);
+  }
+  // A write transaction nested in `parent`: its commit makes its changes
+  // part of the parent's, its abort undoes them alone. The parent may do
+  // nothing else until this one ends.
+  int begin_nested(MDB_env *env, MDB_txn *parent) {
+    abort();
+    nested_ = true;
+    return mdb_txn_begin(env, parent, 0, &txn_);
   }
   // LMDB frees the transaction whether or not the commit succeeds. Every
   // cursor of a write transaction must be closed before this call.
@@ -39,9 +50,11 @@ class Txn {
     if (txn_ != nullptr) mdb_txn_abort(std::exchange(txn_, nullptr));
   }
   MDB_txn *get() const { return txn_; }
+  bool nested() const { return nested_; }
 
  private:
   MDB_txn *txn_ = nullptr;
+  bool nested_ = false;
 };
 
 // A cursor closed when it goes out of scope; it must not outlive its transaction.

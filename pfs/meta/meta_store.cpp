@@ -55,9 +55,11 @@ std::string reply_key(std::uint64_t client, std::uint64_t seq) {
   return ino_key(client) + ino_key(seq);
 }
 
+// The leading byte is 1: it once told a reply from an "applied, reply not
+// yet recorded" mark, which ApplyingOp made unnecessary.
 mpi::Bytes encode_reply(const MetaStore::RecordedReply &reply) {
   mpi::Encoder out;
-  out.put(static_cast<std::uint8_t>(reply.complete)).put(reply.status).put_string(reply.message);
+  out.put(std::uint8_t{1}).put(reply.status).put_string(reply.message);
   out.put_raw(reply.payload);
   return std::move(out).take();
 }
@@ -100,7 +102,9 @@ struct MetaStore::Impl {
   MDB_dbi regions = 0;     // file ino -> FileDmState (absent: no regions, nothing released)
   MDB_dbi replies = 0;     // client + seq (big-endian) -> RecordedReply (reply journal)
   MDB_dbi opens = 0;       // ino + holder rank (big-endian) -> open count (u32)
-  std::mutex mutex;
+  // Held by every call, and by an ApplyingOp from its first write to its
+  // end (recursive: the operation's own calls take it again).
+  std::recursive_mutex mutex;
 
   Impl() = default;
   Impl(const Impl &) = delete;
@@ -124,27 +128,46 @@ struct MetaStore::Impl {
     return make_error(EIO, "metadata store {}: {} is corrupt: {}", options.dir, what, why);
   }
 
+  // A transaction for one call. Inside an ApplyingOp of this store, once it
+  // has written, reads too get a transaction nested in the operation's
+  // (never committed), so that they see its changes.
   Result<lmdb::Txn> begin(bool write) {
     lmdb::Txn txn;
-    if (int rc = txn.begin(env, write ? 0u : MDB_RDONLY); rc != 0) {
-      return lmdb_error(rc, "beginning a transaction");
-    }
+    PDM_ASSIGN_OR_RETURN(MDB_txn * op, operation_txn(write));
+    const int rc = op != nullptr ? txn.begin_nested(env, op)
+                                 : txn.begin(env, write ? 0u : MDB_RDONLY);
+    if (rc != 0) return lmdb_error(rc, "beginning a transaction");
     return txn;
   }
+  // A nested transaction's commit makes its changes part of its
+  // operation's; only a transaction of its own is committed to the store.
   Status commit(lmdb::Txn &txn) {
-    if (t_applying != nullptr) PDM_TRY(mark_applied(txn.get(), *t_applying));
+    if (txn.nested()) {
+      if (int rc = txn.commit(); rc != 0) return lmdb_error(rc, "committing a transaction");
+      t_applying->applied_ = true;
+      return {};
+    }
+    return commit_to_store(txn);
+  }
+  Status commit_to_store(lmdb::Txn &txn) {
     // A failure test kills the metadata server here, its write transaction open.
     failpoint::hit("meta_store.before_commit");
     if (int rc = txn.commit(); rc != 0) return lmdb_error(rc, "committing a transaction");
-    // ... or right after the commit, before the reply is recorded.
+    // ... or right after the commit, before the reply is sent.
     failpoint::hit("meta_store.after_commit");
     return {};
   }
+  // The transaction of this thread's operation on this store; begun (and
+  // the store held) at its first write. Null outside an operation, and for
+  // a read before the operation's first write.
+  Result<MDB_txn *> operation_txn(bool write);
+  // Stores a reply record and now and then forgets the client's old ones.
+  Status put_reply(MDB_txn *txn, std::uint64_t client, std::uint64_t seq,
+                   const MetaStore::RecordedReply &reply);
 
   Status open_databases(MDB_txn *txn);
-  // Every commit calls this while an operation is being applied on its thread.
+  // The innermost operation being applied on this thread, of any store.
   static thread_local MetaStore::ApplyingOp *t_applying;
-  Status mark_applied(MDB_txn *txn, MetaStore::ApplyingOp &op);
   Status check_or_create_format(MDB_txn *txn);
 
   // Raw records. fetch's value lives until the transaction's next write.
@@ -207,12 +230,28 @@ Status MetaStore::Impl::open_databases(MDB_txn *txn) {
 
 thread_local MetaStore::ApplyingOp *MetaStore::Impl::t_applying = nullptr;
 
-Status MetaStore::Impl::mark_applied(MDB_txn *txn, MetaStore::ApplyingOp &op) {
-  if (op.applied()) return {};
-  PDM_TRY(store(txn, replies, reply_key(op.client(), op.seq()), encode_reply({}),
-                "an operation's reply record"));
-  op.mark_applied();
-  return {};
+struct MetaStore::ApplyingOp::OpenTxn {
+  // Declared first, so that it is let go after the transaction ended.
+  std::unique_lock<std::recursive_mutex> hold;
+  lmdb::Txn txn;
+};
+
+Result<MDB_txn *> MetaStore::Impl::operation_txn(bool write) {
+  MetaStore::ApplyingOp *op = t_applying;
+  if (op == nullptr || op->store_.impl_.get() != this) return nullptr;
+  if (op->open_ != nullptr) return op->open_->txn.get();
+  if (!write) return nullptr;
+  auto open = std::make_unique<MetaStore::ApplyingOp::OpenTxn>();
+  open->hold = std::unique_lock(mutex);
+  // An operation applied inside another one on this thread (none is today)
+  // becomes part of the outer one's transaction.
+  MetaStore::ApplyingOp *outer = op->outer_;
+  const bool nest = outer != nullptr && outer->open_ != nullptr && &outer->store_ == &op->store_;
+  const int rc = nest ? open->txn.begin_nested(env, outer->open_->txn.get())
+                      : open->txn.begin(env, 0);
+  if (rc != 0) return lmdb_error(rc, "beginning an operation's transaction");
+  op->open_ = std::move(open);
+  return op->open_->txn.get();
 }
 
 Status MetaStore::Impl::check_or_create_format(MDB_txn *txn) {
@@ -1185,13 +1224,34 @@ Result<std::vector<StoredEventList>> MetaStore::eventlists() {
   return out;
 }
 
-MetaStore::ApplyingOp::ApplyingOp(std::uint64_t client, std::uint64_t seq)
-    : client_(client), seq_(seq), outer_(Impl::t_applying) {
+MetaStore::ApplyingOp::ApplyingOp(MetaStore &store, std::uint64_t client, std::uint64_t seq)
+    : store_(store), client_(client), seq_(seq), outer_(Impl::t_applying) {
   Impl::t_applying = this;
 }
 
 MetaStore::ApplyingOp::~ApplyingOp() {
+  open_.reset();  // aborts what finish() did not commit, then lets the store go
   Impl::t_applying = outer_;
+}
+
+Status MetaStore::ApplyingOp::finish(const RecordedReply &reply) {
+  if (!applied_) {
+    open_.reset();
+    return {};
+  }
+  Impl &impl = *store_.impl_;
+  std::lock_guard lock(impl.mutex);
+  std::unique_ptr<OpenTxn> open = std::move(open_);
+  Status put = impl.put_reply(open->txn.get(), client_, seq_, reply);
+  if (!put.ok()) return put;  // `open` aborts it all
+  if (open->txn.nested()) {
+    if (int rc = open->txn.commit(); rc != 0) {
+      return impl.lmdb_error(rc, "committing an operation into the one around it");
+    }
+    outer_->applied_ = true;
+    return {};
+  }
+  return impl.commit_to_store(open->txn);
 }
 
 Result<std::optional<MetaStore::RecordedReply>> MetaStore::find_reply(std::uint64_t client,
@@ -1203,13 +1263,13 @@ Result<std::optional<MetaStore::RecordedReply>> MetaStore::find_reply(std::uint6
   if (!value) return std::optional<RecordedReply>{};
   mpi::Decoder in(lmdb::bytes_of(*value));
   RecordedReply reply;
-  auto complete = in.get<std::uint8_t>();
+  auto mark = in.get<std::uint8_t>();
   auto status = in.get<std::int32_t>();
   auto message = in.get_string(64 * 1024);
-  if (!complete.ok() || !status.ok() || !message.ok()) {
+  if (!mark.ok() || !status.ok() || !message.ok()) {
     return impl_->corrupt("an operation's reply record", "truncated");
   }
-  reply.complete = *complete != 0;
+  if (*mark != 1) return impl_->corrupt("an operation's reply record", "unknown kind");
   reply.status = *status;
   reply.message = std::move(*message);
   const auto rest = in.rest();
@@ -1217,35 +1277,41 @@ Result<std::optional<MetaStore::RecordedReply>> MetaStore::find_reply(std::uint6
   return std::optional<RecordedReply>(std::move(reply));
 }
 
+Status MetaStore::Impl::put_reply(MDB_txn *txn, std::uint64_t client, std::uint64_t seq,
+                                  const MetaStore::RecordedReply &reply) {
+  PDM_TRY(store(txn, replies, reply_key(client, seq), encode_reply(reply),
+                "an operation's reply record"));
+  // A client retries only its operations in flight, which are among its
+  // latest: now and then drop the ones far behind.
+  if (seq % 256 != 0 || seq <= MetaStore::kReplyWindow) return {};
+  const std::string end = reply_key(client, seq - MetaStore::kReplyWindow);
+  std::vector<std::string> old;
+  {
+    lmdb::Cursor cursor;
+    if (int rc = cursor.open(txn, replies); rc != 0) {
+      return lmdb_error(rc, "reading the reply journal");
+    }
+    const std::string first = reply_key(client, 0);
+    MDB_val key = lmdb::to_val(std::string_view(first));
+    MDB_val data{};
+    for (int rc = cursor.get(&key, &data, MDB_SET_RANGE);
+         rc == 0 && lmdb::view_of(key) < std::string_view(end);
+         rc = cursor.get(&key, &data, MDB_NEXT)) {
+      old.emplace_back(lmdb::view_of(key));
+    }
+  }
+  for (const auto &key : old) PDM_TRY(erase(txn, replies, key, "an old reply record"));
+  return {};
+}
+
 Status MetaStore::record_reply(std::uint64_t client, std::uint64_t seq,
                                const RecordedReply &reply) {
   std::lock_guard lock(impl_->mutex);
-  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(true));
-  PDM_TRY(impl_->store(txn.get(), impl_->replies, reply_key(client, seq), encode_reply(reply),
-                       "an operation's reply record"));
-  // A client retries only its operations in flight, which are among its
-  // latest: now and then drop the ones far behind.
-  if (seq % 256 == 0 && seq > kReplyWindow) {
-    const std::string end = reply_key(client, seq - kReplyWindow);
-    std::vector<std::string> old;
-    {
-      lmdb::Cursor cursor;
-      if (int rc = cursor.open(txn.get(), impl_->replies); rc != 0) {
-        return impl_->lmdb_error(rc, "reading the reply journal");
-      }
-      const std::string first = reply_key(client, 0);
-      MDB_val key = lmdb::to_val(std::string_view(first));
-      MDB_val data{};
-      for (int rc = cursor.get(&key, &data, MDB_SET_RANGE);
-           rc == 0 && lmdb::view_of(key) < std::string_view(end);
-           rc = cursor.get(&key, &data, MDB_NEXT)) {
-        old.emplace_back(lmdb::view_of(key));
-      }
-    }
-    for (const auto &key : old) {
-      PDM_TRY(impl_->erase(txn.get(), impl_->replies, key, "an old reply record"));
-    }
+  lmdb::Txn txn;
+  if (int rc = txn.begin(impl_->env, 0); rc != 0) {
+    return impl_->lmdb_error(rc, "beginning a transaction");
   }
+  PDM_TRY(impl_->put_reply(txn.get(), client, seq, reply));
   // Not impl_->commit: this transaction records a reply, it is no operation.
   if (int rc = txn.commit(); rc != 0) return impl_->lmdb_error(rc, "recording a reply");
   return {};

@@ -218,34 +218,46 @@ class MetaStore {
   // server taking over after a death answers a repeated attempt the way the
   // dead one did.
   struct RecordedReply {
-    bool complete = false;  // false: applied, but the server died before recording the reply
     std::int32_t status = 0;
     std::string message;
     mpi::Bytes payload;
   };
-  // While an ApplyingOp is alive on a thread, every write transaction that
-  // thread commits also records "(client, seq) applied", atomically with
-  // the operation's own changes.
+  // One operation being applied on this thread. While it is alive, every
+  // write transaction the thread begins on this store is nested in one
+  // transaction of the operation's, and reads see its changes; finish()
+  // commits them all together with the operation's reply, in one LMDB
+  // commit. So a server that dies at any point has applied the operation
+  // with its reply recorded, or not at all: never half of it, never without
+  // its reply. From the operation's first write until it ends, it holds the
+  // store: other threads' calls wait (operations are short; they make no
+  // call outside the store).
   class ApplyingOp {
    public:
-    ApplyingOp(std::uint64_t client, std::uint64_t seq);
+    ApplyingOp(MetaStore &store, std::uint64_t client, std::uint64_t seq);
+    // Undoes whatever finish() did not commit.
     ~ApplyingOp();
     ApplyingOp(const ApplyingOp &) = delete;
     ApplyingOp &operator=(const ApplyingOp &) = delete;
+    // Whether a write of the operation has been made (and not undone).
     bool applied() const { return applied_; }
-    std::uint64_t client() const { return client_; }
-    std::uint64_t seq() const { return seq_; }
-    void mark_applied() { applied_ = true; }
+    // Commits the operation's writes with `reply` recorded for it; nothing
+    // to do if it made none. On an error nothing of it was applied.
+    Status finish(const RecordedReply &reply);
 
    private:
+    friend class MetaStore;
+    struct OpenTxn;
+    MetaStore &store_;
     std::uint64_t client_;
     std::uint64_t seq_;
     bool applied_ = false;
     ApplyingOp *outer_;
+    std::unique_ptr<OpenTxn> open_;
   };
   Result<std::optional<RecordedReply>> find_reply(std::uint64_t client, std::uint64_t seq);
-  // Records the reply of an applied operation; forgets the client's
-  // operations older than its last kReplyWindow.
+  // Records a reply by itself (ApplyingOp::finish records one with its
+  // operation); both forget the client's operations older than its last
+  // kReplyWindow.
   Status record_reply(std::uint64_t client, std::uint64_t seq, const RecordedReply &reply);
   // Opens, per inode and holding rank (MetaService): counted in the store
   // so that they survive the server. drop_open: EBADF if the rank holds no

@@ -8,14 +8,7 @@ namespace {
 constexpr mpi::MsgType kFirstMetadataType = 0x0200;
 constexpr mpi::MsgType kLastMetadataType = 0x02ff;
 
-Status replay(const MetaStore::RecordedReply &reply, const mpi::Request &request,
-              mpi::Encoder &response) {
-  if (!reply.complete) {
-    return make_error(EIO,
-                      "metadata operation {:#06x} was applied, but the server died before "
-                      "recording its reply: its outcome is unknown",
-                      request.header.type);
-  }
+Status replay(const MetaStore::RecordedReply &reply, mpi::Encoder &response) {
   if (reply.status != 0) return Error{reply.status, reply.message};
   response.put_raw(reply.payload);
   return {};
@@ -33,13 +26,12 @@ mpi::Handler replayable(std::function<MetaService *()> service, mpi::Handler inn
     if (client == 0 || meta == nullptr) return inner(request, response);
     MetaStore &store = meta->store();
     PDM_ASSIGN_OR_RETURN(auto recorded, store.find_reply(client, seq));
-    if (recorded) return replay(*recorded, request, response);
+    if (recorded) return replay(*recorded, response);
     const std::size_t payload_start = response.size();
-    MetaStore::ApplyingOp applying(client, seq);
+    MetaStore::ApplyingOp applying(store, client, seq);
     Status outcome = inner(request, response);
     if (!applying.applied()) return outcome;  // read-only, or it failed before changing anything
     MetaStore::RecordedReply reply;
-    reply.complete = true;
     if (outcome.ok()) {
       reply.payload.assign(response.bytes().begin() + static_cast<std::ptrdiff_t>(payload_start),
                            response.bytes().end());
@@ -47,9 +39,13 @@ mpi::Handler replayable(std::function<MetaService *()> service, mpi::Handler inn
       reply.status = outcome.error().code;
       reply.message = outcome.error().message;
     }
-    if (auto recorded_now = store.record_reply(client, seq, reply); !recorded_now.ok()) {
-      // The operation stands; only a repeat of it would now fail with EIO.
-      spdlog::warn("metadata: cannot record a reply: {}", recorded_now.error().message);
+    // The operation and its reply are committed together, or neither is:
+    // then the operation failed and changed nothing, whatever it answered.
+    if (auto committed = applying.finish(reply); !committed.ok()) {
+      spdlog::warn("metadata: operation {:#06x} not applied: {}", request.header.type,
+                   committed.error().message);
+      response.drop_tail(response.size() - payload_start);
+      return committed;
     }
     return outcome;
   };

@@ -7,12 +7,12 @@
 // server that then died: a create would then fail with EEXIST, an unlink
 // with ENOENT, a close would drop the open count twice. So every metadata
 // handler is wrapped: an attempt at an operation the store already applied
-// gets the reply recorded for it, and an operation applied now records
-// "applied" in the same LMDB transaction as its changes and its reply right
-// after. The journal lives in the store, so the server that takes over
-// answers like the dead one. The one window left is a death between the
-// operation's commit and the reply's: the repeated attempt then fails with
-// EIO, saying the outcome is unknown, instead of applying it twice.
+// gets the reply recorded for it, and an operation applied now commits all
+// its changes and its reply in one LMDB transaction (MetaStore::ApplyingOp),
+// before the reply is sent. The journal lives in the store, so the server
+// that takes over answers like the dead one. A server that dies at any
+// point has applied an operation with its reply, or not at all: its repeat
+// gets the reply, or applies it once.
 #pragma once
 
 #include <functional>

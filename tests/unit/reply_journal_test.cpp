@@ -12,6 +12,7 @@
 
 #include "pfs/meta/meta_protocol.h"
 #include "pfs/meta/reply_journal.h"
+#include "runtime/base/failpoint.h"
 #include "runtime/mpi/typed_rpc.h"
 #include "tests/unit/unit_support.h"
 
@@ -134,19 +135,65 @@ TEST_F(ReplyJournal, ReadsAreNotRecorded) {
   EXPECT_FALSE(must(service_->store().find_reply(kClient, 42)).has_value());
 }
 
-TEST_F(ReplyJournal, AnOperationAppliedWithoutItsReplyFailsWithEioInsteadOfTwice) {
-  // The server died between the operation's commit and its reply's.
+TEST_F(ReplyJournal, AnOperationCutBeforeItsCommitLeavesNothingAndItsRepeatAppliesItOnce) {
+  // The server died inside the operation, after its writes (the create and
+  // the open count), before its commit.
+  InodeNumber created = 0;
   {
-    MetaStore::ApplyingOp applying(kClient, 51);
-    must(service_->open(create_exclusive("/f"), 1));
+    MetaStore::ApplyingOp applying(service_->store(), kClient, 51);
+    created = must(service_->open(create_exclusive("/f"), 1)).inode.ino;
     EXPECT_TRUE(applying.applied());
+    // The operation's own reads see its writes.
+    EXPECT_EQ(must(service_->resolve("/f")).ino, created);
+    EXPECT_TRUE(must(service_->store().is_open(created)));
   }
-  EXPECT_EQ(code_of(attempt<Created>(open_handler(), create_exclusive("/f"), 51)), EIO);
+  EXPECT_EQ(code_of(service_->resolve("/f")), ENOENT) << "half an operation was applied";
+  EXPECT_FALSE(must(service_->store().is_open(created)));
+  EXPECT_FALSE(must(service_->store().find_reply(kClient, 51)).has_value());
+  const auto repeat = must(attempt<Created>(open_handler(), create_exclusive("/f"), 51));
+  EXPECT_TRUE(repeat.created);
+  // One open was counted: one close ends it.
+  must(attempt<Unlinked>(close_handler(), CloseRequest{repeat.inode.ino, false}, 52));
+  EXPECT_FALSE(must(service_->store().is_open(repeat.inode.ino)));
+}
+
+TEST_F(ReplyJournal, AnOperationIsCommittedOnceWithItsReplyB20) {
+  // An exclusive create writes the inode, its entry and its open count,
+  // then the reply: one commit to the store, after which the reply is there.
+  int commits = 0;
+  failpoint::arm_every("meta_store.before_commit", [&] { ++commits; });
+  const auto first = must(attempt<Created>(open_handler(), create_exclusive("/h"), 71));
+  failpoint::disarm();
+  EXPECT_EQ(commits, 1);
+  // Killed right after that commit: the next server answers the repeat
+  // with the reply, neither EIO nor EEXIST.
+  bool reply_committed = false;
+  failpoint::arm("meta_store.after_commit",
+                 [&] {
+                   auto reply = service_->store().find_reply(kClient, 72);
+                   reply_committed = reply.ok() && reply->has_value();
+                 });
+  must(attempt<Unlinked>(close_handler(), CloseRequest{first.inode.ino, false}, 72));
+  failpoint::disarm();
+  EXPECT_TRUE(reply_committed);
+  open_service();
+  const auto again = must(attempt<Created>(open_handler(), create_exclusive("/h"), 71));
+  EXPECT_EQ(again.inode.ino, first.inode.ino);
+  EXPECT_TRUE(must(service_->store().find_reply(kClient, 72)).has_value());
+}
+
+TEST_F(ReplyJournal, AnOperationThatWritesNothingCommitsNothing) {
+  must(attempt<Created>(open_handler(), create_exclusive("/i"), 81));
+  int commits = 0;
+  failpoint::arm_every("meta_store.before_commit", [&] { ++commits; });
+  EXPECT_EQ(code_of(attempt<Created>(open_handler(), create_exclusive("/i"), 82)), EEXIST);
+  failpoint::disarm();
+  EXPECT_EQ(commits, 0);
 }
 
 TEST_F(ReplyJournal, OldRepliesArePrunedAndANewJobStartsEmpty) {
   MetaStore &store = service_->store();
-  const MetaStore::RecordedReply reply{true, 0, "", {}};
+  const MetaStore::RecordedReply reply{0, "", {}};
   must(store.record_reply(kClient, 1, reply));
   must(store.record_reply(kClient, 5000, reply));
   must(store.record_reply(kClient + 1, 1, reply));
