@@ -8,6 +8,7 @@
 
 #include "apps/mpiio/placeholders.h"
 #include "apps/mpiio/real_mpi.h"
+#include "runtime/base/failpoint.h"
 
 namespace pdm::mpiio {
 namespace {
@@ -48,6 +49,9 @@ int reset_errhandler(MPI_File handle) {
 }  // namespace
 
 int take_placeholder(MPI_File *handle) {
+  // A test makes this rank fail to make its handle (the others then fail
+  // the collective open with it).
+  if (failpoint::hit("mpiio.placeholder_refused")) return MPI_ERR_NO_MEM;
   MPI_File reused = MPI_FILE_NULL;
   {
     std::lock_guard lock(kept_mutex);

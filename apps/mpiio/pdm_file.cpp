@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "apps/mpiio/shared_size.h"
+#include "runtime/base/failpoint.h"
 #include "runtime/mpi/collective.h"
 
 namespace pdm::mpiio {
@@ -153,6 +154,9 @@ Status PdmFile::close() {
   // and, with MPI_MODE_DELETE_ON_CLOSE, deletes the file; every rank learns
   // the outcome. So when any rank returns, every rank's writes are visible
   // and no rank holds the file open.
+  // A test takes this rank's descriptor away first, so that its begin_close
+  // fails as for a descriptor it does not have.
+  if (failpoint::hit("mpiio.close_descriptor_gone")) (void)fs_.close(fd_);
   auto closing = fs_.begin_close(fd_);
   fd_ = -1;
   // Whether any rank read (the file's atime), and whether any could not

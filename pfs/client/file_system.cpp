@@ -256,12 +256,16 @@ Status FileSystem::finish_close(const ClosingOpen &closing, bool was_read,
           ? meta_call<Unlinked>(meta_msg::kClose, CloseRequest{ino, was_read})
           : meta_call<Unlinked>(meta_msg::kCloseFor,
                                 CloseForRequest{ino, was_read, {holders.begin(), holders.end()}}));
-  closed_by_group(closing);
+  raise_close_event(closing);
   if (closed.destroy) PDM_TRY(destroy(closed));
   return {};
 }
 
 void FileSystem::closed_by_group(const ClosingOpen &closing) {
+  raise_close_event(closing);
+}
+
+void FileSystem::raise_close_event(const ClosingOpen &closing) {
   // XDSM CLOSE (asynchronous): the last close of the file on this rank; an
   // open file on another rank is another client's open.
   if (closing.last_here && wanted(dm_event::kClose)) {

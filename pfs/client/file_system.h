@@ -298,6 +298,8 @@ class FileSystem {
   Result<std::shared_ptr<OpenFile>> file(int fd);
   // Destroys an inode that lost its last name and opener: objects, then record.
   Status destroy(const Unlinked &gone);
+  // XDSM CLOSE for a close that ended this rank's last open of the file.
+  void raise_close_event(const ClosingOpen &closing);
   // Sets the size of a file whose inode (size included) is current; the
   // caller holds its modify guard and raised its TRUNCATE event.
   Status truncate_inode(const Inode &inode, std::uint64_t length);
