@@ -18,9 +18,11 @@
 //   receipts; the courier's thread sends them back to their sources in
 //   batches, off the reader's path.
 //
-// Delivery is at least once: an event handed out just before its node died,
-// whose receipt never reached the source, is sent again; so is one whose
-// delivery a view change cut after the node had queued it.
+// Delivery is at least once across a node's death: an event handed out just
+// before its node died, whose receipt never reached the source, is sent
+// again. While the node lives it is once: a delivery that a view change cut
+// after the node had queued it is sent again too, but the node knows the
+// event by source and receipt and does not queue it twice (EventService).
 #pragma once
 
 #include <chrono>

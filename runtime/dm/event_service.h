@@ -19,7 +19,12 @@
 // while (kAnswersKept) when the session responded in between.
 //
 // An asynchronous event's source keeps a copy until the session hands it
-// out, to send it again if the session's node dies (EventCourier).
+// out, to send it again if the session's node dies (EventCourier). It also
+// sends it again when a view change cut its delivery, which the node may
+// have queued all the same: the node knows each asynchronous event by its
+// source and receipt for as long as it keeps answers, and takes a repeat of
+// one it queued as delivered. So while its node lives a session gets each
+// asynchronous event once.
 //
 // Session side: one queue per session of events not yet handed out by
 // dm_get_events, and the synchronous events handed out but not yet answered
@@ -54,6 +59,8 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
+#include <utility>
 #include <unordered_map>
 #include <vector>
 
@@ -198,6 +205,9 @@ class EventService : public pfs::EventGate {
   Status send_answer(const mpi::ReplyAddress &to, Token token, int error);
   // Remembers an answer for a repeated delivery (mutex_ held).
   void keep_answer(Token token, int error);
+  // An asynchronous event by its source and receipt (mutex_ held).
+  using AsyncId = std::pair<std::int32_t, std::uint64_t>;
+  void remember_async(const AsyncId &id);
   Status close_local(SessionId session);
   // The outstanding entry of a token (mutex_ held).
   Result<Outstanding *> held(SessionId session, Token token);
@@ -220,6 +230,10 @@ class EventService : public pfs::EventGate {
   // it serves deliveries itself, before it sleeps on changed_.
   std::atomic<std::uint64_t> queued_{0};
   std::deque<std::pair<std::chrono::steady_clock::time_point, Token>> answer_order_;
+  // Session side: the asynchronous events queued here, by (source, receipt),
+  // kept as answers_ are, so that a repeated delivery is not queued twice.
+  std::set<AsyncId> async_queued_;
+  std::deque<std::pair<std::chrono::steady_clock::time_point, AsyncId>> async_order_;
   std::uint32_t next_token_ = 0;
   std::function<Status(Token)> on_answered_;
   bool shut_down_ = false;

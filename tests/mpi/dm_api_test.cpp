@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/base/failpoint.h"
 #include "runtime/dm/api/handles.h"
 #include "runtime/dm/api/objects.h"
 #include "runtime/dm/api/right.h"
@@ -756,6 +757,42 @@ TEST(DmApi, UserMessagesFindMoveAndPendingB19) {
   if (handler.joinable()) handler.join();
   first.reset();
   second.reset();
+  ASSERT_TRUE(all(no_failure()));
+}
+
+// An asynchronous event whose delivery a view change cut after the session's
+// node queued it is sent again by its source (EventCourier); the node takes
+// the repeat as delivered, so the session gets the event once (issue #4).
+// A failpoint on the source sends the delivery twice.
+TEST(DmApi, AnAsynchronousEventDeliveredTwiceIsHandedOutOnceB19) {
+  std::optional<api::Session> session;
+  dm::SessionId target = 0;
+  if (rank() == 3) {
+    session = must_create("cxx-async-twice");
+    ASSERT_TRUE(session.has_value());
+    target = session->id();
+  }
+  std::uint64_t shared = target;
+  ASSERT_EQ(MPI_Bcast(&shared, 1, MPI_UINT64_T, 3, MPI_COMM_WORLD), MPI_SUCCESS);
+  target = static_cast<dm::SessionId>(shared);
+  if (rank() == 1) {
+    failpoint::arm("event_service.deliver_async_again", [] {});
+    const Status sent = api::send_message(target, false, "once");
+    failpoint::disarm();
+    EXPECT_TRUE(sent.ok()) << sent.error().message;
+  }
+  // Both deliveries were answered (queued, or taken as a repeat) before
+  // rank 1's send returned.
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank() == 3) {
+    auto events = session->get_events(8, false);
+    ASSERT_TRUE(events.ok()) << events.error().message;
+    ASSERT_EQ(events->size(), 1u) << "the repeated delivery was queued again";
+    const auto *user = events->front().as<api::UserEvent>();
+    EXPECT_TRUE(user != nullptr && user->data == "once");
+    EXPECT_EQ(session->get_events(8, false).error().code, EAGAIN);
+  }
+  session.reset();
   ASSERT_TRUE(all(no_failure()));
 }
 
