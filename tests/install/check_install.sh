@@ -55,20 +55,22 @@ require_installed_libpdm() {
     fail "$bin loads libpdm from $where, not from $prefix/lib"
 }
 
-# An ASan build (PDM_ASAN) installs a libpdm that needs the ASan runtime. The
-# consumers are built without -fsanitize, so the runtime would load after
-# libmpi_cxx's constructors have run instrumented code in libpdm (segfault):
-# preload it into the ranks (only them, not into mpiexec).
-sanitizer_preload() {
-  ldd "$prefix/lib/libpdm.so" | awk '$1 ~ /^libasan\.so/ {print $3}'
+# An ASan build (PDM_ASAN) installs libraries that need the ASan runtime. The
+# consumers are then built with -fsanitize=address, as an outside program
+# that links instrumented libraries must be: the runtime comes first in the
+# link, so it is loaded before libmpi_cxx's constructors run instrumented
+# code in libpdm. (Preloading it into consumers built without it instead
+# made the shim's mpiio_basic hang at exit: libp11-kit's destructor waited in
+# freelocale for glibc's locale lock.) Empty for other builds.
+sanitizer_cflags() {
+  if ldd "$prefix/lib/libpdm.so" | grep -q '^[[:space:]]*libasan\.so'; then
+    echo "-fsanitize=address"
+  fi
 }
 
 run_mpi() {
   step "mpiexec -n 2 $*"
-  local preload extra=()
-  preload=$(sanitizer_preload)
-  [[ -z "$preload" ]] || extra=(-x "LD_PRELOAD=$preload")
-  "$mpiexec" "${mpiexec_flags[@]}" "${extra[@]}" -n 2 "$@" || fail "$* exited with $?"
+  "$mpiexec" "${mpiexec_flags[@]}" -n 2 "$@" || fail "$* exited with $?"
 }
 
 check_install_tree() {
@@ -112,8 +114,8 @@ check_pkg_config() {
   step "pdm.pc ok: version $version, $flags"
 
   step "$mpicc consumer.c \$(pkg-config --cflags --libs pdm)"
-  # shellcheck disable=SC2086 # word splitting of the flags is intended
-  "$mpicc" -Wall -Wextra -Werror -o "$tmp/c_consumer" "$here/consumer.c" $flags ||
+  # shellcheck disable=SC2046,SC2086 # word splitting of the flags is intended
+  "$mpicc" -Wall -Wextra -Werror $(sanitizer_cflags) -o "$tmp/c_consumer" "$here/consumer.c" $flags ||
     fail "building consumer.c with pkg-config flags"
   require_installed_libpdm "$tmp/c_consumer"
   run_mpi "$tmp/c_consumer"
@@ -122,7 +124,8 @@ check_pkg_config() {
 check_cmake_package() {
   step "cmake consumer: find_package(pdm) with CMAKE_PREFIX_PATH=$prefix"
   "$cmake_cmd" -S "$here/cmake_consumer" -B "$tmp/cmake_consumer" \
-    -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$tmp/cmake_consumer.log" 2>&1 ||
+    -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_FLAGS="$(sanitizer_cflags)" >"$tmp/cmake_consumer.log" 2>&1 ||
     { cat "$tmp/cmake_consumer.log" >&2; fail "configuring cmake_consumer"; }
   "$cmake_cmd" --build "$tmp/cmake_consumer" >>"$tmp/cmake_consumer.log" 2>&1 ||
     { cat "$tmp/cmake_consumer.log" >&2; fail "building cmake_consumer"; }
@@ -141,18 +144,15 @@ check_dmapi_port_tests() {
   for test in "$src"/tests/dmapi/*.c; do
     name=$(basename "$test" .c)
     step "$mpicc -std=c99 -pedantic -Werror $name.c \$(pkg-config --cflags --libs pdm)"
-    # shellcheck disable=SC2086 # word splitting of the flags is intended
-    "$mpicc" -std=c99 -pedantic -Wall -Werror -o "$tmp/$name" "$test" $flags -lpthread ||
+    # shellcheck disable=SC2046,SC2086 # word splitting of the flags is intended
+    "$mpicc" -std=c99 -pedantic -Wall -Werror $(sanitizer_cflags) -o "$tmp/$name" "$test" $flags -lpthread ||
       fail "building $name.c as an outside program with the pkg-config flags"
     require_installed_libpdm "$tmp/$name"
   done
   [[ -e "$prefix/bin/pdm" ]] || { step "no installed pdm: not running dmapi_events"; return; }
-  local preload extra=()
-  preload=$(sanitizer_preload)
-  [[ -z "$preload" ]] || extra=(-x "LD_PRELOAD=$preload")
   step "run_with_fs.sh: the installed pdm and dmapi_events, 4 ranks"
   bash "$src/tests/dmapi/run_with_fs.sh" "$prefix/bin/pdm" "$mpiexec" 4 "$tmp/dmapi_events" \
-    "${mpiexec_flags[@]}" "${extra[@]}" || fail "dmapi_events (installed) exited with $?"
+    "${mpiexec_flags[@]}" || fail "dmapi_events (installed) exited with $?"
 }
 
 # The MPI-IO shim (issue #5): mpiio_basic.c, a plain MPI-IO program, linked
@@ -173,20 +173,17 @@ check_mpiio_shim() {
   local flags
   flags=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs pdm)
   step "$mpicc mpiio_basic.c -lpdm-mpiio \$(pkg-config --cflags --libs pdm)"
-  # shellcheck disable=SC2086 # word splitting of the flags is intended
-  "$mpicc" -std=c99 -pedantic -Wall -Werror -o "$tmp/mpiio_basic" "$src/tests/mpiio/mpiio_basic.c" \
+  # shellcheck disable=SC2046,SC2086 # word splitting of the flags is intended
+  "$mpicc" -std=c99 -pedantic -Wall -Werror $(sanitizer_cflags) -o "$tmp/mpiio_basic" "$src/tests/mpiio/mpiio_basic.c" \
     -L"$prefix/lib" -Wl,-rpath,"$prefix/lib" -lpdm-mpiio $flags ||
     fail "building mpiio_basic.c against the installed libpdm-mpiio"
   local where
   where=$(ldd "$tmp/mpiio_basic" | awk '$1 ~ /^libpdm-mpiio\.so/ {print $3}')
   [[ "$(readlink -f "$where")" == "$(readlink -f "$prefix/lib")"/* ]] ||
     fail "mpiio_basic loads libpdm-mpiio from $where, not from $prefix/lib"
-  local preload extra=()
-  preload=$(sanitizer_preload)
-  [[ -z "$preload" ]] || extra=(-x "LD_PRELOAD=$preload")
   step "run_shim.sh: the installed pdm and mpiio_basic, 4 ranks"
   bash "$src/tests/mpiio/run_shim.sh" "$prefix/bin/pdm" "$mpiexec" 4 "$tmp/mpiio_basic" -- \
-    "${mpiexec_flags[@]}" "${extra[@]}" || fail "mpiio_basic (installed) exited with $?"
+    "${mpiexec_flags[@]}" || fail "mpiio_basic (installed) exited with $?"
 }
 
 # Transparent recall through the installed shim (docs/MPIIO.md, Recall):
@@ -201,21 +198,18 @@ check_mpiio_recall() {
   flags=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs pdm)
   hdf5=$(pkg-config --cflags --libs hdf5-openmpi)
   step "$mpicc mpiio_recall.c, mpiio_hdf5.c -lpdm-mpiio (installed)"
-  # shellcheck disable=SC2086 # word splitting of the flags is intended
-  "$mpicc" -std=c99 -pedantic -Wall -Werror -o "$tmp/mpiio_recall" \
+  # shellcheck disable=SC2046,SC2086 # word splitting of the flags is intended
+  "$mpicc" -std=c99 -pedantic -Wall -Werror $(sanitizer_cflags) -o "$tmp/mpiio_recall" \
     "$src/tests/mpiio/mpiio_recall.c" -L"$prefix/lib" -Wl,-rpath,"$prefix/lib" -lpdm-mpiio $flags ||
     fail "building mpiio_recall.c against the installed libpdm-mpiio"
-  # shellcheck disable=SC2086
-  "$mpicc" -std=c99 -pedantic -Wall -Werror -o "$tmp/mpiio_hdf5" "$src/tests/mpiio/mpiio_hdf5.c" \
+  # shellcheck disable=SC2046,SC2086
+  "$mpicc" -std=c99 -pedantic -Wall -Werror $(sanitizer_cflags) -o "$tmp/mpiio_hdf5" "$src/tests/mpiio/mpiio_hdf5.c" \
     -L"$prefix/lib" -Wl,-rpath,"$prefix/lib" -lpdm-mpiio $flags $hdf5 ||
     fail "building mpiio_hdf5.c against the installed libpdm-mpiio"
-  local preload extra=()
-  preload=$(sanitizer_preload)
-  [[ -z "$preload" ]] || extra=(-x "LD_PRELOAD=$preload")
   step "recall.sh: the installed shim recalls from an HDF5 archive, 4 ranks"
   env -u PDM_HSM_FETCH ARCHIVE_TYPE=hdf5 PDM_HSM="$prefix/bin/pdm-hsm" \
     PDM_MPIIO_HDF5="$tmp/mpiio_hdf5" bash "$src/tests/mpiio/recall.sh" "$tmp/mpiio_recall" \
-    "$prefix/bin/pdm" "$mpiexec" "${mpiexec_flags[@]}" "${extra[@]}" ||
+    "$prefix/bin/pdm" "$mpiexec" "${mpiexec_flags[@]}" ||
     fail "recall.sh (installed) exited with $?"
 }
 
