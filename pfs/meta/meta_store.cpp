@@ -1307,10 +1307,9 @@ Status MetaStore::Impl::put_reply(MDB_txn *txn, std::uint64_t client, std::uint6
 Status MetaStore::record_reply(std::uint64_t client, std::uint64_t seq,
                                const RecordedReply &reply) {
   std::lock_guard lock(impl_->mutex);
-  lmdb::Txn txn;
-  if (int rc = txn.begin(impl_->env, 0); rc != 0) {
-    return impl_->lmdb_error(rc, "beginning a transaction");
-  }
+  // Inside an operation of this thread, nested in its transaction like any
+  // other write (two write transactions at once would corrupt the store).
+  PDM_ASSIGN_OR_RETURN(auto txn, impl_->begin(true));
   PDM_TRY(impl_->put_reply(txn.get(), client, seq, reply));
   // Not impl_->commit: this transaction records a reply, it is no operation.
   if (int rc = txn.commit(); rc != 0) return impl_->lmdb_error(rc, "recording a reply");
