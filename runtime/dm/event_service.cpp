@@ -62,6 +62,8 @@ EventService::EventService(mpi::RpcEngine &engine, ControlPlane &control, FsId f
     : engine_(engine),
       control_(control),
       fs_(fs),
+      answers_(kAnswersKept, kAnswersKeptFor),
+      async_queued_(kAnswersKept, kAnswersKeptFor),
       courier_(engine, control, [this](int node, const EventMessage &m) {
         return mpi::call_status(engine_, node, kDeliver, m);
       }) {}
@@ -119,13 +121,14 @@ Status EventService::enqueue(const EventMessage &m, std::optional<mpi::ReplyAddr
         failpoint::hit("event_service.repeat_queued");  // for failure_sync_cut_*
         return {};
       }
-      if (auto it = answers_.find(m.token); it != answers_.end()) {
-        answered = it->second;
+      if (const int *answer = answers_.find(m.token); answer != nullptr) {
+        answered = *answer;
         failpoint::hit("event_service.repeat_answered");
       }
     }
-    const bool async_repeat = !reply_to && m.receipt != 0 && m.source >= 0;
-    if (async_repeat && async_queued_.count({m.source, m.receipt}) != 0) {
+    // An asynchronous event its source keeps a copy of (EventCourier).
+    const bool kept_at_source = !reply_to && m.receipt != 0 && m.source >= 0;
+    if (kept_at_source && async_queued_.find({m.source, m.receipt}) != nullptr) {
       // An asynchronous event whose delivery a view change cut after it was
       // queued here: its source sent it again. Queued (or handed out) once.
       failpoint::hit("event_service.repeat_async");
@@ -135,7 +138,7 @@ Status EventService::enqueue(const EventMessage &m, std::optional<mpi::ReplyAddr
       if (!here) return make_error(ESRCH, "session {} is not on rank {}", m.session, self);
       Queue &queue = queues_[m.session];
       if (queue.closed) return make_error(ESRCH, "session {} is being destroyed", m.session);
-      if (async_repeat) remember_async({m.source, m.receipt});
+      if (kept_at_source) async_queued_.put({m.source, m.receipt}, true);
       EventMessage queued = m;
       queued.sequence = queue.next_sequence++;
       if (tap_ != nullptr) tap_->record(queued);
@@ -157,28 +160,6 @@ Status EventService::send_answer(const mpi::ReplyAddress &to, Token token, int e
     spdlog::warn("token {}: the answer could not be sent: {}", token, sent.error().message);
   }
   return {};
-}
-
-void EventService::remember_async(const AsyncId &id) {
-  const auto now = std::chrono::steady_clock::now();
-  async_queued_.insert(id);
-  async_order_.emplace_back(now, id);
-  while (!async_order_.empty() && (async_order_.size() > kAnswersKept ||
-                                   now - async_order_.front().first > kAnswersKeptFor)) {
-    async_queued_.erase(async_order_.front().second);
-    async_order_.pop_front();
-  }
-}
-
-void EventService::keep_answer(Token token, int error) {
-  const auto now = std::chrono::steady_clock::now();
-  answers_[token] = error;
-  answer_order_.emplace_back(now, token);
-  while (!answer_order_.empty() && (answer_order_.size() > kAnswersKept ||
-                                    now - answer_order_.front().first > kAnswersKeptFor)) {
-    answers_.erase(answer_order_.front().second);
-    answer_order_.pop_front();
-  }
 }
 
 bool EventService::wanted(int type) const {
@@ -572,7 +553,7 @@ Status EventService::respond(SessionId session, Token token, int error) {
     if (auto r = reply_to_.find(token); r != reply_to_.end()) {
       reply_to = std::move(r->second);
       reply_to_.erase(r);
-      keep_answer(token, error);
+      answers_.put(token, error);
     }
   }
   // The token's rights go before the operation goes on: it may touch the object.

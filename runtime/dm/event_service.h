@@ -59,7 +59,6 @@
 #include <map>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <utility>
 #include <unordered_map>
 #include <vector>
@@ -68,6 +67,7 @@
 #include "runtime/dm/control_plane.h"
 #include "runtime/dm/event_courier.h"
 #include "runtime/dm/event_message.h"
+#include "runtime/dm/recent_map.h"
 #include "runtime/mpi/rpc.h"
 
 namespace pdm::dm {
@@ -203,11 +203,6 @@ class EventService : public pfs::EventGate {
   Status enqueue(const EventMessage &m, std::optional<mpi::ReplyAddress> reply_to);
   // Sends a session's answer as the reply to the source's call.
   Status send_answer(const mpi::ReplyAddress &to, Token token, int error);
-  // Remembers an answer for a repeated delivery (mutex_ held).
-  void keep_answer(Token token, int error);
-  // An asynchronous event by its source and receipt (mutex_ held).
-  using AsyncId = std::pair<std::int32_t, std::uint64_t>;
-  void remember_async(const AsyncId &id);
   Status close_local(SessionId session);
   // The outstanding entry of a token (mutex_ held).
   Result<Outstanding *> held(SessionId session, Token token);
@@ -225,15 +220,14 @@ class EventService : public pfs::EventGate {
   // Session side: the call to answer for each synchronous event from another
   // rank queued here (undelivered or held), and the answers already sent.
   std::unordered_map<Token, mpi::ReplyAddress> reply_to_;
-  std::unordered_map<Token, int> answers_;
+  RecentMap<Token, int> answers_;
   // Bumped when an event is queued here: what a waiting reader polls while
   // it serves deliveries itself, before it sleeps on changed_.
   std::atomic<std::uint64_t> queued_{0};
-  std::deque<std::pair<std::chrono::steady_clock::time_point, Token>> answer_order_;
-  // Session side: the asynchronous events queued here, by (source, receipt),
-  // kept as answers_ are, so that a repeated delivery is not queued twice.
-  std::set<AsyncId> async_queued_;
-  std::deque<std::pair<std::chrono::steady_clock::time_point, AsyncId>> async_order_;
+  // Session side: the asynchronous events queued here, by source and
+  // receipt, kept as answers_ are, so that a repeated delivery is not
+  // queued twice.
+  RecentMap<std::pair<std::int32_t, std::uint64_t>, bool> async_queued_;
   std::uint32_t next_token_ = 0;
   std::function<Status(Token)> on_answered_;
   bool shut_down_ = false;
