@@ -134,8 +134,8 @@ struct MetaStore::Impl {
   Result<lmdb::Txn> begin(bool write) {
     lmdb::Txn txn;
     PDM_ASSIGN_OR_RETURN(MDB_txn * op, operation_txn(write));
-    const int rc = op != nullptr ? txn.begin_nested(env, op)
-                                 : txn.begin(env, write ? 0u : MDB_RDONLY);
+    const int rc =
+        op != nullptr ? txn.begin_nested(env, op) : txn.begin(env, write ? 0u : MDB_RDONLY);
     if (rc != 0) return lmdb_error(rc, "beginning a transaction");
     return txn;
   }
@@ -247,8 +247,8 @@ Result<MDB_txn *> MetaStore::Impl::operation_txn(bool write) {
   // becomes part of the outer one's transaction.
   MetaStore::ApplyingOp *outer = op->outer_;
   const bool nest = outer != nullptr && outer->open_ != nullptr && &outer->store_ == &op->store_;
-  const int rc = nest ? open->txn.begin_nested(env, outer->open_->txn.get())
-                      : open->txn.begin(env, 0);
+  const int rc =
+      nest ? open->txn.begin_nested(env, outer->open_->txn.get()) : open->txn.begin(env, 0);
   if (rc != 0) return lmdb_error(rc, "beginning an operation's transaction");
   op->open_ = std::move(open);
   return op->open_->txn.get();

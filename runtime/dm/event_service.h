@@ -59,8 +59,8 @@
 #include <map>
 #include <mutex>
 #include <optional>
-#include <utility>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "pfs/event_gate.h"

@@ -49,8 +49,8 @@ void write_blocks(MPI_File file) {
 void write_and_delete(const char *path, std::uint64_t before) {
   MPI_File file = MPI_FILE_NULL;
   CHECK_MPI(MPI_File_open(MPI_COMM_WORLD, path,
-                          MPI_MODE_CREATE | MPI_MODE_RDWR | MPI_MODE_DELETE_ON_CLOSE,
-                          MPI_INFO_NULL, &file));
+                          MPI_MODE_CREATE | MPI_MODE_RDWR | MPI_MODE_DELETE_ON_CLOSE, MPI_INFO_NULL,
+                          &file));
   write_blocks(file);
   CHECK_MPI(MPI_File_close(&file));
   MPI_Barrier(MPI_COMM_WORLD);
@@ -79,8 +79,8 @@ int main(int argc, char **argv) {
   // A rank that cannot begin its close.
   MPI_File file = MPI_FILE_NULL;
   CHECK_MPI(MPI_File_open(MPI_COMM_WORLD, "pdm:/close-fallback",
-                          MPI_MODE_CREATE | MPI_MODE_RDWR | MPI_MODE_DELETE_ON_CLOSE,
-                          MPI_INFO_NULL, &file));
+                          MPI_MODE_CREATE | MPI_MODE_RDWR | MPI_MODE_DELETE_ON_CLOSE, MPI_INFO_NULL,
+                          &file));
   write_blocks(file);
   if (rank() == 0) CHECK(object_bytes() > before);
   if (rank() == kVictim) pdm::failpoint::arm("mpiio.close_descriptor_gone", [] {});

@@ -168,11 +168,10 @@ TEST_F(ReplyJournal, AnOperationIsCommittedOnceWithItsReplyB20) {
   // Killed right after that commit: the next server answers the repeat
   // with the reply, neither EIO nor EEXIST.
   bool reply_committed = false;
-  failpoint::arm("meta_store.after_commit",
-                 [&] {
-                   auto reply = service_->store().find_reply(kClient, 72);
-                   reply_committed = reply.ok() && reply->has_value();
-                 });
+  failpoint::arm("meta_store.after_commit", [&] {
+    auto reply = service_->store().find_reply(kClient, 72);
+    reply_committed = reply.ok() && reply->has_value();
+  });
   must(attempt<Unlinked>(close_handler(), CloseRequest{first.inode.ino, false}, 72));
   failpoint::disarm();
   EXPECT_TRUE(reply_committed);
