@@ -241,15 +241,18 @@ Result<MDB_txn *> MetaStore::Impl::operation_txn(bool write) {
   if (op == nullptr || op->store_.impl_.get() != this) return nullptr;
   if (op->open_ != nullptr) return op->open_->txn.get();
   if (!write) return nullptr;
+  // No handler applies an operation inside another; if one did, its
+  // transaction would be a second write transaction beside the outer one's.
+  for (const MetaStore::ApplyingOp *outer = op->outer_; outer != nullptr; outer = outer->outer_) {
+    if (outer->store_.impl_.get() == this && outer->open_ != nullptr) {
+      return make_error(EDEADLK, "metadata store {}: an operation inside another one", options.dir);
+    }
+  }
   auto open = std::make_unique<MetaStore::ApplyingOp::OpenTxn>();
   open->hold = std::unique_lock(mutex);
-  // An operation applied inside another one on this thread (none is today)
-  // becomes part of the outer one's transaction.
-  MetaStore::ApplyingOp *outer = op->outer_;
-  const bool nest = outer != nullptr && outer->open_ != nullptr && &outer->store_ == &op->store_;
-  const int rc =
-      nest ? open->txn.begin_nested(env, outer->open_->txn.get()) : open->txn.begin(env, 0);
-  if (rc != 0) return lmdb_error(rc, "beginning an operation's transaction");
+  if (int rc = open->txn.begin(env, 0); rc != 0) {
+    return lmdb_error(rc, "beginning an operation's transaction");
+  }
   op->open_ = std::move(open);
   return op->open_->txn.get();
 }
@@ -1242,15 +1245,7 @@ Status MetaStore::ApplyingOp::finish(const RecordedReply &reply) {
   Impl &impl = *store_.impl_;
   std::lock_guard lock(impl.mutex);
   std::unique_ptr<OpenTxn> open = std::move(open_);
-  Status put = impl.put_reply(open->txn.get(), client_, seq_, reply);
-  if (!put.ok()) return put;  // `open` aborts it all
-  if (open->txn.nested()) {
-    if (int rc = open->txn.commit(); rc != 0) {
-      return impl.lmdb_error(rc, "committing an operation into the one around it");
-    }
-    outer_->applied_ = true;
-    return {};
-  }
+  PDM_TRY(impl.put_reply(open->txn.get(), client_, seq_, reply));  // else `open` aborts it all
   return impl.commit_to_store(open->txn);
 }
 

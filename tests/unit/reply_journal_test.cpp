@@ -181,6 +181,20 @@ TEST_F(ReplyJournal, AnOperationIsCommittedOnceWithItsReplyB20) {
   EXPECT_TRUE(must(service_->store().find_reply(kClient, 72)).has_value());
 }
 
+TEST_F(ReplyJournal, AnOperationInsideAnotherCannotWriteAndLeavesTheOuterOneWhole) {
+  MetaStore::ApplyingOp outer(service_->store(), kClient, 91);
+  must(service_->open(create_exclusive("/j"), 1));
+  {
+    MetaStore::ApplyingOp inner(service_->store(), kClient, 92);
+    EXPECT_EQ(code_of(service_->open(create_exclusive("/k"), 1)), EDEADLK);
+    EXPECT_FALSE(inner.applied());
+  }
+  must(outer.finish({}));
+  EXPECT_TRUE(service_->resolve("/j").ok());
+  EXPECT_EQ(code_of(service_->resolve("/k")), ENOENT);
+  EXPECT_TRUE(must(service_->store().find_reply(kClient, 91)).has_value());
+}
+
 TEST_F(ReplyJournal, AnOperationThatWritesNothingCommitsNothing) {
   must(attempt<Created>(open_handler(), create_exclusive("/i"), 81));
   int commits = 0;
