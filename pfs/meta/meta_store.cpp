@@ -152,6 +152,11 @@ struct MetaStore::Impl {
   Status commit_to_store(lmdb::Txn &txn) {
     // A failure test kills the metadata server here, its write transaction open.
     failpoint::hit("meta_store.before_commit");
+    // ... or makes the commit fail, as LMDB might (a full map, an I/O error).
+    if (failpoint::hit("meta_store.refuse_commit")) {
+      txn.abort();
+      return make_error(EIO, "metadata store {}: commit refused (failpoint)", options.dir);
+    }
     if (int rc = txn.commit(); rc != 0) return lmdb_error(rc, "committing a transaction");
     // ... or right after the commit, before the reply is sent.
     failpoint::hit("meta_store.after_commit");

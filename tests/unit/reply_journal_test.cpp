@@ -195,6 +195,17 @@ TEST_F(ReplyJournal, AnOperationInsideAnotherCannotWriteAndLeavesTheOuterOneWhol
   EXPECT_TRUE(must(service_->store().find_reply(kClient, 91)).has_value());
 }
 
+TEST_F(ReplyJournal, AnOperationWhoseCommitFailsFailsAndLeavesNothing) {
+  failpoint::arm("meta_store.refuse_commit", [] {});
+  EXPECT_EQ(code_of(attempt<Created>(open_handler(), create_exclusive("/l"), 101)), EIO);
+  failpoint::disarm();
+  EXPECT_EQ(code_of(service_->resolve("/l")), ENOENT);
+  EXPECT_FALSE(must(service_->store().find_reply(kClient, 101)).has_value());
+  // Its repeat applies it, once.
+  const auto repeat = must(attempt<Created>(open_handler(), create_exclusive("/l"), 101));
+  EXPECT_TRUE(repeat.created);
+}
+
 TEST_F(ReplyJournal, AnOperationThatWritesNothingCommitsNothing) {
   must(attempt<Created>(open_handler(), create_exclusive("/i"), 81));
   int commits = 0;
