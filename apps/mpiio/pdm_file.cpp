@@ -176,7 +176,7 @@ Status PdmFile::close() {
       if (!closed.ok()) mine = closed.error();
     }
     auto shared = mpi::broadcast_from_root(comm_, std::move(mine));
-    if (comm_.rank() != 0 && shared.ok()) fs_.closed_by_group(*closing);
+    if (comm_.rank() != 0 && shared.ok()) fs_.raise_close_event(*closing);
     outcome = status_of(shared);
   } else {
     outcome =

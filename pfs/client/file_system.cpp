@@ -261,10 +261,6 @@ Status FileSystem::finish_close(const ClosingOpen &closing, bool was_read,
   return {};
 }
 
-void FileSystem::closed_by_group(const ClosingOpen &closing) {
-  raise_close_event(closing);
-}
-
 void FileSystem::raise_close_event(const ClosingOpen &closing) {
   // XDSM CLOSE (asynchronous): the last close of the file on this rank; an
   // open file on another rank is another client's open.

@@ -109,10 +109,11 @@ class FileSystem {
   //     alone), once every rank began: one metadata request ends the opens
   //     (was_read if any rank read), raises this rank's CLOSE event, and
   //     destroys the file if that was its last use;
-  //   - closed_by_group on the other ranks, after it: their CLOSE events.
+  //   - raise_close_event on the other ranks, after it: their CLOSE events.
   Result<ClosingOpen> begin_close(int fd);
   Status finish_close(const ClosingOpen &closing, bool was_read, std::span<const int> holders);
-  void closed_by_group(const ClosingOpen &closing);
+  // XDSM CLOSE for a close that ended this rank's last open of the file.
+  void raise_close_event(const ClosingOpen &closing);
   Status close(int fd);
   Result<std::size_t> pread(int fd, std::span<std::byte> buffer, std::int64_t offset);
   // One read of the file ranges `extents` into `buffer`, one after the other
@@ -298,8 +299,6 @@ class FileSystem {
   Result<std::shared_ptr<OpenFile>> file(int fd);
   // Destroys an inode that lost its last name and opener: objects, then record.
   Status destroy(const Unlinked &gone);
-  // XDSM CLOSE for a close that ended this rank's last open of the file.
-  void raise_close_event(const ClosingOpen &closing);
   // Sets the size of a file whose inode (size included) is current; the
   // caller holds its modify guard and raised its TRUNCATE event.
   Status truncate_inode(const Inode &inode, std::uint64_t length);

@@ -726,7 +726,7 @@ TEST(GroupOpen, OneRequestClosesTheFileForEveryRank) {
     EXPECT_EQ(again.error().code, EBADF) << again.error().message;
   }
   MPI_Barrier(MPI_COMM_WORLD);
-  if (rank() != 0) fs.closed_by_group(*closing);
+  if (rank() != 0) fs.raise_close_event(*closing);
   ASSERT_TRUE(all(!::testing::Test::HasFailure()));
 }
 
